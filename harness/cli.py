@@ -1,0 +1,171 @@
+"""``python -m harness``: the subcommands, each a thin layer over one pipeline stage.
+
+Errors the user can fix (a bad argument, an unusable file) print one line naming
+the argument or file and exit with status 2; nothing is printed as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """One line for the user, exit status 2."""
+
+
+def _split(values: Sequence[str] | None) -> list[str]:
+    return [v for item in values or () for v in item.split(",") if v]
+
+
+def _check(kind: str, given: list[str], valid: Sequence[str]) -> list[str]:
+    unknown = [g for g in given if g not in valid]
+    if unknown:
+        raise CliError("unknown %s %s; valid: %s" % (kind, ", ".join(map(repr, unknown)), ", ".join(valid)))
+    return given
+
+
+def cmd_interpreters(args: argparse.Namespace) -> int:
+    from harness import interpreters
+
+    found = interpreters.discover()
+    if args.json:
+        print(interpreters.as_json(found))
+        return 0
+    rows = interpreters.table(found)
+    columns = ["env", "implementation", "version", "free-threaded", "GIL at runtime", "JIT", "source", "path", "note"]
+    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) if rows else len(c) for c in columns}
+    print("  ".join(c.ljust(widths[c]) for c in columns).rstrip())
+    for row in rows:
+        print("  ".join(str(row[c]).ljust(widths[c]) for c in columns).rstrip())
+    missing = [(env, reason) for env, interp, reason in interpreters.bench_plan(found) if interp is None]
+    for env, reason in missing:
+        print("missing: %s: %s" % (env, reason))
+    return 0
+
+
+def make_report(folders: list[Path], reports_dir: Path) -> tuple[Path, list[str]]:
+    """collect -> analyse -> render; CSV exports beside the results. Returns (html, problems)."""
+    from harness import collect, report
+
+    data = collect.load_runs(folders)
+    built = report.build(data)
+    if len(folders) == 1:
+        collect.summary_frame(data.benchmarks).to_csv(folders[0] / "summary.csv", index=False)
+        built.derived.to_csv(folders[0] / "derived.csv", index=False)
+    name = folders[0].name if len(folders) == 1 else "compare-" + "-vs-".join(f.name for f in folders)
+    return report.write(built, reports_dir / name), data.problems
+
+
+def _finish_report(folders: list[Path], reports_dir: Path) -> int:
+    path, problems = make_report(folders, reports_dir)
+    for problem in problems:
+        print("error: %s" % problem, file=sys.stderr)
+    print("report: %s" % path.resolve())
+    return EXIT_USAGE if problems else 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from harness import collect
+
+    folders = [Path(p) for p in args.results]
+    for folder in folders:
+        if not folder.is_dir():
+            raise CliError("%s: no such results folder (expected results/<run-id>)" % folder)
+    try:
+        return _finish_report(folders, Path(args.reports_dir))
+    except collect.ResultsError as exc:
+        raise CliError(str(exc)) from None
+
+
+def cmd_bench_all(args: argparse.Namespace) -> int:
+    from harness import collect, interpreters, run
+    from workloads import _registry, _results
+
+    profile = args.profile or os.environ.get("GILBENCH_PROFILE") or "default"
+    _check("profile", [profile], list(_registry.PROFILES))
+    envs = _check("env", _split(args.env), interpreters.BENCH_ENVS) or list(interpreters.BENCH_ENVS)
+    _check("workload", _split(args.workload), list(_registry.load_all()))
+    forward = [x for w in _split(args.workload) for x in ("--workload", w)]
+    forward += ["--workers", args.workers] if args.workers else []
+    forward += ["--timeout", str(args.timeout)] if args.timeout else []
+    results_dir = Path(args.results_dir).resolve()
+    if args.resume and not (results_dir / args.resume).is_dir():
+        raise CliError("--resume %s: no such run in %s" % (args.resume, results_dir))
+    opts = run.BenchAllOptions(
+        root=Path(args.root).resolve(),
+        results_dir=results_dir,
+        profile=profile,
+        run_id=args.resume or _results.new_run_id(),
+        resume=bool(args.resume),
+        envs=envs,
+        forward=forward,
+    )
+    if args.force:
+        print("warning: --force: another run may be measuring at the same time; timings will be distorted")
+    try:
+        with _results.bench_lock(force=args.force):
+            code = run.bench_all(opts)
+    except run.UsageError as exc:
+        raise CliError(str(exc)) from None
+    except _results.LockHeld as exc:
+        raise CliError(str(exc)) from None
+    except KeyboardInterrupt:
+        print("\ninterrupted: measured benchmarks are saved; finish with "
+              "`tox -e bench-all -- --resume %s`" % opts.run_id, file=sys.stderr)  # fmt: skip
+        return 130
+    try:
+        report_code = _finish_report([results_dir / opts.run_id], Path(args.reports_dir))
+    except collect.ResultsError as exc:
+        raise CliError(str(exc)) from None
+    return code or report_code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("interpreters", help="list the interpreters found and the bench env each serves")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_interpreters)
+
+    p = sub.add_parser("bench-all", help="run every bench env found, then render the report")
+    p.add_argument("--profile", help="smoke, fast, default or rigorous (env GILBENCH_PROFILE; default: default)")
+    p.add_argument("--env", action="append", help="only these bench envs (comma-separated or repeated)")
+    p.add_argument("--workload", action="append", help="only these workloads")
+    p.add_argument("--workers", help="worker counts, e.g. 1,2,4 (default: the machine's ladder)")
+    p.add_argument("--timeout", type=float, help="seconds per benchmark (default: the profile's)")
+    p.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run")
+    p.add_argument("--force", action="store_true", help="run even if another benchmark run holds the lock")
+    p.add_argument("--results-dir", default="results")
+    p.add_argument("--reports-dir", default="reports")
+    p.add_argument("--root", default=".", help="project root holding tox.ini")
+    p.set_defaults(func=cmd_bench_all)
+
+    p = sub.add_parser("report", help="render the HTML report of existing results")
+    p.add_argument("results", nargs="+", help="results/<run-id> folder(s)")
+    p.add_argument("--reports-dir", default="reports")
+    p.set_defaults(func=cmd_report)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    if sys.version_info < (3, 10):
+        print("error: the gilbench harness needs Python 3.10+ (this is %s); the workloads "
+              "themselves run on 3.9+" % sys.version.split()[0], file=sys.stderr)  # fmt: skip
+        return EXIT_USAGE
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except CliError as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130

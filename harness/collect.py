@@ -1,0 +1,223 @@
+"""Collect: a run's pyperf files and status files -> tidy pandas frames.
+
+Every number comes from ``pyperf.BenchmarkSuite.load``: the report never reads a
+timing that ``pyperf stats`` would not show.  A bad file is reported by name and
+skipped; the rest still aggregate.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyperf
+
+from workloads import _results
+
+# Metadata keys a gilbench benchmark must carry (the design's contract).
+REQUIRED = ("workload", "mode", "workers", "env", "run_id")
+BOOL_KEYS = ("free_threaded_build", "gil_enabled", "build_pgo", "build_lto")
+SUMMARY_COLUMNS = [
+    "run_id", "env", "machine", "hostname", "cpu_model", "cpu_count", "implementation", "version",
+    "free_threaded_build", "gil_enabled", "python_gil_env", "jit", "workload", "mode", "workers",
+    "params", "work_size", "profile", "unit", "n", "mean", "median", "stdev", "name",
+]  # fmt: skip
+OUTCOME_COLUMNS = ["run_id", "env", "name", "workload", "mode", "workers", "params", "status", "reason"]
+
+
+class ResultsError(Exception):
+    """A results file or folder that cannot be used; the message names it."""
+
+
+@dataclass
+class RunData:
+    """Everything collected from one or more results folders."""
+
+    benchmarks: pd.DataFrame
+    outcomes: pd.DataFrame
+    envs: pd.DataFrame
+    manifests: list[dict[str, Any]] = field(default_factory=list)
+    timelines: dict[str, dict[str, Any]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def _as_bool(value: Any) -> bool:
+    return str(value).lower() in ("true", "1", "yes")
+
+
+def params_label(params: dict[str, Any]) -> str:
+    """``switch_ms=5`` style label; empty when a benchmark has no extra parameters."""
+    return ",".join("%s=%s" % kv for kv in sorted(params.items()))
+
+
+def _benchmark_row(bench: pyperf.Benchmark, path: Path) -> dict[str, Any]:
+    meta = bench.get_metadata()
+    missing = [k for k in REQUIRED if k not in meta]
+    if missing:
+        raise ResultsError(
+            "%s: benchmark %r lacks gilbench metadata (%s); not a gilbench results file"
+            % (path, bench.get_name(), ", ".join(missing))
+        )
+    runs = [list(run.values) for run in bench.get_runs() if run.values]
+    values = [v for run in runs for v in run]
+    params = {k[len("param_") :]: v for k, v in meta.items() if k.startswith("param_")}
+    row = {
+        "name": bench.get_name(),
+        "run_id": meta["run_id"],
+        "env": meta["env"],
+        "machine": str(meta["run_id"]).rpartition("-")[2],
+        "hostname": meta.get("hostname", ""),
+        "cpu_model": meta.get("cpu_model_name", ""),
+        "cpu_count": int(meta.get("cpu_count", 0) or 0),
+        "implementation": meta.get("implementation", meta.get("python_implementation", "")),
+        "version": str(meta.get("version", "")),
+        "python_gil_env": str(meta.get("python_gil_env", "")),
+        "jit": meta.get("jit", ""),
+        "workload": meta["workload"],
+        "mode": meta["mode"],
+        "workers": int(meta["workers"]),
+        "params": params_label(params),
+        "work_size": int(meta.get("work_size", 0) or 0),
+        "profile": meta.get("profile", ""),
+        "unit": bench.get_unit(),
+        "n": len(values),
+        "mean": bench.mean() if values else math.nan,
+        "median": bench.median() if values else math.nan,
+        "stdev": bench.stdev() if len(values) > 1 else 0.0,
+        "build_pair_id": meta.get("build_pair_id", ""),
+        "build_source_sha256": meta.get("build_source_sha256", ""),
+        "workload_sha256": meta.get("workload_sha256", ""),
+        "switch_interval": meta.get("switch_interval", math.nan),
+        "runs": runs,
+    }
+    for key in BOOL_KEYS:
+        row[key] = _as_bool(meta.get(key, key == "gil_enabled"))
+    return row
+
+
+def load_suite(path: Path) -> list[dict[str, Any]]:
+    """Rows for one pyperf file; ``ResultsError`` naming the file when it is unusable."""
+    try:
+        suite = pyperf.BenchmarkSuite.load(str(path))
+    except (ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
+        raise ResultsError("%s: not a readable pyperf results file (%s)" % (path, exc)) from None
+    except OSError as exc:
+        raise ResultsError("%s: %s" % (path, exc.strerror or exc)) from None
+    return [_benchmark_row(bench, path) for bench in suite.get_benchmarks()]
+
+
+def _load_status(path: Path) -> dict[str, Any]:
+    try:
+        status = _results.read_json(str(path))
+    except (OSError, ValueError) as exc:
+        raise ResultsError("%s: not a readable status file (%s)" % (path, exc)) from None
+    if status.get("format") != _results.STATUS_FORMAT:
+        raise ResultsError("%s: not a gilbench status file" % path)
+    return status
+
+
+def _is_suite_file(path: Path) -> bool:
+    name = path.name
+    return (
+        name.endswith((".json", ".json.gz"))
+        and name.count(".") == (2 if name.endswith(".gz") else 1)
+        and (name != _results.MANIFEST)
+    )
+
+
+def load_runs(folders: list[Path]) -> RunData:
+    """Collect every results folder given; raise only when nothing at all is usable."""
+    rows: list[dict[str, Any]] = []
+    outcomes: list[dict[str, Any]] = []
+    envs: list[dict[str, Any]] = []
+    data = RunData(pd.DataFrame(), pd.DataFrame(), pd.DataFrame())
+    for folder in folders:
+        if not folder.is_dir():
+            data.problems.append("%s: not a results folder" % folder)
+            continue
+        files = sorted(folder.iterdir())
+        if not any(_is_suite_file(p) or p.name.endswith(_results.STATUS_SUFFIX) for p in files):
+            data.problems.append("%s: no results in this folder" % folder)
+            continue
+        for path in files:
+            try:
+                if path.name == _results.MANIFEST:
+                    data.manifests.append(_results.read_json(str(path)))
+                elif path.name.endswith(_results.STATUS_SUFFIX):
+                    status = _load_status(path)
+                    envs.append(_env_row(status))
+                    outcomes.extend(_outcome_rows(status))
+                elif path.name.endswith(_results.TIMELINE_SUFFIX):
+                    data.timelines[path.name[: -len(_results.TIMELINE_SUFFIX)]] = _results.read_json(str(path))
+                elif _is_suite_file(path):
+                    rows.extend(load_suite(path))
+            except ResultsError as exc:
+                data.problems.append(str(exc))
+            except (OSError, ValueError) as exc:
+                data.problems.append("%s: %s" % (path, exc))
+    if not rows:
+        detail = "; ".join(data.problems) if data.problems else "nothing found"
+        raise ResultsError("no usable benchmark results in %s (%s)" % (", ".join(map(str, folders)), detail))
+    data.benchmarks = pd.DataFrame(rows)
+    data.outcomes = pd.DataFrame(outcomes, columns=OUTCOME_COLUMNS)
+    data.envs = pd.DataFrame(envs)
+    return data
+
+
+def _env_row(status: dict[str, Any]) -> dict[str, Any]:
+    interp = status.get("interpreter", {})
+    build = interp.get("build", {})
+    counts = {}
+    for entry in status.get("benchmarks", {}).values():
+        counts[entry["status"]] = counts.get(entry["status"], 0) + 1
+    return {
+        "run_id": status.get("run_id", ""),
+        "env": status.get("env", ""),
+        "implementation": interp.get("implementation", ""),
+        "version": interp.get("version", ""),
+        "free_threaded_build": bool(interp.get("free_threaded_build")),
+        "gil_enabled": bool(interp.get("gil_enabled", True)),
+        "python_gil_env": interp.get("python_gil_env", ""),
+        "jit": interp.get("jit", ""),
+        "executable": interp.get("executable", ""),
+        "compiler": build.get("compiler", ""),
+        "pgo": bool(build.get("pgo")),
+        "lto": bool(build.get("lto")),
+        "pair_id": build.get("pair_id", ""),
+        "source_sha256": build.get("source_sha256", ""),
+        "config_args": build.get("config_args", ""),
+        "profile": status.get("profile", {}).get("name", ""),
+        "cpu_count": status.get("cpu_count", 0),
+        "planned": len(status.get("planned", [])),
+        "ok": counts.get("ok", 0),
+        "failed": counts.get("failed", 0) + counts.get("timeout", 0) + counts.get("interrupted", 0),
+        "unavailable": counts.get("unavailable", 0),
+        "started": status.get("started", ""),
+        "finished": status.get("finished", ""),
+    }
+
+
+def _outcome_rows(status: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "run_id": status.get("run_id", ""),
+            "env": status.get("env", ""),
+            "name": name,
+            "workload": entry.get("workload", ""),
+            "mode": entry.get("mode", ""),
+            "workers": entry.get("workers", 0),
+            "params": params_label(entry.get("params", {})),
+            "status": entry.get("status", ""),
+            "reason": entry.get("reason", ""),
+        }
+        for name, entry in status.get("benchmarks", {}).items()
+    ]
+
+
+def summary_frame(benchmarks: pd.DataFrame) -> pd.DataFrame:
+    """The ``summary.csv`` view: a row per benchmark, no raw values."""
+    return benchmarks[SUMMARY_COLUMNS].sort_values(["env", "workload", "params", "mode", "workers"])

@@ -1,0 +1,327 @@
+"""Run the whole benchmark matrix on this interpreter: ``python -m workloads``.
+
+This is what each tox bench env runs.  Every benchmark runs in its own pyperf
+process group, so a crash, a segfault or a hang costs that benchmark only: it is
+recorded as failed or timed out, and the run goes on.  After each benchmark the
+env's pyperf file and status file are rewritten atomically, so Ctrl-C or a kill
+loses at most the benchmark in flight, and ``--resume RUN_ID`` finishes the rest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any, Dict, List, Optional, Sequence
+
+from workloads import _meta, _results
+from workloads._registry import PROFILES, Bench, Profile, cpu_count, load_all, plan
+from workloads.modes import MODES, mode_unavailable
+
+TAIL_CHARS = 2000  # of a failed benchmark's output, kept in the status file
+
+
+class UsageError(Exception):
+    """Bad input from the user: reported in one line, exit status 2."""
+
+
+def _comma_list(values: Optional[Sequence[str]]) -> List[str]:
+    return [v for item in values or () for v in item.split(",") if v]
+
+
+def _choose(kind: str, given: List[str], valid: Sequence[str]) -> List[str]:
+    unknown = [g for g in given if g not in valid]
+    if unknown:
+        raise UsageError("unknown %s %s; valid: %s" % (kind, ", ".join(map(repr, unknown)), ", ".join(valid)))
+    return given
+
+
+def resolve_profile(name: Optional[str]) -> Profile:
+    """``--profile`` wins over ``GILBENCH_PROFILE``; ``default`` when neither is given."""
+    chosen = name or os.environ.get("GILBENCH_PROFILE") or "default"
+    _choose("profile", [chosen], list(PROFILES))
+    return PROFILES[chosen]
+
+
+def _tail(text: str) -> str:
+    text = text.strip()
+    return text if len(text) <= TAIL_CHARS else "..." + text[-TAIL_CHARS:]
+
+
+def _describe_exit(code: int) -> str:
+    if code < 0:
+        try:
+            return "killed by signal %s" % signal.Signals(-code).name
+        except ValueError:
+            return "killed by signal %d" % -code
+    return "exit status %d" % code
+
+
+class EnvRun:
+    """One interpreter's pass over the matrix, with its files under ``results/<run-id>/``."""
+
+    def __init__(self, args: argparse.Namespace, profile: Profile, benches: List[Bench]) -> None:
+        self.args = args
+        self.profile = profile
+        self.benches = benches
+        folder = os.path.join(args.results_dir, args.run_id)
+        self.suite_path = os.path.join(folder, args.env + ".json")
+        self.status_path = os.path.join(folder, args.env + _results.STATUS_SUFFIX)
+        os.makedirs(folder, exist_ok=True)
+        self.status = self._load_status()
+        self.started = time.monotonic()
+
+    def _load_status(self) -> Dict[str, Any]:
+        if os.path.exists(self.status_path):
+            if not self.args.resume:
+                raise UsageError(
+                    "%s already exists; pass --resume %s to finish that run" % (self.status_path, self.args.run_id)
+                )
+            try:
+                status = _results.read_json(self.status_path)
+            except ValueError as exc:
+                raise UsageError("%s: not a gilbench status file (%s)" % (self.status_path, exc)) from None
+            if status.get("format") != _results.STATUS_FORMAT:
+                raise UsageError("%s: not a gilbench status file" % self.status_path)
+            if status.get("profile", {}).get("name") != self.profile.name:
+                raise UsageError(
+                    "%s was run with profile %r; resume it with the same profile"
+                    % (self.status_path, status.get("profile", {}).get("name"))
+                )
+            return status
+        return {
+            "format": _results.STATUS_FORMAT,
+            "env": self.args.env,
+            "run_id": self.args.run_id,
+            "profile": dict(self.profile.__dict__),
+            "interpreter": _meta.interpreter_facts(),
+            "cpu_count": cpu_count(),
+            "started": _results.utc_now(),
+            "benchmarks": {},
+        }
+
+    def _record(self, bench: Bench, outcome: str, seconds: float, reason: str = "") -> None:
+        self.status["benchmarks"][bench.name] = {
+            "workload": bench.workload.name,
+            "mode": bench.mode,
+            "workers": bench.workers,
+            "params": bench.param_dict,
+            "work_size": bench.size,
+            "status": outcome,
+            "seconds": round(seconds, 3),
+            "reason": reason,
+        }
+        self.status["updated"] = _results.utc_now()
+        self.status["planned"] = [b.name for b in self.benches]
+        _results.atomic_write_json(self.status_path, self.status)
+
+    def _done(self, bench: Bench) -> bool:
+        entry = self.status["benchmarks"].get(bench.name)
+        if entry is None:
+            return False
+        return entry["status"] in ("ok", "unavailable") or not self.args.retry_failed
+
+    def _merge(self, part: str) -> None:
+        import pyperf
+
+        benches = pyperf.BenchmarkSuite.load(part).get_benchmarks()
+        if os.path.exists(self.suite_path):
+            fresh = {b.get_name() for b in benches}  # a retried benchmark replaces its old result
+            old = pyperf.BenchmarkSuite.load(self.suite_path).get_benchmarks()
+            benches = [b for b in old if b.get_name() not in fresh] + benches
+        suite = pyperf.BenchmarkSuite(benches)
+        _results.atomic_write_text(self.suite_path, _dumps(suite))
+
+    def _command(self, bench: Bench, part: str) -> List[str]:
+        values = bench.workload.values or self.profile.values
+        cmd = [
+            sys.executable, "-m", "workloads._runner",
+            "--processes", str(self.profile.processes),
+            "--values", str(values),
+            "--warmups", str(self.profile.warmups),
+            "--loops", "1",
+            "--output", part,
+            "--module", bench.workload.module.rpartition(".")[2],
+            "--workload", bench.workload.name,
+            "--mode", bench.mode,
+            "--workers", str(bench.workers),
+            "--size", str(bench.size),
+            "--bench-profile", self.profile.name,
+            "--run-id", self.args.run_id,
+            "--env", self.args.env,
+        ]  # fmt: skip
+        if os.environ.get("PYTHON_GIL"):
+            cmd.extend(("--inherit-environ", "PYTHON_GIL"))
+        for key, value in bench.params:
+            cmd.extend(("--param", "%s=%s" % (key, value)))
+        return cmd
+
+    def _run_one(self, bench: Bench) -> str:
+        """Run one benchmark in its own process group; return its outcome word."""
+        reason = bench.workload.unavailable_reason() or mode_unavailable(bench.mode)
+        if reason:
+            self._record(bench, "unavailable", 0.0, reason)
+            return "unavailable"
+        scratch = tempfile.mkdtemp(prefix=".bench-", dir=os.path.dirname(self.suite_path))
+        part = os.path.join(scratch, "bench.json")  # pyperf refuses to overwrite a -o file
+        start = time.monotonic()
+        proc = subprocess.Popen(
+            self._command(bench, part),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: we can kill workers too
+        )
+        try:
+            out, _ = proc.communicate(timeout=self.args.timeout or self.profile.timeout)
+            text = out.decode("utf-8", "replace")
+            elapsed = time.monotonic() - start
+            if proc.returncode == 0 and os.path.exists(part):
+                self._merge(part)
+                self._record(bench, "ok", elapsed)
+                return "ok"
+            reason = "%s\n%s" % (_describe_exit(proc.returncode), _tail(text))
+            self._record(bench, "failed", elapsed, reason)
+            return "FAILED (%s)" % _describe_exit(proc.returncode)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            out, _ = proc.communicate()
+            elapsed = time.monotonic() - start
+            reason = "timed out after %.0f s\n%s" % (elapsed, _tail(out.decode("utf-8", "replace")))
+            self._record(bench, "timeout", elapsed, reason)
+            return "TIMEOUT after %.0f s" % elapsed
+        except BaseException:
+            _kill_group(proc)
+            proc.wait()
+            self._record(bench, "interrupted", time.monotonic() - start, "interrupted by the user")
+            raise
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    def run(self) -> int:
+        """Run what is not yet done; exit status 1 if any benchmark failed."""
+        todo = [b for b in self.benches if not self._done(b)]
+        skipped = len(self.benches) - len(todo)
+        prefix = "[%s%s]" % (
+            self.args.env,
+            " " + os.environ["GILBENCH_PROGRESS"] if os.environ.get("GILBENCH_PROGRESS") else "",
+        )
+        print(
+            "%s %d benchmarks, profile %s, run %s%s"
+            % (prefix, len(self.benches), self.profile.name, self.args.run_id,
+               " (%d already done)" % skipped if skipped else ""),
+            flush=True,
+        )  # fmt: skip
+        failures = 0
+        for index, bench in enumerate(todo, start=skipped + 1):
+            t0 = time.monotonic()
+            outcome = self._run_one(bench)
+            failures += outcome.startswith(("FAILED", "TIMEOUT"))
+            print(
+                "%s %3d/%d %-40s %-10s %6.1fs  (elapsed %s)"
+                % (prefix, index, len(self.benches), bench.name, outcome if len(outcome) < 60 else outcome[:57] + "...",
+                   time.monotonic() - t0, _clock(time.monotonic() - self.started)),
+                flush=True,
+            )  # fmt: skip
+        self.status["finished"] = _results.utc_now()
+        _results.atomic_write_json(self.status_path, self.status)
+        print("%s wrote %s" % (prefix, self.suite_path), flush=True)
+        return 1 if failures else 0
+
+
+def _dumps(suite: Any) -> str:
+    """A pyperf suite as the JSON text ``pyperf`` itself writes."""
+    import io
+
+    buffer = io.StringIO()
+    suite.dump(buffer)
+    return buffer.getvalue()
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return "%dm%02ds" % (minutes, secs)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m workloads",
+        description="Run the gilbench workload matrix on this interpreter.",
+    )
+    parser.add_argument("--profile", help="smoke, fast, default or rigorous (env GILBENCH_PROFILE)")
+    parser.add_argument("--run-id", help="shared by all envs of one bench-all (env GILBENCH_RUN_ID)")
+    parser.add_argument("--env", help="env name recorded in results (default: $TOX_ENV_NAME)")
+    parser.add_argument("--results-dir", default=os.environ.get("GILBENCH_RESULTS", "results"))
+    parser.add_argument("--workload", action="append", help="run only these (repeat or comma-separate)")
+    parser.add_argument("--mode", action="append", help="run only these modes")
+    parser.add_argument("--workers", help="worker counts, e.g. 1,2,4 (default: the machine's ladder)")
+    parser.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run")
+    parser.add_argument("--retry-failed", action="store_true", help="with --resume, rerun failed benchmarks")
+    parser.add_argument("--timeout", type=float, help="seconds per benchmark (default: the profile's)")
+    parser.add_argument("--force", action="store_true", help="run even if another benchmark run holds the lock")
+    parser.add_argument("--list", action="store_true", help="print the planned benchmarks and exit")
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _main(args)
+    except UsageError as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return 2
+    except _results.LockHeld as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished benchmarks are saved; rerun with --resume to finish", file=sys.stderr)
+        return 130
+
+
+def _main(args: argparse.Namespace) -> int:
+    profile = resolve_profile(args.profile)
+    registry = load_all()
+    names = _choose("workload", _comma_list(args.workload), list(registry))
+    modes = _choose("mode", _comma_list(args.mode), list(MODES))
+    try:
+        ladder = [int(w) for w in _comma_list([args.workers])] if args.workers else None
+    except ValueError:
+        raise UsageError("--workers: expected comma-separated integers, got %r" % args.workers) from None
+    if ladder and min(ladder) < 1:
+        raise UsageError("--workers: counts must be >= 1")
+    benches = plan(registry, profile, names or None, modes or None, ladder)
+    if args.list:
+        for bench in benches:
+            print(bench.name)
+        return 0
+    if args.resume and args.run_id and args.resume != args.run_id:
+        raise UsageError("--resume %s conflicts with --run-id %s" % (args.resume, args.run_id))
+    args.run_id = args.resume or args.run_id or os.environ.get("GILBENCH_RUN_ID") or _results.new_run_id()
+    args.env = args.env or os.environ.get("TOX_ENV_NAME") or "local-%s%s" % (
+        sys.implementation.name, "".join(map(str, sys.version_info[:2])))  # fmt: skip
+    if args.force:
+        print("warning: --force: another run may be measuring at the same time; timings will be distorted",
+              file=sys.stderr)  # fmt: skip
+    _install_sigterm_handler()
+    with _results.bench_lock(force=args.force):
+        return EnvRun(args, profile, benches).run()
+
+
+def _install_sigterm_handler() -> None:
+    """Treat SIGTERM like Ctrl-C so the benchmark in flight is killed and recorded."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)

@@ -1,0 +1,129 @@
+"""The results layout every stage agrees on, and crash-safe writes.
+
+``results/<run-id>/<env>.json``         one pyperf BenchmarkSuite per tox env
+``results/<run-id>/<env>.status.json``  what was planned, and each benchmark's outcome
+``results/<run-id>/<env>.timeline.json`` a GIL timeline capture (optional)
+``results/<run-id>/run.json``           the bench-all manifest: envs run and skipped
+
+Everything is written to a temporary file and renamed, so a kill at any moment
+leaves either the old file or the new one, never a truncated one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import socket
+import tempfile
+import time
+from typing import Any, Dict, Iterator, Optional
+
+STATUS_FORMAT = "gilbench-status/1"
+STATUS_SUFFIX = ".status.json"
+TIMELINE_SUFFIX = ".timeline.json"
+MANIFEST = "run.json"
+# Outcomes a benchmark can have; "ok" ones are in the pyperf file too.
+OUTCOMES = ("ok", "failed", "timeout", "unavailable", "interrupted")
+
+
+def machine_id() -> str:
+    """A short, stable identifier of this machine (not its hostname in clear)."""
+    raw = ""
+    for path in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
+        with contextlib.suppress(OSError):
+            with open(path, encoding="ascii") as fh:
+                raw = fh.read().strip()
+            break
+    raw = raw or socket.gethostname()
+    return hashlib.sha256(raw.encode()).hexdigest()[:6]
+
+
+def new_run_id(now: Optional[float] = None) -> str:
+    """UTC timestamp (to the second) plus machine id, e.g. ``20261124T185012Z-ab12cd``."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
+    return "%s-%s" % (stamp, machine_id())
+
+
+def utc_now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def gilbench_home() -> str:
+    """Per-user cache: provisioned interpreters, the bench lock, discovery cache."""
+    default = os.path.join(os.path.expanduser("~"), ".cache", "gilbench")
+    return os.environ.get("GILBENCH_HOME") or default
+
+
+def atomic_write_text(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` via a temp file in the same folder and a rename."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=folder)
+    try:
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; results are meant to be shared
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_json(path: str, data: Any) -> None:
+    atomic_write_text(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
+
+
+def read_json(path: str) -> Dict[str, Any]:
+    with open(path, encoding="utf-8") as fh:
+        data = json.load(fh)
+    if not isinstance(data, dict):
+        raise ValueError("expected a JSON object")
+    return data
+
+
+class LockHeld(RuntimeError):
+    """Another benchmark run holds the machine."""
+
+
+@contextlib.contextmanager
+def bench_lock(force: bool = False) -> Iterator[None]:
+    """One benchmark run per machine: concurrent runs distort each other's timings.
+
+    A parent that already holds the lock (bench-all) sets ``GILBENCH_LOCK_HELD`` for
+    its children.  ``force`` proceeds anyway; the caller warns.
+    """
+    if force or os.environ.get("GILBENCH_LOCK_HELD") == "1":
+        yield
+        return
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): nothing to hold
+        yield
+        return
+    path = os.path.join(gilbench_home(), "bench.lock")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "a+", encoding="utf-8") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            raise LockHeld(
+                "another benchmark run holds %s (%s); wait for it, or pass --force "
+                "(concurrent runs distort timings)" % (path, holder)
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write("pid %d since %s\n" % (os.getpid(), utc_now()))
+        fh.flush()
+        os.environ["GILBENCH_LOCK_HELD"] = "1"  # inherited by our child processes
+        try:
+            yield
+        finally:
+            os.environ.pop("GILBENCH_LOCK_HELD", None)
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)

@@ -1,0 +1,127 @@
+"""The pyperf script for one benchmark: ``python -m workloads._runner --workload ...``.
+
+pyperf's manager re-runs this module in fresh worker processes (``program_args``),
+so it imports only the module that declares the workload: a countdown worker must
+not import numpy or a native extension that could switch the GIL back on.
+Metadata is computed in each worker after those imports, so ``gil_enabled`` is the
+runtime truth for the code that is measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import multiprocessing
+import sys
+from typing import Any, Dict, List
+
+import pyperf
+
+from workloads import _meta
+from workloads._registry import _REGISTRY, PROFILES, Bench, Workload
+from workloads.modes import time_bench
+
+# Our options, forwarded to every pyperf worker.
+# (pyperf owns --profile for cProfile output, hence --bench-profile.)
+_OPTIONS = ("module", "workload", "mode", "workers", "size", "param", "bench_profile", "run_id", "env")
+
+
+def _parse_param(text: str) -> Any:
+    key, _, raw = text.partition("=")
+    try:
+        return key, json.loads(raw)
+    except ValueError:
+        return key, raw
+
+
+def _forward_args(cmd: List[str], args: argparse.Namespace) -> None:
+    for option in _OPTIONS:
+        value = getattr(args, option)
+        flag = "--" + option.replace("_", "-")
+        if option == "param":
+            for item in value:
+                cmd.extend((flag, item))
+        else:
+            cmd.extend((flag, str(value)))
+
+
+def benchmark_metadata(bench: Bench, args: argparse.Namespace) -> Dict[str, Any]:
+    """Custom pyperf metadata: the contract every later stage relies on."""
+    facts = _meta.interpreter_facts()
+    build = facts.pop("build")
+    profile = PROFILES[args.bench_profile]
+    meta: Dict[str, Any] = {
+        "workload": bench.workload.name,
+        "mode": bench.mode,
+        "workers": bench.workers,
+        "work_size": bench.size,
+        "workload_sha256": bench.workload.source_sha256,
+        "profile": args.bench_profile,
+        "profile_settings": "processes=%d values=%d warmups=%d loops=1"
+        % (profile.processes, bench.workload.values or profile.values, profile.warmups),
+        "run_id": args.run_id,
+        "env": args.env,
+        "implementation": facts["implementation"],
+        "implementation_version": facts["implementation_version"],
+        "version": facts["version"],
+        "free_threaded_build": str(facts["free_threaded_build"]),
+        "gil_enabled": str(facts["gil_enabled"]),
+        "python_gil_env": facts["python_gil_env"],
+        "jit": facts["jit"],
+        "switch_interval": sys.getswitchinterval(),
+        "build_pgo": str(build["pgo"]),
+        "build_lto": str(build["lto"]),
+        "build_source_sha256": build["source_sha256"],
+        "build_pair_id": build["pair_id"],
+    }
+    if bench.mode == "processes":
+        meta["mp_start_method"] = multiprocessing.get_start_method()
+    for key, value in bench.params:
+        meta["param_" + key] = value
+    if bench.workload.tags:
+        meta["tags"] = list(bench.workload.tags)
+    # pyperf rejects empty strings in metadata; absent means "not recorded".
+    return {k: v for k, v in meta.items() if v != ""}
+
+
+def _timed(bench: Bench, gil_before: bool):
+    def time_func(loops: int) -> float:
+        seconds = time_bench(bench, loops)
+        if _meta.gil_enabled() != gil_before:
+            raise RuntimeError(
+                "the GIL changed state while %s ran (now enabled=%s): something imported "
+                "during the run is not free-threading compatible" % (bench.name, _meta.gil_enabled())
+            )
+        return seconds
+
+    return time_func
+
+
+def main() -> None:
+    runner = pyperf.Runner(
+        program_args=("-m", "workloads._runner"),
+        add_cmdline_args=_forward_args,
+    )
+    parser = runner.argparser
+    parser.add_argument("--module", required=True)
+    parser.add_argument("--workload", required=True)
+    parser.add_argument("--mode", required=True)
+    parser.add_argument("--workers", type=int, required=True)
+    parser.add_argument("--size", type=int, required=True)
+    parser.add_argument("--param", action="append", default=[])
+    parser.add_argument("--bench-profile", choices=sorted(PROFILES), required=True)
+    parser.add_argument("--run-id", required=True)
+    parser.add_argument("--env", required=True)
+    args = runner.parse_args()
+
+    importlib.import_module("workloads." + args.module)
+    wl: Workload = _REGISTRY[args.workload]
+    params = tuple(sorted(_parse_param(p) for p in args.param))
+    bench = Bench(wl, args.mode, args.workers, args.size, params)
+    metadata = benchmark_metadata(bench, args)
+    runner.bench_time_func(bench.name, _timed(bench, _meta.gil_enabled()), metadata=metadata)
+
+
+if __name__ == "__main__":
+    main()

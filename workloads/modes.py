@@ -1,0 +1,147 @@
+"""Concurrency modes: how a workload's fixed total work is spread, and what is timed.
+
+Every mode keeps start-up and tear-down outside the timed region: threads wait on a
+barrier before they start counting, pool and interpreter workers are created and
+confirmed ready before the clock starts, and join/close happen after it stops.
+The value returned is wall-clock seconds from the first worker starting real work
+to the last one finishing, summed over ``loops``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+import threading
+from time import perf_counter, sleep
+from typing import Any, Callable, Dict, List, Optional
+
+from workloads._registry import Bench, split
+
+READY_TIMEOUT = 120.0  # seconds to wait for workers to come up; never hang forever
+
+
+def _call(func: Callable[..., Any], n: int, shared: Any) -> Any:
+    return func(n) if shared is None else func(n, shared)
+
+
+def _make_shared(bench: Bench) -> Any:
+    factory = bench.workload.shared
+    return factory() if factory is not None else None
+
+
+def time_serial(bench: Bench, loops: int) -> float:
+    func = bench.workload.func_for("serial")
+    total = 0.0
+    for _ in range(loops):
+        shared = _make_shared(bench)
+        start = perf_counter()
+        _call(func, bench.size, shared)
+        total += perf_counter() - start
+    return total
+
+
+def run_threads(func: Callable[..., Any], chunks: List[int], shared: Any) -> float:
+    """Run ``func(chunk)`` in one thread per chunk; seconds from first start to last end."""
+    count = len(chunks)
+    barrier = threading.Barrier(count, timeout=READY_TIMEOUT)
+    starts = [0.0] * count
+    ends = [0.0] * count
+    errors: List[BaseException] = []
+
+    def target(index: int) -> None:
+        try:
+            barrier.wait()
+            starts[index] = perf_counter()
+            _call(func, chunks[index], shared)
+            ends[index] = perf_counter()
+        except BaseException as exc:  # re-raised in the caller's thread below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=target, args=(i,), daemon=True) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return max(ends) - min(starts)
+
+
+def time_threads(bench: Bench, loops: int) -> float:
+    func = bench.workload.func_for(bench.mode)
+    chunks = split(bench.size, bench.workers)
+    return sum(run_threads(func, chunks, _make_shared(bench)) for _ in range(loops))
+
+
+def _pool_ready(barrier: Any) -> None:
+    barrier.wait(READY_TIMEOUT)
+
+
+def time_processes(bench: Bench, loops: int) -> float:
+    """``multiprocessing.Pool`` with the interpreter's default start method."""
+    func = bench.workload.func_for("processes")
+    chunks = split(bench.size, bench.workers)
+    ctx = multiprocessing.get_context()
+    total = 0.0
+    for _ in range(loops):
+        ready = ctx.Barrier(bench.workers + 1)
+        pool = ctx.Pool(bench.workers, initializer=_pool_ready, initargs=(ready,))
+        try:
+            ready.wait(READY_TIMEOUT)  # every worker process is up and imported
+            start = perf_counter()
+            pool.map(func, chunks, chunksize=1)
+            total += perf_counter() - start
+        finally:
+            pool.close()
+            pool.join()
+    return total
+
+
+def time_interpreters(bench: Bench, loops: int) -> float:
+    """Subinterpreters via ``concurrent.futures.InterpreterPoolExecutor`` (3.14+)."""
+    from concurrent.futures import InterpreterPoolExecutor  # type: ignore[attr-defined]
+
+    func = bench.workload.func_for("interpreters")
+    chunks = split(bench.size, bench.workers)
+    total = 0.0
+    for _ in range(loops):
+        with InterpreterPoolExecutor(max_workers=bench.workers) as pool:
+            # Each submit starts a new worker while fewer than max_workers exist;
+            # overlapping sleeps make every worker create its interpreter now.
+            for fut in [pool.submit(sleep, 0.05) for _ in chunks]:
+                fut.result(READY_TIMEOUT)
+            start = perf_counter()
+            for fut in [pool.submit(func, chunk) for chunk in chunks]:
+                fut.result()
+            total += perf_counter() - start
+    return total
+
+
+MODES: Dict[str, Callable[[Bench, int], float]] = {
+    "serial": time_serial,
+    "threads": time_threads,
+    "processes": time_processes,
+    "interpreters": time_interpreters,
+    "threads-nogil": time_threads,
+    "threads-holding-gil": time_threads,
+}
+
+
+def mode_unavailable(mode: str) -> Optional[str]:
+    """Why ``mode`` cannot run on this interpreter, or None."""
+    if mode == "interpreters":
+        try:
+            from concurrent.futures import InterpreterPoolExecutor  # noqa: F401
+        except ImportError:
+            return "needs concurrent.futures.InterpreterPoolExecutor (CPython 3.14+); this is %s %s" % (
+                sys.implementation.name,
+                ".".join(map(str, sys.version_info[:3])),
+            )
+    return None
+
+
+def time_bench(bench: Bench, loops: int) -> float:
+    """Seconds for ``loops`` repetitions of ``bench``; pyperf divides by loops."""
+    if bench.workload.timer is not None:
+        return bench.workload.timer(loops, bench)
+    return MODES[bench.mode](bench, loops)
