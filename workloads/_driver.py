@@ -24,6 +24,7 @@ from workloads._registry import PROFILES, Bench, Profile, cpu_count, load_all, p
 from workloads.modes import MODES, mode_unavailable
 
 TAIL_CHARS = 2000  # of a failed benchmark's output, kept in the status file
+TIMELINE_TIMEOUT = 60
 
 
 class UsageError(Exception):
@@ -138,7 +139,7 @@ class EnvRun:
         _results.atomic_write_text(self.suite_path, _dumps(suite))
 
     def _command(self, bench: Bench, part: str) -> List[str]:
-        values = bench.workload.values or self.profile.values
+        values = self.profile.latency_values if bench.workload.self_timed else self.profile.values
         cmd = [
             sys.executable, "-m", "workloads._runner",
             "--processes", str(self.profile.processes),
@@ -202,6 +203,17 @@ class EnvRun:
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
+    def _capture_timeline(self) -> str:
+        """Record which thread runs when (workloads/_timeline.py); never fails the run."""
+        path = self.suite_path[: -len(".json")] + _results.TIMELINE_SUFFIX
+        cmd = [sys.executable, "-m", "workloads._timeline", "--threads", "2", "--seconds", "0.25",
+               "--env", self.args.env, "--run-id", self.args.run_id, "--output", path]  # fmt: skip
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMELINE_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            return "timed out after %d s" % TIMELINE_TIMEOUT
+        return "ok" if proc.returncode == 0 else "failed: " + _tail(proc.stderr or proc.stdout)
+
     def run(self) -> int:
         """Run what is not yet done; exit status 1 if any benchmark failed."""
         todo = [b for b in self.benches if not self._done(b)]
@@ -227,6 +239,9 @@ class EnvRun:
                    time.monotonic() - t0, _clock(time.monotonic() - self.started)),
                 flush=True,
             )  # fmt: skip
+        if self.args.timeline and "timeline" not in self.status:
+            self.status["timeline"] = self._capture_timeline()
+            print("%s GIL timeline: %s" % (prefix, self.status["timeline"]), flush=True)
         self.status["finished"] = _results.utc_now()
         _results.atomic_write_json(self.status_path, self.status)
         print("%s wrote %s" % (prefix, self.suite_path), flush=True)
@@ -270,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--retry-failed", action="store_true", help="with --resume, rerun failed benchmarks")
     parser.add_argument("--timeout", type=float, help="seconds per benchmark (default: the profile's)")
     parser.add_argument("--force", action="store_true", help="run even if another benchmark run holds the lock")
+    parser.add_argument("--no-timeline", dest="timeline", action="store_false", help="skip the GIL timeline capture")
     parser.add_argument("--list", action="store_true", help="print the planned benchmarks and exit")
     return parser
 

@@ -29,8 +29,8 @@ class Workload:
 
     ``func(n)`` (or ``func(n, shared)`` when ``shared`` is given) does ``n`` units of
     work; the harness splits a fixed total across workers (strong scaling).
-    A workload with ``timer`` measures itself instead (``timer(loops, bench)``
-    returns seconds), which is how latency workloads such as the convoy work.
+    A ``self_timed`` workload measures itself instead: ``func(loops, bench)``
+    returns seconds, which is how latency workloads such as the convoy work.
     """
 
     name: str
@@ -43,10 +43,9 @@ class Workload:
     shared: Optional[Callable[[], Any]] = None
     variants: Dict[str, Callable[..., Any]] = field(default_factory=dict)
     requires: Optional[Callable[[], Optional[str]]] = None
-    timer: Optional[Callable[..., float]] = None
+    self_timed: bool = False
     workers: Optional[Tuple[int, ...]] = None
     params: Tuple[Dict[str, Any], ...] = ({},)
-    values: Optional[int] = None
 
     def func_for(self, mode: str) -> Callable[..., Any]:
         """The function a mode calls: a variant where declared, else ``func``."""
@@ -80,10 +79,9 @@ def workload(
     shared: Optional[Callable[[], Any]] = None,
     variants: Optional[Dict[str, Callable[..., Any]]] = None,
     requires: Optional[Callable[[], Optional[str]]] = None,
-    timer: Optional[Callable[..., float]] = None,
+    self_timed: bool = False,
     workers: Optional[Sequence[int]] = None,
     params: Sequence[Dict[str, Any]] = ({},),
-    values: Optional[int] = None,
     name: Optional[str] = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare ``func`` as a workload; returns it unchanged.
@@ -91,7 +89,9 @@ def workload(
     ``size`` is the total work at the ``default`` profile, chosen so one value takes
     50-500 ms on the slowest CPython here; profiles scale it.  ``workers`` overrides
     the machine's worker ladder, ``params`` adds extra benchmark parameters (one
-    benchmark per dict), ``values`` overrides the profile's values per process.
+    benchmark per dict and worker count; a ``"workers"`` key in a dict overrides the
+    counts for that dict alone).  ``self_timed`` workloads take the profile's
+    ``latency_values`` values per process.
     """
 
     def register(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -109,10 +109,9 @@ def workload(
             shared=shared,
             variants=dict(variants or {}),
             requires=requires,
-            timer=timer,
+            self_timed=self_timed,
             workers=tuple(workers) if workers is not None else None,
             params=tuple(params),
-            values=values,
         )
         return func
 
@@ -157,7 +156,12 @@ def worker_ladder(cpus: int) -> List[int]:
 
 @dataclass(frozen=True)
 class Profile:
-    """How long and how often to measure: identical for every interpreter."""
+    """How long and how often to measure: identical for every interpreter.
+
+    ``latency_values`` is the values per process for self-timed latency workloads,
+    where one value is one request.  ``workers`` replaces the machine's worker
+    ladder (smoke checks every workload and mode at one count, in seconds).
+    """
 
     name: str
     processes: int
@@ -165,15 +169,17 @@ class Profile:
     warmups: int
     scale: float
     timeout: float  # seconds per benchmark before it is stopped
+    latency_values: int
+    workers: Optional[Tuple[int, ...]] = None
 
 
 PROFILES: Dict[str, Profile] = {
     p.name: p
     for p in (
-        Profile("smoke", processes=1, values=3, warmups=1, scale=0.1, timeout=60.0),
-        Profile("fast", processes=3, values=3, warmups=1, scale=0.2, timeout=300.0),
-        Profile("default", processes=6, values=4, warmups=1, scale=1.0, timeout=900.0),
-        Profile("rigorous", processes=12, values=5, warmups=2, scale=1.0, timeout=1800.0),
+        Profile("smoke", processes=1, values=3, warmups=1, scale=0.1, timeout=60.0, latency_values=10, workers=(2,)),
+        Profile("fast", processes=2, values=3, warmups=1, scale=0.2, timeout=300.0, latency_values=40),
+        Profile("default", processes=6, values=4, warmups=1, scale=1.0, timeout=900.0, latency_values=60),
+        Profile("rigorous", processes=12, values=5, warmups=2, scale=1.0, timeout=1800.0, latency_values=100),
     )
 }
 
@@ -214,7 +220,7 @@ def plan(
     The plan depends only on the declarations, the profile and the machine's CPU
     count, so every interpreter on a machine gets the same list.
     """
-    ladder = list(ladder) if ladder else worker_ladder(cpu_count())
+    ladder = list(ladder or profile.workers or worker_ladder(cpu_count()))
     chosen = [registry[n] for n in workloads] if workloads else list(registry.values())
     benches: List[Bench] = []
     for wl in chosen:
@@ -222,9 +228,12 @@ def plan(
         for mode in wl.modes:
             if modes and mode not in modes:
                 continue
-            counts = [1] if mode == "serial" else list(wl.workers or ladder)
-            for count in counts:
-                for extra in wl.params:
+            for extra in wl.params:
+                extra = dict(extra)
+                counts = extra.pop("workers", None) or wl.workers or ladder
+                if profile.workers and counts is not ladder:  # smoke: a pinned list keeps its ends
+                    counts = sorted({min(counts), max(counts)})
+                for count in [1] if mode == "serial" else counts:
                     benches.append(Bench(wl, mode, count, size, tuple(sorted(extra.items()))))
     return benches
 

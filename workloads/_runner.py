@@ -59,7 +59,7 @@ def benchmark_metadata(bench: Bench, args: argparse.Namespace) -> Dict[str, Any]
         "workload_sha256": bench.workload.source_sha256,
         "profile": args.bench_profile,
         "profile_settings": "processes=%d values=%d warmups=%d loops=1"
-        % (profile.processes, bench.workload.values or profile.values, profile.warmups),
+        % (profile.processes, profile.latency_values if bench.workload.self_timed else profile.values, profile.warmups),
         "run_id": args.run_id,
         "env": args.env,
         "implementation": facts["implementation"],

@@ -142,6 +142,6 @@ def mode_unavailable(mode: str) -> Optional[str]:
 
 def time_bench(bench: Bench, loops: int) -> float:
     """Seconds for ``loops`` repetitions of ``bench``; pyperf divides by loops."""
-    if bench.workload.timer is not None:
-        return bench.workload.timer(loops, bench)
+    if bench.workload.self_timed:
+        return bench.workload.func(loops, bench)
     return MODES[bench.mode](bench, loops)
