@@ -6,6 +6,15 @@ pyperf gives several processes (pick processes, then values within them), since
 process-to-process variation is exactly what pyperf's many processes expose.
 Seeds derive from the benchmark names, so the same JSON always gives the same
 intervals.
+
+Frames produced (one function each):
+- ``derive``: a row per parallel benchmark: speedup vs its own serial run, parallel
+  efficiency, net speedup vs the matched default build's serial run;
+- ``build_overheads``: free-threading overhead (FT serial / matched default serial)
+  and forced-GIL overhead (``PYTHON_GIL=1`` serial / same FT build's serial);
+- ``per_workload``: thread penalty (threads,1 / serial), processes vs threads, and
+  the best speedup per mode;
+- ``latency``: p50/p99 request latency and requests/s for self-timed workloads.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ import pandas as pd
 N_BOOT = 2000
 CONFIDENCE = 0.95
 KEY = ["run_id", "env", "workload", "params"]
+THREAD_MODES = ("threads", "threads-nogil", "threads-holding-gil")
 
 
 @dataclass(frozen=True)
@@ -40,17 +50,28 @@ def _seed(*parts: Any) -> int:
     return zlib.crc32("|".join(map(str, parts)).encode())
 
 
-def bootstrap_means(runs: Sequence[Sequence[float]], rng: np.random.Generator, n_boot: int = N_BOOT) -> np.ndarray:
-    """``n_boot`` resampled means of pyperf values grouped by process."""
+def _resample(runs: Sequence[Sequence[float]], rng: np.random.Generator, n_boot: int) -> np.ndarray:
+    """``n_boot`` resamples of the values, shape (n_boot, n): processes first, then values."""
     lengths = {len(r) for r in runs}
     if len(runs) >= 2 and len(lengths) == 1:
         arr = np.asarray(runs, dtype=float)  # processes x values
         n_runs, n_values = arr.shape
         pick_runs = rng.integers(0, n_runs, size=(n_boot, n_runs))
         pick_values = rng.integers(0, n_values, size=(n_boot, n_runs, n_values))
-        return arr[pick_runs[:, :, None], pick_values].mean(axis=(1, 2))
+        return arr[pick_runs[:, :, None], pick_values].reshape(n_boot, -1)
     flat = np.asarray([v for r in runs for v in r], dtype=float)
-    return flat[rng.integers(0, len(flat), size=(n_boot, len(flat)))].mean(axis=1)
+    return flat[rng.integers(0, len(flat), size=(n_boot, len(flat)))]
+
+
+def bootstrap_means(runs: Sequence[Sequence[float]], rng: np.random.Generator, n_boot: int = N_BOOT) -> np.ndarray:
+    """``n_boot`` resampled means of pyperf values grouped by process."""
+    return _resample(runs, rng, n_boot).mean(axis=1)
+
+
+def _interval(boots: np.ndarray) -> tuple[float, float]:
+    tail = (1 - CONFIDENCE) / 2 * 100
+    lo, hi = np.percentile(boots, [tail, 100 - tail])
+    return float(lo), float(hi)
 
 
 def ratio(numerator: Sequence[Sequence[float]], denominator: Sequence[Sequence[float]], seed: int) -> Ratio:
@@ -61,18 +82,28 @@ def ratio(numerator: Sequence[Sequence[float]], denominator: Sequence[Sequence[f
         return Ratio(np.nan, np.nan, np.nan)
     rng = np.random.default_rng(seed)
     boots = bootstrap_means(numerator, rng) / bootstrap_means(denominator, rng)
-    tail = (1 - CONFIDENCE) / 2 * 100
-    lo, hi = np.percentile(boots, [tail, 100 - tail])
-    return Ratio(float(np.mean(num) / np.mean(den)), float(lo), float(hi))
+    return Ratio(float(np.mean(num) / np.mean(den)), *_interval(boots))
+
+
+def percentile(runs: Sequence[Sequence[float]], q: float, seed: int) -> Ratio:
+    """The ``q``-th percentile of the values, with a bootstrap interval (not a ratio:
+    ``significant`` is meaningless here)."""
+    flat = np.asarray([v for r in runs for v in r], dtype=float)
+    if not len(flat):
+        return Ratio(np.nan, np.nan, np.nan)
+    boots = np.percentile(_resample(runs, np.random.default_rng(seed), N_BOOT), q, axis=1)
+    return Ratio(float(np.percentile(flat, q)), *_interval(boots))
 
 
 def _ratio_columns(prefix: str, r: Ratio) -> dict[str, Any]:
     return {prefix: r.value, prefix + "_lo": r.lo, prefix + "_hi": r.hi, prefix + "_significant": r.significant}
 
 
-def _serial_runs(benchmarks: pd.DataFrame) -> dict[tuple, Any]:
-    serial = benchmarks[benchmarks["mode"] == "serial"]
-    return {tuple(row[k] for k in KEY): row["runs"] for _, row in serial.iterrows()}
+def _runs_by_key(benchmarks: pd.DataFrame, mode: str, workers: int | None = None) -> dict[tuple, Any]:
+    rows = benchmarks[benchmarks["mode"] == mode]
+    if workers is not None:
+        rows = rows[rows["workers"] == workers]
+    return {tuple(key): runs for *key, runs in rows[[*KEY, "runs"]].itertuples(index=False)}
 
 
 def _version_key(version: str) -> tuple[int, ...]:
@@ -90,10 +121,11 @@ def partner_envs(envs: pd.DataFrame) -> dict[tuple[str, str], tuple[str, bool]]:
     if envs.empty:
         return pairs
     for _, ft in envs[envs["free_threaded_build"]].iterrows():
+        if ft["python_gil_env"] == "1":  # compared with its own build instead: forced_gil_envs
+            continue
         same_run = envs[(envs["run_id"] == ft["run_id"]) & ~envs["free_threaded_build"]]
-        same_run = same_run[same_run["implementation"] == ft["implementation"]]
         best = None
-        for _, cand in same_run.iterrows():
+        for _, cand in same_run[same_run["implementation"] == ft["implementation"]].iterrows():
             if ft["pair_id"] and cand["pair_id"] == ft["pair_id"]:
                 rank = 0
             elif _version_key(cand["version"]) == _version_key(ft["version"]):
@@ -109,19 +141,43 @@ def partner_envs(envs: pd.DataFrame) -> dict[tuple[str, str], tuple[str, bool]]:
     return pairs
 
 
+def forced_gil_envs(envs: pd.DataFrame) -> dict[tuple[str, str], str]:
+    """(run_id, ``PYTHON_GIL=1`` env) -> the same free-threaded build's env without it."""
+    out: dict[tuple[str, str], str] = {}
+    if envs.empty:
+        return out
+    ft = envs[envs["free_threaded_build"]]
+    for _, forced in ft[ft["python_gil_env"] == "1"].iterrows():
+        plain = ft[(ft["run_id"] == forced["run_id"]) & (ft["python_gil_env"] == "") & (ft["executable"] != "")]
+        plain = plain[plain["version"] == forced["version"]]
+        if not plain.empty:
+            out[(forced["run_id"], forced["env"])] = plain.iloc[0]["env"]
+    return out
+
+
+def headline_workers(derived: pd.DataFrame) -> int:
+    """The worker count headline figures use: the most threads that fit the machine's CPUs."""
+    if derived.empty:
+        return 2
+    cpus = int(derived["cpu_count"].max() or 2)
+    counts = derived.loc[(derived["mode"] == "threads") & (derived["workers"] <= cpus), "workers"]
+    return int(counts.max()) if not counts.empty else 2
+
+
 def derive(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> pd.DataFrame:
-    """A row per non-serial benchmark: speedup vs its own serial run, and net speedup
+    """A row per parallel benchmark: speedup vs its own serial run, and net speedup
     vs the matched default build's serial run (what a user actually gains)."""
-    serial = _serial_runs(benchmarks)
+    serial = _runs_by_key(benchmarks, "serial")
     partners = partner_envs(envs)
     rows = []
     for _, row in benchmarks[benchmarks["mode"] != "serial"].iterrows():
         key = tuple(row[k] for k in KEY)
         if key not in serial:
             continue  # latency workloads have no serial baseline
-        out = {k: row[k] for k in (*KEY, "name", "mode", "workers", "implementation", "version")}
+        out = {k: row[k] for k in (*KEY, "name", "mode", "workers", "implementation", "version", "cpu_count")}
         out["free_threaded_build"] = row["free_threaded_build"]
         out["gil_enabled"] = row["gil_enabled"]
+        out["python_gil_env"] = row["python_gil_env"]
         speed = ratio(serial[key], row["runs"], _seed(*key, row["name"]))
         out.update(_ratio_columns("speedup", speed))
         out["efficiency"] = speed.value / row["workers"]
@@ -130,9 +186,8 @@ def derive(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> pd.DataFrame:
         out["net_baseline_env"] = base_key[1]
         out["net_matched"] = bool(partner[1]) if partner else True
         if base_key in serial:
-            out.update(
-                _ratio_columns("net_speedup", ratio(serial[base_key], row["runs"], _seed(*base_key, row["name"])))
-            )
+            net = ratio(serial[base_key], row["runs"], _seed(*base_key, row["name"]))
+            out.update(_ratio_columns("net_speedup", net))
         rows.append(out)
     derived = pd.DataFrame(rows)
     if not derived.empty:
@@ -140,20 +195,92 @@ def derive(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> pd.DataFrame:
     return derived
 
 
-def ft_overhead(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> pd.DataFrame:
-    """Free-threading overhead: FT serial time / matched default-build serial time (>1 = slower)."""
-    serial = _serial_runs(benchmarks)
+def build_overheads(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> pd.DataFrame:
+    """Serial-time ratios between builds (>1 = slower than the baseline):
+    ``free-threading`` (FT vs matched default build) and ``forced GIL``
+    (PYTHON_GIL=1 vs the same FT build)."""
+    serial = _runs_by_key(benchmarks, "serial")
+    comparisons = [("free-threading", env, base, matched) for (_, env), (base, matched) in partner_envs(envs).items()]
+    comparisons += [("forced GIL", env, base, True) for (_, env), base in forced_gil_envs(envs).items()]
     rows = []
-    for (run_id, ft_env), (base_env, matched) in partner_envs(envs).items():
+    for kind, env, base_env, matched in comparisons:
         for key, runs in serial.items():
-            if key[0] != run_id or key[1] != ft_env:
+            base_key = (key[0], base_env, key[2], key[3])
+            if key[1] != env or base_key not in serial:
                 continue
-            base_key = (run_id, base_env, key[2], key[3])
-            if base_key not in serial:
-                continue
-            r = ratio(runs, serial[base_key], _seed("ft", *key))
+            r = ratio(runs, serial[base_key], _seed(kind, *key))
             rows.append(
-                {"run_id": run_id, "env": ft_env, "baseline_env": base_env, "matched": matched,
+                {"kind": kind, "run_id": key[0], "env": env, "baseline_env": base_env, "matched": matched,
                  "workload": key[2], "params": key[3], **_ratio_columns("overhead", r)}
             )  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def per_workload(benchmarks: pd.DataFrame, derived: pd.DataFrame) -> pd.DataFrame:
+    """Per env x workload: thread penalty, processes vs threads, best speedups.
+
+    ``thread_penalty`` = T(threads, 1) / T(serial): the cost of just moving the work
+    to a thread.  ``processes_vs_threads`` = T(threads, k) / T(processes, k) at the
+    largest k not above the CPU count (>1 = processes win).
+    """
+    if derived.empty:
+        return pd.DataFrame()
+    serial = _runs_by_key(benchmarks, "serial")
+    threads1 = _runs_by_key(benchmarks, "threads", 1)
+    rows = []
+    for key, group in derived.groupby(KEY, sort=True):
+        cpus = int(group["cpu_count"].max()) or 2
+        out: dict[str, Any] = dict(zip(KEY, key))
+        if key in threads1 and key in serial:
+            out.update(_ratio_columns("thread_penalty", ratio(threads1[key], serial[key], _seed("pen", *key))))
+        k = int(group[group["workers"] <= cpus]["workers"].max())
+        at_k = benchmarks[
+            (benchmarks["run_id"] == key[0]) & (benchmarks["env"] == key[1]) & (benchmarks["workload"] == key[2])
+            & (benchmarks["params"] == key[3]) & (benchmarks["workers"] == k)
+        ].set_index("mode")  # fmt: skip
+        if {"threads", "processes"} <= set(at_k.index):
+            r = ratio(at_k.loc["threads", "runs"], at_k.loc["processes", "runs"], _seed("pvt", *key))
+            out.update(_ratio_columns("processes_vs_threads", r))
+        out["compare_workers"] = k
+        for mode, by_mode in group.groupby("mode"):
+            best = by_mode.loc[by_mode["speedup"].idxmax()]
+            out["best_" + mode] = best["speedup"]
+            out["best_" + mode + "_significant"] = best["speedup_significant"]
+        rows.append(out)
+    return pd.DataFrame(rows)
+
+
+def latency(benchmarks: pd.DataFrame) -> pd.DataFrame:
+    """Request latency of self-timed workloads: p50 and p99 (with intervals), requests/s."""
+    rows = []
+    for _, row in benchmarks[benchmarks["tags"].map(lambda t: "latency" in t)].iterrows():
+        seed = _seed("lat", row["env"], row["name"])
+        p50, p99 = percentile(row["runs"], 50, seed), percentile(row["runs"], 99, seed + 1)
+        rows.append(
+            {**{k: row[k] for k in (*KEY, "name", "workers", "implementation", "version")},
+             "free_threaded_build": row["free_threaded_build"], "gil_enabled": row["gil_enabled"],
+             "switch_ms": float(row["params_dict"].get("switch_ms", np.nan)), "n": row["n"],
+             "p50": p50.value, "p50_lo": p50.lo, "p50_hi": p50.hi,
+             "p99": p99.value, "p99_lo": p99.lo, "p99_hi": p99.hi, "requests_per_s": 1.0 / row["mean"]}
+        )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+@dataclass
+class Analysis:
+    """Every derived frame of a collection of runs; what charts, findings and pages read."""
+
+    derived: pd.DataFrame
+    overheads: pd.DataFrame
+    per_workload: pd.DataFrame
+    latency: pd.DataFrame
+
+
+def analyse(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> Analysis:
+    derived = derive(benchmarks, envs)
+    return Analysis(
+        derived=derived,
+        overheads=build_overheads(benchmarks, envs),
+        per_workload=per_workload(benchmarks, derived),
+        latency=latency(benchmarks),
+    )

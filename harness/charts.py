@@ -1,7 +1,8 @@
 """Charts: one function per figure, each (data, config) -> SVG text.
 
-matplotlib with the Agg backend, SVG output with text kept as text, and a
-per-chart hash salt so several charts inlined in one HTML page never share ids.
+matplotlib with the Agg backend, SVG output with text kept as text (matplotlib
+escapes it), and a per-chart hash salt so several charts inlined in one HTML page
+never share element ids.  Colours are fixed per env across all charts of a report.
 """
 
 from __future__ import annotations
@@ -14,17 +15,29 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
+from matplotlib.colors import TwoSlopeNorm
+from matplotlib.ticker import ScalarFormatter
 
-# Modes in the order readers compare them, with their line styles.
+# Modes in the order readers compare them, with their line styles and bar colours.
 MODE_STYLE = {
-    "threads": "-",
-    "processes": "--",
-    "interpreters": "-.",
-    "threads-nogil": "-",
-    "threads-holding-gil": ":",
+    "threads": ("-", "#d1495b"),
+    "processes": ("--", "#00798c"),
+    "interpreters": ("-.", "#edae49"),
+    "threads-nogil": ("-", "#30638e"),
+    "threads-holding-gil": (":", "#8d6a9f"),
 }
+# "What gets around the GIL": the workload each mode is shown with.
+AROUND = (
+    ("threads", "countdown"),
+    ("processes", "countdown"),
+    ("interpreters", "countdown"),
+    ("threads-nogil", "native_lcg"),
+    ("threads-holding-gil", "native_lcg"),
+)
 PALETTE = plt.get_cmap("tab10").colors
+TIMELINE_MS = 80.0  # the first milliseconds of the capture that the timeline shows
 
 
 def label(implementation: str, version: str, free_threaded: bool, python_gil_env: str = "") -> str:
@@ -43,38 +56,174 @@ def to_svg(fig: plt.Figure, salt: str) -> str:
     """Serialise and close ``fig``; the XML prolog is dropped so the SVG can be inlined."""
     buffer = io.StringIO()
     with plt.rc_context({"svg.hashsalt": salt, "svg.fonttype": "none"}):
-        fig.savefig(buffer, format="svg", bbox_inches="tight")
+        fig.savefig(buffer, format="svg", metadata={"Date": None})  # reproducible bytes
     plt.close(fig)
     text = buffer.getvalue()
     return text[text.index("<svg") :]
 
 
+def _legend_below(fig: plt.Figure, ax: plt.Axes, ncol: int = 4) -> None:
+    handles, names = ax.get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside lower center", ncol=ncol, fontsize=8, frameon=False)
+
+
+def _order(envs: Any, labels: dict[str, str]) -> list[str]:
+    return sorted(set(envs), key=lambda e: labels.get(e, e))
+
+
 def scaling(derived: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any], workload: str) -> str:
-    """Speedup T(serial)/T(mode, k) against k: a panel per mode, a line per interpreter,
+    """(1) Speedup T(serial)/T(mode, k) against k: a panel per mode, a line per interpreter,
     95% CI bands, the ideal-linear line and the 1x line."""
-    data = derived[derived["workload"] == workload]
+    data = derived[(derived["workload"] == workload) & (derived["params"] == "")]
     modes = [m for m in MODE_STYLE if m in set(data["mode"])]
-    fig, axes = plt.subplots(1, max(len(modes), 1), figsize=(4.2 * max(len(modes), 1), 3.6), squeeze=False)
-    top = max(2.0, float(data["workers"].max() if not data.empty else 2))
+    fig, axes = plt.subplots(
+        1, len(modes), figsize=(3.9 * len(modes), 3.9), squeeze=False, sharey=True, layout="constrained"
+    )
+    top = float(data["workers"].max())
     for ax, mode in zip(axes[0], modes):
         sub = data[data["mode"] == mode]
         ax.plot([1, top], [1, top], color="0.6", lw=1, ls=(0, (4, 3)), label="ideal (linear)")
         ax.axhline(1.0, color="0.3", lw=0.8, label="1× (no gain)")
-        for env, line in sub.groupby("env"):
-            line = line.sort_values("workers")
-            color = colors.get(env)
-            ax.plot(line["workers"], line["speedup"], marker="o", ms=3.5, lw=1.6,
-                    ls=MODE_STYLE[mode], color=color, label=labels.get(env, env))  # fmt: skip
-            ax.fill_between(line["workers"], line["speedup_lo"], line["speedup_hi"], color=color, alpha=0.18, lw=0)
+        for env in _order(sub["env"], labels):
+            line = sub[sub["env"] == env].sort_values("workers")
+            ax.plot(line["workers"], line["speedup"], marker="o", ms=3.5, lw=1.6, ls=MODE_STYLE[mode][0],
+                    color=colors.get(env), label=labels.get(env, env))  # fmt: skip
+            ax.fill_between(line["workers"], line["speedup_lo"], line["speedup_hi"], color=colors.get(env), alpha=0.15)
         ax.set_xscale("log", base=2)
         ax.set_xticks(sorted(set(sub["workers"])))
-        ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
-        ax.set_title("%s — %s" % (workload, mode), fontsize=10)
-        ax.set_xlabel("workers")
+        ax.get_xaxis().set_major_formatter(ScalarFormatter())
+        ax.set_title(mode, fontsize=10)
+        ax.set_xlabel("workers (fixed total work)")
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("speedup vs serial (×)")
-    handles, names = axes[0][-1].get_legend_handles_labels()
-    fig.legend(handles, names, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=4, fontsize=8, frameon=False)
-    fig.tight_layout()
+    _legend_below(fig, axes[0][-1])
     return to_svg(fig, "scaling-" + workload)
+
+
+def around_gil(derived: pd.DataFrame, labels: dict[str, str], workers: int) -> str:
+    """(2) What gets around the GIL: speedup at ``workers`` per interpreter, a bar per mode."""
+    d = derived[(derived["workers"] == workers) & (derived["params"] == "")]
+    envs = _order(d["env"], labels)
+    shown = [(m, w) for m, w in AROUND if not d[(d["mode"] == m) & (d["workload"] == w)].empty]
+    fig, ax = plt.subplots(figsize=(max(6.5, 1.2 * len(envs) + 2), 4.4), layout="constrained")
+    width = 0.8 / max(len(shown), 1)
+    x = np.arange(len(envs))
+    for i, (mode, workload) in enumerate(shown):
+        rows = d[(d["mode"] == mode) & (d["workload"] == workload)].set_index("env").reindex(envs)
+        err = np.vstack([rows["speedup"] - rows["speedup_lo"], rows["speedup_hi"] - rows["speedup"]])
+        ax.bar(x + (i - (len(shown) - 1) / 2) * width, rows["speedup"], width, yerr=err, capsize=2,
+               color=MODE_STYLE[mode][1], label="%s (%s)" % (mode, workload))  # fmt: skip
+    ax.axhline(1.0, color="0.3", lw=0.8)
+    ax.axhline(workers, color="0.6", lw=1, ls=(0, (4, 3)), label="ideal (%d×)" % workers)
+    ax.set_xticks(x)
+    ax.set_xticklabels([labels.get(e, e) for e in envs], rotation=20, ha="right", fontsize=8)
+    ax.set_ylabel("speedup vs serial at %d workers (×)" % workers)
+    ax.grid(axis="y", alpha=0.3)
+    _legend_below(fig, ax, ncol=3)
+    return to_svg(fig, "around-gil")
+
+
+def overheads(over: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any]) -> str:
+    """(3) Build overheads per workload: free-threaded vs matched default build, and
+    PYTHON_GIL=1 vs the same free-threaded build (serial time ratios, 95% CI)."""
+    o = over[over["params"] == ""]
+    workloads = sorted(set(o["workload"]))
+    series = list(o.groupby(["kind", "env"], sort=True))
+    fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(workloads) + 2.2), layout="constrained")
+    y = np.arange(len(workloads))
+    step = 0.6 / max(len(series), 1)
+    for i, ((kind, env), group) in enumerate(series):
+        rows = group.set_index("workload").reindex(workloads)
+        offset = (i - (len(series) - 1) / 2) * step
+        err = np.vstack([rows["overhead"] - rows["overhead_lo"], rows["overhead_hi"] - rows["overhead"]])
+        base = labels.get(group.iloc[0]["baseline_env"], group.iloc[0]["baseline_env"])
+        name = "%s: %s vs %s" % (kind, labels.get(env, env), base)
+        marker = "o" if kind == "free-threading" else "s"
+        ax.errorbar(
+            rows["overhead"], y + offset, xerr=err, fmt=marker, ms=4, capsize=2, color=colors.get(env), label=name
+        )
+    ax.axvline(1.0, color="0.3", lw=0.8)
+    ax.set_yticks(y)
+    ax.set_yticklabels(workloads, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("serial time ratio (>1 = slower than the baseline)")
+    ax.grid(axis="x", alpha=0.3)
+    _legend_below(fig, ax, ncol=1)
+    return to_svg(fig, "overheads")
+
+
+def heatmap(derived: pd.DataFrame, labels: dict[str, str]) -> str:
+    """(4) Best thread speedup (over worker counts) per interpreter x workload."""
+    d = derived[derived["mode"].isin(("threads", "threads-nogil")) & (derived["params"] == "")]
+    best = d.loc[d.groupby(["env", "workload"])["speedup"].idxmax()]
+    envs = _order(best["env"], labels)
+    workloads = sorted(set(best["workload"]))
+    grid = best.pivot(index="env", columns="workload", values="speedup").reindex(index=envs, columns=workloads)
+    sig = best.pivot(index="env", columns="workload", values="speedup_significant").reindex(
+        index=envs, columns=workloads
+    )
+    fig, ax = plt.subplots(figsize=(0.62 * len(workloads) + 2.8, 0.42 * len(envs) + 1.8), layout="constrained")
+    top = max(2.0, float(np.nanmax(grid.values)))
+    image = ax.imshow(grid.values, cmap="RdBu", norm=TwoSlopeNorm(vmin=0.0, vcenter=1.0, vmax=top), aspect="auto")
+    for (i, j), value in np.ndenumerate(grid.values):
+        if not np.isnan(value):
+            ok = bool(sig.values[i, j])
+            ax.text(j, i, "%.1f" % value, ha="center", va="center", fontsize=7,
+                    color="black" if ok else "0.45", style="normal" if ok else "italic")  # fmt: skip
+    ax.set_xticks(range(len(workloads)))
+    ax.set_xticklabels(workloads, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(envs)))
+    ax.set_yticklabels([labels.get(e, e) for e in envs], fontsize=8)
+    fig.colorbar(image, ax=ax, label="best thread speedup (×); grey italic = not significant", shrink=0.8)
+    return to_svg(fig, "heatmap")
+
+
+def convoy(lat: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any]) -> str:
+    """(5) Convoy latency: p50/p99 against CPU-bound threads (5 ms switch interval),
+    and p99 against the switch interval with one CPU-bound thread (log axes)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.4), layout="constrained")
+    for env in _order(lat["env"], labels):
+        rows = lat[lat["env"] == env]
+        k_sweep = rows[rows["switch_ms"] == 5].sort_values("workers")
+        for column, style in (("p99", "-"), ("p50", ":")):
+            left.plot(k_sweep["workers"], k_sweep[column] * 1e3, ls=style, marker="o", ms=3, color=colors.get(env),
+                      label=labels.get(env, env) if column == "p99" else None)  # fmt: skip
+        s_sweep = rows[rows["workers"] == 1].sort_values("switch_ms")
+        right.errorbar(s_sweep["switch_ms"], s_sweep["p99"] * 1e3, marker="o", ms=3, color=colors.get(env),
+                       yerr=[(s_sweep["p99"] - s_sweep["p99_lo"]) * 1e3, (s_sweep["p99_hi"] - s_sweep["p99"]) * 1e3],
+                       capsize=2, label=labels.get(env, env))  # fmt: skip
+    left.set_yscale("log")
+    left.set_xlabel("CPU-bound threads (switch interval 5 ms)")
+    left.set_ylabel("echo latency, ms (solid p99, dotted p50)")
+    left.set_xticks(sorted(set(lat["workers"])))
+    right.set_xscale("log")
+    right.set_yscale("log")
+    right.set_xlabel("sys.setswitchinterval (ms), one CPU-bound thread")
+    right.set_ylabel("p99 echo latency, ms")
+    for ax in (left, right):
+        ax.grid(alpha=0.3, which="both")
+    _legend_below(fig, left)
+    return to_svg(fig, "convoy")
+
+
+def timeline(captures: list[dict[str, Any]], labels: dict[str, str]) -> str:
+    """(6) GIL timeline: when each thread ran (opacity = share of the slice on a CPU)."""
+    fig, axes = plt.subplots(len(captures), 1, figsize=(10, 1.1 * sum(c["threads"] for c in captures) + 0.6),
+                             squeeze=False, sharex=True, layout="constrained")  # fmt: skip
+    for ax, capture in zip(axes[:, 0], captures):
+        for index, slices in enumerate(capture["slices"]):
+            color = PALETTE[index % len(PALETTE)]
+            shown = [s for s in slices if s[0] * 1e3 < TIMELINE_MS]
+            bars = [(s[0] * 1e3, (s[1] - s[0]) * 1e3) for s in shown]
+            facecolors = [(*color[:3], max(0.05, min(1.0, s[2]))) for s in shown]
+            ax.broken_barh(bars, (index - 0.4, 0.8), facecolors=facecolors, linewidth=0)
+            busy = sum((s[1] - s[0]) * s[2] for s in slices) / max(capture["seconds"], 1e-9)
+            ax.text(TIMELINE_MS * 1.01, index, "%.0f%% on CPU" % (100 * busy), va="center", fontsize=7)
+        ax.set_yticks(range(capture["threads"]))
+        ax.set_yticklabels(["thread %d" % (i + 1) for i in range(capture["threads"])], fontsize=8)
+        ax.set_title(labels.get(capture["env"], capture["env"]), fontsize=9, loc="left")
+        ax.set_xlim(0, TIMELINE_MS)
+        ax.invert_yaxis()
+    axes[-1, 0].set_xlabel("milliseconds (countdown in %d threads)" % captures[0]["threads"])
+    return to_svg(fig, "timeline")

@@ -83,6 +83,21 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from harness import collect, compare
+
+    a, b = Path(args.a), Path(args.b)
+    if a.is_dir() != b.is_dir():
+        raise CliError("compare two results folders or two pyperf files, not one of each (%s, %s)" % (a, b))
+    try:
+        table = compare.compare(compare.load_side(a), compare.load_side(b), by_env=a.is_dir(),
+                                min_change=args.min_speed / 100)  # fmt: skip
+    except collect.ResultsError as exc:
+        raise CliError(str(exc)) from None
+    print(compare.format_markdown(table) if args.format == "md" else compare.format_text(table))
+    return 0
+
+
 def cmd_bench_all(args: argparse.Namespace) -> int:
     from harness import collect, interpreters, run
     from workloads import _registry, _results
@@ -146,6 +161,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reports-dir", default="reports")
     p.add_argument("--root", default=".", help="project root holding tox.ini")
     p.set_defaults(func=cmd_bench_all)
+
+    p = sub.add_parser("compare", help="compare two runs (folders) or two envs (pyperf files)")
+    p.add_argument("a", help="results/<run-id> or results/<run-id>/<env>.json")
+    p.add_argument("b", help="the same kind of path as A")
+    p.add_argument("--format", choices=("text", "md"), default="text")
+    p.add_argument("--min-speed", type=float, default=0.0, metavar="PCT",
+                   help="smallest change in percent to report as significant (like pyperf's --min-speed)")  # fmt: skip
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("report", help="render the HTML report of existing results")
     p.add_argument("results", nargs="+", help="results/<run-id> folder(s)")

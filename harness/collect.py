@@ -41,7 +41,7 @@ class RunData:
     outcomes: pd.DataFrame
     envs: pd.DataFrame
     manifests: list[dict[str, Any]] = field(default_factory=list)
-    timelines: dict[str, dict[str, Any]] = field(default_factory=dict)
+    timelines: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
 
@@ -81,6 +81,8 @@ def _benchmark_row(bench: pyperf.Benchmark, path: Path) -> dict[str, Any]:
         "mode": meta["mode"],
         "workers": int(meta["workers"]),
         "params": params_label(params),
+        "params_dict": params,
+        "tags": list(meta.get("tags", [])),
         "work_size": int(meta.get("work_size", 0) or 0),
         "profile": meta.get("profile", ""),
         "unit": bench.get_unit(),
@@ -152,7 +154,7 @@ def load_runs(folders: list[Path]) -> RunData:
                     envs.append(_env_row(status))
                     outcomes.extend(_outcome_rows(status))
                 elif path.name.endswith(_results.TIMELINE_SUFFIX):
-                    data.timelines[path.name[: -len(_results.TIMELINE_SUFFIX)]] = _results.read_json(str(path))
+                    data.timelines.append(_results.read_json(str(path)))
                 elif _is_suite_file(path):
                     rows.extend(load_suite(path))
             except ResultsError as exc:

@@ -14,10 +14,21 @@ from typing import Any
 import jinja2
 import pandas as pd
 
-from harness import analysis, charts
+from harness import charts
+from harness.analysis import Analysis, analyse, headline_workers
 from harness.collect import RunData, summary_frame
+from harness.findings import findings
 
 TEMPLATES = Path(__file__).parent / "templates"
+MACHINE_COLUMNS = ["machine", "hostname", "cpu_model", "cpu_count"]
+
+
+@dataclass
+class Chart:
+    name: str
+    title: str
+    caption: str
+    svg: str
 
 
 @dataclass
@@ -25,11 +36,14 @@ class Report:
     """What a report is made of; ``publish`` reuses the same pieces."""
 
     data: RunData
-    derived: pd.DataFrame
-    overhead: pd.DataFrame
+    analysis: Analysis
     labels: dict[str, str]
-    charts: dict[str, str]
+    charts: list[Chart]
     findings: list[str]
+
+    @property
+    def derived(self) -> pd.DataFrame:
+        return self.analysis.derived
 
 
 def env_labels(benchmarks: pd.DataFrame) -> dict[str, str]:
@@ -40,45 +54,59 @@ def env_labels(benchmarks: pd.DataFrame) -> dict[str, str]:
     }
 
 
-def _fmt_ratio(value: float, lo: float, hi: float) -> str:
-    return "%.2f× (95%% CI %.2f–%.2f)" % (value, lo, hi)
+def timeline_captures(timelines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Which timelines to draw: the newest GIL CPython, the newest free-threaded one, PyPy."""
+
+    def newest(pred: Any) -> list[dict[str, Any]]:
+        chosen = [t for t in timelines if pred(t["interpreter"])]
+        return sorted(chosen, key=lambda t: [int(p) for p in t["interpreter"]["version"].split(".")])[-1:]
+
+    return (
+        newest(lambda i: i["implementation"] == "cpython" and not i["free_threaded_build"])
+        + newest(lambda i: i["implementation"] == "cpython" and not i["gil_enabled"])
+        + newest(lambda i: i["implementation"] == "pypy")
+    )
 
 
-def findings(derived: pd.DataFrame, labels: dict[str, str]) -> list[str]:
-    """Plain sentences from the numbers: thread scaling at 2 workers per interpreter."""
-    out = []
-    if derived.empty:
-        return out
-    at2 = derived[(derived["mode"] == "threads") & (derived["workers"] == 2) & (derived["params"] == "")]
-    for _, row in at2.sort_values(["workload", "env"]).iterrows():
-        who = labels.get(row["env"], row["env"])
-        ci = _fmt_ratio(row["speedup"], row["speedup_lo"], row["speedup_hi"])
-        if not row["speedup_significant"]:
-            verdict = "no significant difference from one thread"
-        elif row["speedup"] >= 1.5:
-            verdict = "threads run in parallel"
-        elif row["speedup"] <= 1.1:
-            verdict = "the GIL serialises them" if row["gil_enabled"] else "they do not scale"
-        else:
-            verdict = "partial scaling"
-        out.append("On %s, 2 threads run %s at %s of serial speed: %s." % (who, row["workload"], ci, verdict))
+def _charts(data: RunData, analysis: Analysis, labels: dict[str, str]) -> list[Chart]:
+    """The report's figures, most telling first; per-workload scaling curves last."""
+    derived, out = analysis.derived, []
+    colors = charts.env_colors(list(labels))
+    if not derived.empty:
+        k = headline_workers(derived)
+        caption = "Speedup at %d workers for each way of running in parallel; error bars are 95%% intervals." % k
+        out.append(Chart("around-gil", "What gets around the GIL", caption, charts.around_gil(derived, labels, k)))
+        caption = "Speedup against worker count, same total work split k ways; bands are 95% intervals."
+        svg = charts.scaling(derived, labels, colors, "countdown")
+        out.append(Chart("scaling-countdown", "Scaling: countdown", caption, svg))
+        caption = "The best speedup threads reached (any worker count) per interpreter and workload."
+        out.append(Chart("heatmap", "Best thread speedup, every workload", caption, charts.heatmap(derived, labels)))
+    if not analysis.overheads.empty:
+        caption = (
+            "Serial time of a free-threaded build over its matched default build, and with PYTHON_GIL=1 over the "
+            "same free-threaded build."
+        )
+        svg = charts.overheads(analysis.overheads, labels, colors)
+        out.append(Chart("overheads", "Free-threading and forced-GIL overhead", caption, svg))
+    if not analysis.latency.empty:
+        caption = "Loopback echo latency while k threads spin in pure Python."
+        svg = charts.convoy(analysis.latency, labels, colors)
+        out.append(Chart("convoy", "Convoy effect: I/O latency beside CPU-bound threads", caption, svg))
+    captures = timeline_captures(data.timelines)
+    if captures:
+        caption = "When each of two countdown threads ran, from their own clocks (first %.0f ms)." % charts.TIMELINE_MS
+        out.append(Chart("timeline", "GIL timeline", caption, charts.timeline(captures, labels)))
+    others = sorted(set(derived["workload"]) - {"countdown"}) if not derived.empty else []
+    for workload in others:
+        svg = charts.scaling(derived, labels, colors, workload)
+        out.append(Chart("scaling-" + workload, "Scaling: " + workload, "", svg))
     return out
 
 
 def build(data: RunData) -> Report:
-    derived = analysis.derive(data.benchmarks, data.envs)
-    overhead = analysis.ft_overhead(data.benchmarks, data.envs)
+    analysis = analyse(data.benchmarks, data.envs)
     labels = env_labels(data.benchmarks)
-    colors = charts.env_colors(list(labels))
-    figures = {}
-    if not derived.empty:
-        for workload in sorted(set(derived["workload"])):
-            figures["scaling-" + workload] = charts.scaling(derived, labels, colors, workload)
-    return Report(data, derived, overhead, labels, figures, findings(derived, labels))
-
-
-def _table(frame: pd.DataFrame, columns: list[str]) -> dict[str, Any]:
-    return {"columns": columns, "rows": frame[columns].to_dict("records") if not frame.empty else []}
+    return Report(data, analysis, labels, _charts(data, analysis, labels), findings(data.benchmarks, analysis, labels))
 
 
 def render(report: Report) -> str:
@@ -91,26 +119,29 @@ def render(report: Report) -> str:
     bench = report.data.benchmarks
     numbers = summary_frame(bench).copy()
     numbers["interpreter"] = numbers["env"].map(report.labels)
-    numbers["mean_ms"] = numbers["mean"] * 1e3
-    numbers["stdev_ms"] = numbers["stdev"] * 1e3
     problems = report.data.outcomes
     problems = problems[problems["status"] != "ok"] if not problems.empty else problems
-    speed = report.derived.copy()
-    if not speed.empty:
-        speed["interpreter"] = speed["env"].map(report.labels)
+
+    def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+        if frame.empty:
+            return []
+        frame = frame.copy()
+        frame["interpreter"] = frame["env"].map(report.labels)
+        return frame.to_dict("records")
+
+    main = [c for c in report.charts if not c.name.startswith("scaling-") or c.name == "scaling-countdown"]
     context = {
         "title": "gilbench report — " + ", ".join(sorted(set(bench["run_id"]))),
         "run_ids": sorted(set(bench["run_id"])),
-        "machines": bench.drop_duplicates("machine")[["machine", "hostname", "cpu_model", "cpu_count"]].to_dict(
-            "records"
-        ),
+        "machines": bench.drop_duplicates("machine")[MACHINE_COLUMNS].to_dict("records"),
         "profiles": sorted(set(bench["profile"])),
         "findings": report.findings,
-        "charts": report.charts,
-        "numbers": _table(
-            numbers, ["interpreter", "workload", "params", "mode", "workers", "n", "mean_ms", "stdev_ms"]
-        ),
-        "speedups": speed.to_dict("records") if not speed.empty else [],
+        "main_charts": main,
+        "gallery": [c for c in report.charts if c not in main],
+        "numbers": numbers.to_dict("records"),
+        "speedups": records(report.analysis.derived),
+        "overheads": records(report.analysis.overheads),
+        "latency": records(report.analysis.latency),
         "envs": report.data.envs.to_dict("records") if not report.data.envs.empty else [],
         "labels": report.labels,
         "problems": problems.to_dict("records") if not problems.empty else [],

@@ -1,0 +1,87 @@
+"""Compare two runs, or two envs: ``python -m harness compare A B``.
+
+A and B are each a results folder (``results/<run-id>``: every env in it) or one
+env's pyperf file (``results/<run-id>/bench-py313.json``).  Two folders are matched
+on env and benchmark name, so runs from two machines compare env by env; two files
+are matched on benchmark name alone (e.g. 3.13 against 3.13t).  Each row is
+T(A) / T(B) with a bootstrap interval: >1 means B is faster.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from harness import analysis, collect
+
+COLUMNS = ["benchmark", "A", "B", "B vs A", "95% CI", "verdict"]
+
+
+def load_side(path: Path) -> pd.DataFrame:
+    """Benchmarks of a results folder or of one pyperf file."""
+    if path.is_dir():
+        return collect.load_runs([path]).benchmarks
+    if path.is_file():
+        return pd.DataFrame(collect.load_suite(path))
+    raise collect.ResultsError("%s: no such results folder or pyperf file" % path)
+
+
+def compare(a: pd.DataFrame, b: pd.DataFrame, by_env: bool, min_change: float = 0.0) -> pd.DataFrame:
+    """Rows of matched benchmarks with the T(A)/T(B) ratio, its interval and a verdict.
+
+    A difference is reported only when its interval excludes 1 *and* it is at least
+    ``min_change`` (a fraction, like pyperf's ``--min-speed``); otherwise "not significant".
+    """
+    keys = ["env", "name"] if by_env else ["name"]
+    merged = a.merge(b, on=keys, suffixes=("_a", "_b"))
+    if merged.empty:
+        raise collect.ResultsError("the two sides have no benchmark in common (matched on %s)" % " and ".join(keys))
+    rows = []
+    for _, row in merged.iterrows():
+        r = analysis.ratio(row["runs_a"], row["runs_b"], analysis._seed("cmp", *[row[k] for k in keys]))
+        real = r.significant and abs(r.value - 1) >= min_change
+        if not real:
+            verdict = "not significant"
+        else:
+            verdict = "%.2f× faster" % r.value if r.value > 1 else "%.2f× slower" % (1 / r.value)
+        rows.append(
+            {
+                "env": row["env"] if by_env else "%s → %s" % (row["env_a"], row["env_b"]),
+                "benchmark": row["name"],
+                "A": _ms(row["mean_a"]),
+                "B": _ms(row["mean_b"]),
+                "B vs A": "%.3f×" % r.value,
+                "95% CI": "%.3f–%.3f" % (r.lo, r.hi),
+                "verdict": verdict,
+                "significant": real,
+            }
+        )
+    return pd.DataFrame(rows).sort_values(["env", "benchmark"]).reset_index(drop=True)
+
+
+def _ms(seconds: float) -> str:
+    return "%.3f ms" % (seconds * 1e3)
+
+
+def format_text(table: pd.DataFrame) -> str:
+    """Fixed-width text, one block per env pair."""
+    lines = []
+    for env, group in table.groupby("env", sort=False):
+        lines.append("== %s" % env)
+        cells = [COLUMNS] + group[COLUMNS].astype(str).values.tolist()
+        widths = [max(len(row[i]) for row in cells) for i in range(len(COLUMNS))]
+        lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+        lines.append("")
+    changed = int(table["significant"].sum())
+    lines.append("%d of %d benchmarks changed significantly" % (changed, len(table)))
+    return "\n".join(lines)
+
+
+def format_markdown(table: pd.DataFrame) -> str:
+    """A Markdown table (pipes in names are escaped)."""
+    header = ["env", *COLUMNS]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for _, row in table.iterrows():
+        lines.append("| " + " | ".join(str(row[c]).replace("|", "\\|") for c in header) + " |")
+    return "\n".join(lines)

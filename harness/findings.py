@@ -1,0 +1,274 @@
+"""Findings: the numbers as plain sentences, most telling first.
+
+Every sentence quotes a ratio with its 95% interval, and says "not significant"
+when the interval contains 1: noise is never reported as a finding.  Each section
+returns nothing when the run lacks the data it needs, so a partial run (say, no
+free-threaded build) still reads correctly.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import pandas as pd
+
+from harness.analysis import Analysis, headline_workers
+
+FLAGSHIP = "countdown"
+KIND_NAMES = {"free-threading": "Free-threading", "forced GIL": "Forced-GIL"}
+
+
+def fmt(value: float, lo: float, hi: float, significant: bool | None = None) -> str:
+    """``1.86× (95% CI 1.80–1.91)``, with ``not significant`` where the CI contains 1."""
+    if pd.isna(value):
+        return "n/a"
+    text = "%.2f× (95%% CI %.2f–%.2f" % (value, lo, hi)
+    return text + (", not significant)" if significant is False else ")")
+
+
+def _r(row: pd.Series, prefix: str) -> str:
+    return fmt(row[prefix], row[prefix + "_lo"], row[prefix + "_hi"], bool(row[prefix + "_significant"]))
+
+
+def _ms(seconds: float) -> str:
+    return "%.2f ms" % (seconds * 1e3) if seconds < 0.1 else "%.0f ms" % (seconds * 1e3)
+
+
+def _span(values: pd.Series) -> str:
+    return "%.2f–%.2f×" % (values.min(), values.max())
+
+
+def _thread_verdict(row: pd.Series) -> str:
+    if not row["speedup_significant"]:
+        tail = " (the GIL lets one run at a time)" if row["gil_enabled"] else ""
+        return "no measurable difference from one thread" + tail
+    if row["gil_enabled"]:
+        if row["speedup"] < 1.0:
+            return "slower than one: the GIL serialises them, and handing it over costs time"
+        if row["speedup"] < 1.2:
+            return "the GIL lets one run at a time"
+        return "more than a GIL build should allow; check whether the machine was busy"
+    return "no GIL, so they run in parallel" if row["speedup"] >= 1.5 else "limited scaling without the GIL"
+
+
+class _Writer:
+    """Sentences for one collection of runs; one method per topic."""
+
+    def __init__(self, benchmarks: pd.DataFrame, analysis: Analysis, labels: dict[str, str]) -> None:
+        self.bench = benchmarks
+        self.a = analysis
+        self.labels = labels
+        self.k = headline_workers(analysis.derived)
+        self.tags = benchmarks.drop_duplicates("workload").set_index("workload")["tags"]
+
+    def who(self, env: str) -> str:
+        return self.labels.get(env, env)
+
+    def tagged(self, tag: str) -> list[str]:
+        return sorted(w for w, tags in self.tags.items() if tag in tags and "latency" not in tags)
+
+    def at(self, workload: str | list[str], mode: str) -> pd.DataFrame:
+        """Derived rows at the headline worker count, for one workload or several."""
+        d = self.a.derived
+        names = [workload] if isinstance(workload, str) else workload
+        return d[(d["params"] == "") & d["workload"].isin(names) & (d["mode"] == mode) & (d["workers"] == self.k)]
+
+    def overhead(self, env: str, workload: str, kind: str) -> pd.Series | None:
+        o = self.a.overheads
+        if o.empty:
+            return None
+        rows = o[(o["env"] == env) & (o["workload"] == workload) & (o["kind"] == kind) & (o["params"] == "")]
+        return None if rows.empty else rows.iloc[0]
+
+    def gil_flags(self) -> list[str]:
+        b = self.bench
+        flagged = b[b["free_threaded_build"] & b["gil_enabled"] & (b["python_gil_env"] != "1")]
+        return [
+            "Warning: on %s, %d benchmark(s) ran with the GIL enabled although the build is free-threaded and "
+            "PYTHON_GIL is not set (%s): an imported extension switched it back on."
+            % (self.who(env), len(group), ", ".join(sorted(set(group["workload"]))))
+            for env, group in flagged.groupby("env")
+        ]
+
+    def gil_threads(self) -> list[str]:
+        rows = self.at(FLAGSHIP, "threads").sort_values(["free_threaded_build", "env"])
+        return [
+            "On %s, %d threads run %s at %s the speed of one: %s."
+            % (self.who(row["env"]), self.k, FLAGSHIP, _r(row, "speedup"), _thread_verdict(row))
+            for _, row in rows.iterrows()
+        ]
+
+    def across_cpu(self) -> list[str]:
+        cpu = self.tagged("cpu")
+        rows = self.at(cpu, "threads")
+        parts = []
+        for env, group in rows.groupby("env", sort=False):
+            scaled = group[(group["speedup"] >= 1.5) & group["speedup_significant"]]
+            parts.append(
+                "%s %d of %d (median %.2f×)" % (self.who(env), len(scaled), len(group), group["speedup"].median())
+            )
+        if not parts:
+            return []
+        return [
+            "Across the %d per-thread CPU workloads, %d threads reached at least 1.5× on: %s."
+            % (len(cpu), self.k, "; ".join(parts))
+        ]
+
+    def processes(self) -> list[str]:
+        rows = self.at(FLAGSHIP, "processes")
+        if rows.empty:
+            return []
+        caveat = "" if rows["speedup_significant"].all() else " (some not significant)"
+        return [
+            "multiprocessing.Pool with %d processes ran %s %s faster than serial on the %d interpreters%s: each "
+            "process has its own interpreter and its own GIL."
+            % (self.k, FLAGSHIP, _span(rows["speedup"]), len(rows), caveat)
+        ]
+
+    def net(self) -> list[str]:
+        rows = self.at(FLAGSHIP, "threads")
+        if "net_speedup" not in rows:
+            return []
+        rows = rows[rows["free_threaded_build"] & (rows["python_gil_env"] == "") & rows["net_speedup"].notna()]
+        out = []
+        for _, row in rows.iterrows():
+            base = self.who(row["net_baseline_env"])
+            over = self.overhead(row["env"], FLAGSHIP, "free-threading")
+            because = (
+                "" if over is None else ", because one thread takes %s of %s's time" % (_r(over, "overhead"), base)
+            )
+            matched = "" if row["net_matched"] else " (not a matched build: versions differ)"
+            out.append(
+                "Net gain on %s: %d threads run %s %s faster than one, but %s faster than %s on one thread%s%s."
+                % (
+                    self.who(row["env"]),
+                    self.k,
+                    FLAGSHIP,
+                    _r(row, "speedup"),
+                    _r(row, "net_speedup"),
+                    base,
+                    matched,
+                    because,
+                )
+            )
+        return out
+
+    def overhead_summary(self) -> list[str]:
+        o = self.a.overheads
+        if o.empty:
+            return []
+        out = []
+        for (kind, env), group in o[o["params"] == ""].groupby(["kind", "env"], sort=False):
+            low, high = group.loc[group["overhead"].idxmin()], group.loc[group["overhead"].idxmax()]
+            out.append(
+                "%s overhead of %s vs %s (serial time ratio, >1 = slower): median %.2f× over %d workloads, from "
+                "%.2f× (%s) to %.2f× (%s)."
+                % (
+                    KIND_NAMES[kind],
+                    self.who(env),
+                    self.who(group.iloc[0]["baseline_env"]),
+                    group["overhead"].median(),
+                    len(group),
+                    low["overhead"],
+                    low["workload"],
+                    high["overhead"],
+                    high["workload"],
+                )
+            )
+        return out
+
+    def native(self) -> list[str]:
+        nogil, holding = self.at("native_lcg", "threads-nogil"), self.at("native_lcg", "threads-holding-gil")
+        out = []
+        for gil, label in ((True, "GIL builds"), (False, "free-threaded builds")):
+            free = nogil[nogil["gil_enabled"] == gil]["speedup"]
+            held = holding[holding["gil_enabled"] == gil]["speedup"]
+            if free.empty or held.empty:
+                continue
+            out.append(
+                "Native code on %s: a Cython C loop that releases the GIL runs %s faster on %d threads; the same "
+                "loop holding the GIL runs at %s%s."
+                % (label, _span(free), self.k, _span(held), "" if gil else " (there is no GIL to hold)")
+            )
+        return out
+
+    def contention(self) -> list[str]:
+        rows = self.at(self.tagged("contention"), "threads")
+        free = rows[~rows["gil_enabled"]]
+        if free.empty:
+            return []
+        worst = free.loc[free["speedup"].idxmin()]
+        gil = rows[rows["gil_enabled"] & (rows["workload"] == worst["workload"])]["speedup"]
+        tail = " On GIL builds the same ran at %s." % _span(gil) if len(gil) else ""
+        return [
+            "Shared-state contention: on %s, %d threads doing %s run at %s of serial speed — contended objects get "
+            "slower without the GIL.%s"
+            % (self.who(worst["env"]), self.k, worst["workload"], _r(worst, "speedup"), tail)
+        ]
+
+    def io(self) -> list[str]:
+        io = self.tagged("io")
+        rows = self.at(io, "threads")
+        if rows.empty:
+            return []
+        return [
+            "Blocking I/O (%s) scales with threads on every interpreter, GIL or not: %d threads ran %s faster, "
+            "because a thread blocked in I/O releases the GIL." % (", ".join(io), self.k, _span(rows["speedup"]))
+        ]
+
+    def convoy(self) -> list[str]:
+        lat = self.a.latency
+        if lat.empty:
+            return []
+        out = []
+        for env, group in lat[lat["switch_ms"] == 5].groupby("env", sort=False):
+            base, loaded = group[group["workers"] == 0], group[group["workers"] > 0].sort_values("workers")
+            if base.empty or loaded.empty:
+                continue
+            b, x = base.iloc[0], loaded.iloc[0]
+            out.append(
+                "Convoy on %s: with %d CPU-bound thread(s), loopback echo p99 latency goes from %s to %s (p50 %s → %s; "
+                "%.0f → %.0f requests/s) at the default 5 ms switch interval."
+                % (
+                    self.who(env),
+                    x["workers"],
+                    _ms(b["p99"]),
+                    _ms(x["p99"]),
+                    _ms(b["p50"]),
+                    _ms(x["p50"]),
+                    b["requests_per_s"],
+                    x["requests_per_s"],
+                )
+            )
+        return out
+
+    def noise(self) -> list[str]:
+        d = self.a.derived
+        ns = int((~d["speedup_significant"]).sum())
+        return [
+            "%d of %d speedups are not significant (their 95%% interval contains 1): read them as “no measurable "
+            "difference”, not as small gains or losses." % (ns, len(d))
+        ]
+
+
+SECTIONS: tuple[Callable[[_Writer], list[str]], ...] = (
+    _Writer.gil_flags,
+    _Writer.gil_threads,
+    _Writer.across_cpu,
+    _Writer.processes,
+    _Writer.net,
+    _Writer.overhead_summary,
+    _Writer.native,
+    _Writer.contention,
+    _Writer.io,
+    _Writer.convoy,
+    _Writer.noise,
+)
+
+
+def findings(benchmarks: pd.DataFrame, analysis: Analysis, labels: dict[str, str]) -> list[str]:
+    """All findings for a collection of runs, in reading order."""
+    if analysis.derived.empty:
+        return []
+    writer = _Writer(benchmarks, analysis, labels)
+    return [sentence for section in SECTIONS for sentence in section(writer)]
