@@ -61,12 +61,21 @@ class RunInfo:
 def publish(folders: list[Path], docs_dir: Path) -> list[Path]:
     """Publish each ``results/<run-id>`` folder into ``docs_dir``; rebuild the index.
 
-    Returns the pages written.  Publishing a run again replaces it, byte for byte
-    the same when its results did not change.
+    Returns the pages written.  Publishing a run again replaces it with the same
+    bytes when its results did not change (the SVG charts aside: matplotlib stamps
+    them with the time).  All folders are checked first, and the index is rewritten
+    even when a folder fails, so it always lists exactly what is published.
     """
+    for folder in folders:
+        if not folder.is_dir():
+            raise PublishError("%s: no such results folder (expected results/<run-id>)" % folder)
     root = docs_dir / RESULTS
-    pages = [_publish_run(folder, root) for folder in folders]
-    return pages + write_index(root)
+    pages: list[Path] = []
+    try:
+        pages.extend(_publish_run(folder, root) for folder in folders)
+    finally:
+        pages += write_index(root)
+    return pages
 
 
 def write_index(root: Path) -> list[Path]:
@@ -88,8 +97,6 @@ def latest_run(root: Path) -> Optional[str]:
 
 
 def _publish_run(folder: Path, root: Path) -> Path:
-    if not folder.is_dir():
-        raise PublishError("%s: no such results folder (expected results/<run-id>)" % folder)
     data = collect.load_runs([folder])
     run_ids = sorted(set(data.benchmarks["run_id"]))
     if len(run_ids) != 1 or not SAFE_NAME.match(run_ids[0]):
