@@ -98,6 +98,18 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    from harness import collect, publish
+
+    try:
+        pages = publish.publish([Path(p) for p in args.results], Path(args.docs_dir))
+    except (collect.ResultsError, publish.PublishError) as exc:
+        raise CliError(str(exc)) from None
+    for page in pages:
+        print("published: %s" % page)
+    return 0
+
+
 def cmd_bench_all(args: argparse.Namespace) -> int:
     from harness import collect, interpreters, run
     from workloads import _registry, _results
@@ -138,6 +150,8 @@ def cmd_bench_all(args: argparse.Namespace) -> int:
         report_code = _finish_report([results_dir / opts.run_id], Path(args.reports_dir))
     except collect.ResultsError as exc:
         raise CliError(str(exc)) from None
+    if args.publish:
+        cmd_publish(argparse.Namespace(results=[results_dir / opts.run_id], docs_dir=args.publish))
     return code or report_code
 
 
@@ -160,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results-dir", default="results")
     p.add_argument("--reports-dir", default="reports")
     p.add_argument("--root", default=".", help="project root holding tox.ini")
+    p.add_argument("--publish", nargs="?", const="docs", metavar="DOCS_DIR",
+                   help="after the report, publish the run into the docs site (default: docs)")  # fmt: skip
     p.set_defaults(func=cmd_bench_all)
 
     p = sub.add_parser("compare", help="compare two runs (folders) or two envs (pyperf files)")
@@ -174,6 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("results", nargs="+", help="results/<run-id> folder(s)")
     p.add_argument("--reports-dir", default="reports")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("publish", help="publish runs into the docs site: pages, charts, raw files, runs index")
+    p.add_argument("results", nargs="+", help="results/<run-id> folder(s), from one machine or several")
+    p.add_argument("--docs-dir", default="docs", help="the Sphinx source folder (default: docs)")
+    p.set_defaults(func=cmd_publish)
     return parser
 
 

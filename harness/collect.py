@@ -122,7 +122,8 @@ def _load_status(path: Path) -> dict[str, Any]:
     return status
 
 
-def _is_suite_file(path: Path) -> bool:
+def is_suite_file(path: Path) -> bool:
+    """``<env>.json`` or ``<env>.json.gz``: a pyperf file, as opposed to our sidecars."""
     name = path.name
     return (
         name.endswith((".json", ".json.gz"))
@@ -142,7 +143,7 @@ def load_runs(folders: list[Path]) -> RunData:
             data.problems.append("%s: not a results folder" % folder)
             continue
         files = sorted(folder.iterdir())
-        if not any(_is_suite_file(p) or p.name.endswith(_results.STATUS_SUFFIX) for p in files):
+        if not any(is_suite_file(p) or p.name.endswith(_results.STATUS_SUFFIX) for p in files):
             data.problems.append("%s: no results in this folder" % folder)
             continue
         for path in files:
@@ -155,7 +156,7 @@ def load_runs(folders: list[Path]) -> RunData:
                     outcomes.extend(_outcome_rows(status))
                 elif path.name.endswith(_results.TIMELINE_SUFFIX):
                     data.timelines.append(_results.read_json(str(path)))
-                elif _is_suite_file(path):
+                elif is_suite_file(path):
                     rows.extend(load_suite(path))
             except ResultsError as exc:
                 data.problems.append(str(exc))

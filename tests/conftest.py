@@ -5,7 +5,10 @@ These tests run real interpreters and real pyperf processes; nothing is mocked.
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -65,3 +68,67 @@ def smoke_run(tmp_path_factory, gilbench_home) -> Path:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return results / "20260101T000000Z-test00"
+
+
+# -- publishing: two real runs, published by the workflow's own merge command --------
+
+WORKFLOW = ROOT / ".github" / "workflows" / "bench.yml"
+MERGE_STEP = "Merge every runner's results into the docs"
+HOSTILE = "<script>alert(1)</script> *em* | [link](http://example.invalid) {sub}`x` $x$"
+
+
+def workflow_step_command(name: str) -> str:
+    """The ``run:`` line of the workflow step called ``name``."""
+    match = re.search(r"- name: %s\n\s+run: (.+)\n" % re.escape(name), WORKFLOW.read_text())
+    assert match, "no step %r with a one-line run: in %s" % (name, WORKFLOW)
+    return match.group(1)
+
+
+def _set_metadata(path: Path, key: str, value: str) -> None:
+    """Set ``key`` wherever it occurs in a pyperf file, as a run on a strange machine would."""
+
+    def walk(node):
+        if isinstance(node, dict):
+            return {k: value if k == key else walk(v) for k, v in node.items()}
+        return [walk(v) for v in node] if isinstance(node, list) else node
+
+    path.write_text(json.dumps(walk(json.loads(path.read_text()))))
+
+
+@pytest.fixture(scope="session")
+def publish_results(smoke_run, tmp_path_factory, gilbench_home) -> Path:
+    """A results/ folder as CI's publish job sees it: two runs, two machines' worth.
+
+    The session's smoke run, its hostname replaced by HTML and Markdown syntax and
+    without a manifest; and a newer real run with a ``run.json`` manifest.
+    """
+    results = tmp_path_factory.mktemp("ci") / "results"
+    shutil.copytree(smoke_run, results / smoke_run.name)
+    _set_metadata(results / smoke_run.name / "bench-host.json", "hostname", HOSTILE)
+    newer = "20260102T000000Z-test01"
+    proc = run_module(
+        "workloads", "--profile", "smoke", "--workload", "countdown", "--workers", "1,2", "--run-id", newer,
+        "--env", "bench-other", "--results-dir", str(results), env={"GILBENCH_HOME": str(gilbench_home)},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    from harness.run import machine_info
+
+    manifest = {"format": "gilbench-run/1", "run_id": newer, "profile": "smoke", "started": "2026-01-02T00:00:00Z",
+                "machine": machine_info(), "envs": {"bench-other": {"status": "ok"}}}  # fmt: skip
+    (results / newer / "run.json").write_text(json.dumps(manifest))
+    shutil.copy(ROOT / "results" / "README.md", results / "README.md")  # a checkout's results/ has it too
+    return results
+
+
+@pytest.fixture(scope="session")
+def published_docs(publish_results) -> Path:
+    """A copy of docs/ without its published runs, after the workflow's merge step ran on it."""
+    work = publish_results.parent
+    shutil.copytree(ROOT / "docs", work / "docs", ignore=shutil.ignore_patterns("_build"))
+    shutil.rmtree(work / "docs" / "results")
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+    proc = subprocess.run(
+        ["bash", "-c", workflow_step_command(MERGE_STEP)], cwd=work, env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return work / "docs"

@@ -1,0 +1,99 @@
+"""Sphinx directives that keep the docs in step with the code and the published runs.
+
+``workloads-table``  a table of every declared workload, straight from
+                     ``workloads._registry.load_all()``: a new workload needs no docs edit.
+``profiles-table``   the measurement profiles, from ``workloads._registry.PROFILES``.
+``latest-chart``     the charts of the newest published run whose names match a glob
+                     pattern, so the guide shows real numbers as soon as a run is published
+                     and still builds, with a note in place of a figure that run lacks.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path
+from typing import Any
+
+from docutils import nodes
+from sphinx.util.docutils import SphinxDirective
+
+
+def _table(columns: list[str], rows: list[list[nodes.Node]]) -> nodes.table:
+    """A docutils table; cells are nodes, so text is never parsed as markup."""
+    group = nodes.tgroup(cols=len(columns))
+    group += [nodes.colspec(colwidth=1) for _ in columns]
+    group += nodes.thead("", nodes.row("", *(nodes.entry("", nodes.paragraph(text=c)) for c in columns)))
+    group += nodes.tbody("", *(nodes.row("", *(nodes.entry("", cell) for cell in row)) for row in rows))
+    return nodes.table("", group)
+
+
+class WorkloadsTable(SphinxDirective):
+    """Every workload: name, module, first docstring line, modes, default size, tags."""
+
+    def run(self) -> list[nodes.Node]:
+        from workloads import _registry
+
+        self.env.note_reread()  # a new workload module must show up on the next build
+        rows = [
+            [
+                nodes.literal(text=w.name),
+                nodes.literal(text=w.module),
+                nodes.paragraph(text=w.doc),
+                nodes.paragraph(text=", ".join(w.modes)),
+                nodes.paragraph(text=f"{w.size:,}"),
+                nodes.paragraph(text=", ".join(w.tags)),
+            ]
+            for w in _registry.load_all().values()
+        ]
+        return [_table(["workload", "module", "what it does", "modes", "default size", "tags"], rows)]
+
+
+class ProfilesTable(SphinxDirective):
+    """Every measurement profile, from ``workloads._registry.PROFILES``."""
+
+    def run(self) -> list[nodes.Node]:
+        from workloads import _registry
+
+        rows = [
+            [nodes.literal(text=p.name)]
+            + [nodes.paragraph(text=str(v)) for v in (p.processes, p.values, p.warmups, "%g×" % p.scale)]
+            + [nodes.paragraph(text="%g s" % p.timeout)]
+            for p in _registry.PROFILES.values()
+        ]
+        columns = ["profile", "pyperf processes", "values per process", "warm-ups", "work (× default size)", "timeout"]
+        return [_table(columns, rows)]
+
+
+class LatestChart(SphinxDirective):
+    """``latest-chart PATTERN``: figures of the newest published run's charts matching PATTERN."""
+
+    required_arguments = 1
+
+    def run(self) -> list[nodes.Node]:
+        from harness import publish
+
+        self.env.note_reread()  # publishing a run changes what this shows
+        pattern = self.arguments[0]
+        root = Path(self.env.srcdir) / publish.RESULTS
+        run_id = publish.latest_run(root)
+        charts = sorted(p for p in (root / run_id).glob("*.svg") if fnmatch.fnmatch(p.stem, pattern)) if run_id else []
+        if charts:
+            return [self._figure(run_id, chart) for chart in charts]
+        # A run of a few workloads lacks some charts: say so instead of failing the build.
+        if run_id:
+            text = "The newest published run, %s, has no chart matching %s." % (run_id, pattern)
+        else:
+            text = "The chart docs/results/<run-id>/%s.svg appears here once a run is published." % pattern
+        return [nodes.note("", nodes.paragraph(text=text))]
+
+    def _figure(self, run_id: str, chart: Path) -> nodes.figure:
+        uri = "/%s/%s/%s" % (chart.parent.parent.name, run_id, chart.name)
+        caption = "%s, from run %s" % (chart.stem, run_id)
+        return nodes.figure("", nodes.image(uri=uri, alt=chart.stem, classes=["chart"]), nodes.caption(text=caption))
+
+
+def setup(app: Any) -> dict[str, Any]:
+    app.add_directive("workloads-table", WorkloadsTable)
+    app.add_directive("profiles-table", ProfilesTable)
+    app.add_directive("latest-chart", LatestChart)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

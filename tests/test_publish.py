@@ -1,0 +1,108 @@
+"""harness publish on real smoke runs: pages, the runs index, raw files that load back."""
+
+from __future__ import annotations
+
+import filecmp
+import fnmatch
+import re
+import shutil
+
+import pytest
+from conftest import HOSTILE, ROOT, assert_one_line_error, run_module
+
+from harness import collect, publish
+
+OLDER, NEWER = "20260101T000000Z-test00", "20260102T000000Z-test01"
+
+
+def test_index_lists_every_run_newest_first_and_latest_points_to_the_newest(published_docs):
+    index = (published_docs / "results" / "index.md").read_text()
+    rows = [line for line in index.splitlines() if line.startswith("| [")]
+    assert [re.search(r"\((.+)\.md\)", row).group(1) for row in rows] == [NEWER, OLDER]
+    assert "2026\\-01\\-02 00\\:00 UTC" in rows[0] and "smoke" in rows[0]
+    assert "other \\(cpython" in rows[0] and "host \\(cpython" in rows[1]
+    latest = (published_docs / "results" / "latest.md").read_text()
+    assert "](%s.md)" % NEWER in latest and OLDER not in latest
+
+
+def test_index_takes_the_machine_from_the_manifest_and_falls_back_to_pyperf(published_docs, publish_results):
+    from harness.run import machine_info
+
+    index = (published_docs / "results" / "index.md").read_text()
+    newer, older = [line for line in index.splitlines() if line.startswith("| [")]
+    assert "| %s |" % machine_info()["id"] in newer  # run.json's machine id
+    assert "| test00 |" in older  # no manifest: the run id's suffix
+
+
+def test_raw_files_load_back_through_collect_and_pyperf(published_docs, publish_results):
+    raw = published_docs / "results" / OLDER / "raw"
+    assert sorted(p.name for p in raw.iterdir()) == [
+        "bench-host.json.gz",
+        "bench-host.status.json",
+        "bench-host.timeline.json",
+    ]
+    original = collect.load_runs([publish_results / OLDER]).benchmarks
+    loaded = collect.load_runs([raw]).benchmarks
+    assert sorted(loaded["name"]) == sorted(original["name"])
+    assert sorted(loaded["mean"]) == sorted(original["mean"])
+    assert (published_docs / "results" / NEWER / "raw" / "run.json").exists()
+    proc = run_module("pyperf", "stats", str(raw / "bench-host.json.gz"))
+    assert proc.returncode == 0, proc.stderr
+    assert "countdown[threads,w=2]" in proc.stdout
+
+
+def test_run_page_shows_charts_tables_and_links_its_files(published_docs):
+    run_dir = published_docs / "results" / OLDER
+    page = (published_docs / "results" / (OLDER + ".md")).read_text()
+    charts = sorted(p.name for p in run_dir.glob("*.svg"))
+    assert "scaling-countdown.svg" in charts
+    for chart in charts:
+        assert "```{figure} %s/%s" % (OLDER, chart) in page
+    for heading in ("## Findings", "## Speedups", "## Environment", "## Failed and unavailable", "## Data"):
+        assert heading in page
+    assert (run_dir / "summary.csv").stat().st_size and (run_dir / "derived.csv").stat().st_size
+    assert "countdown\\[interpreters\\,w\\=2\\] | unavailable" in page  # no subinterpreters before 3.14
+    assert "{download}`raw/bench-host.json.gz <%s/raw/bench-host.json.gz>`" % OLDER in page
+
+
+def test_strings_from_results_are_escaped_markdown(published_docs):
+    for name in ("index.md", OLDER + ".md"):
+        text = (published_docs / "results" / name).read_text()
+        assert HOSTILE not in text and "<script>" not in text
+        assert "\\<script\\>alert\\(1\\)\\<\\/script\\>" in text
+
+
+def test_publishing_again_gives_the_same_files(published_docs, publish_results, tmp_path):
+    again = tmp_path / "docs"
+    shutil.copytree(published_docs, again)
+    publish.publish([publish_results / OLDER, publish_results / NEWER], again)
+    for folder in ("results", "results/%s" % OLDER, "results/%s/raw" % OLDER):
+        names = [p.name for p in (published_docs / folder).iterdir() if p.is_file() and p.suffix != ".svg"]
+        _same, mismatch, errors = filecmp.cmpfiles(published_docs / folder, again / folder, names, shallow=False)
+        assert (mismatch, errors) == ([], []), folder
+    assert not list((again / "results").glob(".*")), "staging folders left behind"
+
+
+def test_publish_of_a_missing_folder_is_a_one_line_error(tmp_path):
+    proc = run_module("harness", "publish", str(tmp_path / "nope"), "--docs-dir", str(tmp_path / "docs"))
+    assert_one_line_error(proc, "nope")
+    assert not (tmp_path / "docs").exists()
+
+
+def test_committed_index_is_current(tmp_path):
+    """docs/results/index.md and latest.md are what publish writes for the committed runs."""
+    shutil.copytree(ROOT / "docs" / "results", tmp_path / "results")
+    publish.write_index(tmp_path / "results")
+    for name in ("index.md", "latest.md"):
+        assert (tmp_path / "results" / name).read_text() == (ROOT / "docs" / "results" / name).read_text(), name
+
+
+def test_guide_charts_exist_in_the_committed_run():
+    """Every ``latest-chart`` pattern of the guide matches a chart of the committed example run."""
+    latest = publish.latest_run(ROOT / "docs" / "results")
+    if latest is None:
+        pytest.skip("no example run is committed under docs/results yet")
+    charts = [p.stem for p in (ROOT / "docs" / "results" / latest).glob("*.svg")]
+    for page in (ROOT / "docs").glob("*.md"):
+        for pattern in re.findall(r"```\{latest-chart\} (\S+)", page.read_text()):
+            assert any(fnmatch.fnmatch(c, pattern) for c in charts), (page.name, pattern, charts)
