@@ -10,6 +10,7 @@ loses at most the benchmark in flight, and ``--resume RUN_ID`` finishes the rest
 from __future__ import annotations
 
 import argparse
+import glob
 import os
 import shutil
 import signal
@@ -74,6 +75,8 @@ class EnvRun:
         self.suite_path = os.path.join(folder, args.env + ".json")
         self.status_path = os.path.join(folder, args.env + _results.STATUS_SUFFIX)
         os.makedirs(folder, exist_ok=True)
+        for stale in glob.glob(os.path.join(folder, ".bench-*")):  # scratch of a killed run (we hold the lock)
+            shutil.rmtree(stale, ignore_errors=True)
         self.status = self._load_status()
         self.started = time.monotonic()
 
@@ -118,12 +121,11 @@ class EnvRun:
             "reason": reason,
         }
         self.status["updated"] = _results.utc_now()
-        self.status["planned"] = [b.name for b in self.benches]
         _results.atomic_write_json(self.status_path, self.status)
 
     def _done(self, bench: Bench) -> bool:
         entry = self.status["benchmarks"].get(bench.name)
-        if entry is None:
+        if entry is None or entry["status"] == "interrupted":
             return False
         return entry["status"] in ("ok", "unavailable") or not self.args.retry_failed
 
@@ -147,7 +149,7 @@ class EnvRun:
             "--warmups", str(self.profile.warmups),
             "--loops", "1",
             "--output", part,
-            "--module", bench.workload.module.rpartition(".")[2],
+            "--module", bench.workload.module,
             "--workload", bench.workload.name,
             "--mode", bench.mode,
             "--workers", str(bench.workers),
@@ -176,6 +178,7 @@ class EnvRun:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: we can kill workers too
+            preexec_fn=_die_with_parent,
         )
         try:
             out, _ = proc.communicate(timeout=self.args.timeout or self.profile.timeout)
@@ -218,6 +221,8 @@ class EnvRun:
         """Run what is not yet done; exit status 1 if any benchmark failed."""
         todo = [b for b in self.benches if not self._done(b)]
         skipped = len(self.benches) - len(todo)
+        self.status["planned"] = [b.name for b in self.benches]
+        _results.atomic_write_json(self.status_path, self.status)  # the plan is on disk before any benchmark
         prefix = "[%s%s]" % (
             self.args.env,
             " " + os.environ["GILBENCH_PROGRESS"] if os.environ.get("GILBENCH_PROGRESS") else "",
@@ -260,6 +265,17 @@ def _dumps(suite: Any) -> str:
 def _clock(seconds: float) -> str:
     minutes, secs = divmod(int(seconds), 60)
     return "%dm%02ds" % (minutes, secs)
+
+
+def _die_with_parent() -> None:
+    """In the child: on Linux, get SIGKILL if the driver itself is killed (kill -9 included),
+    so no orphaned benchmark keeps measuring beside a resumed run."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the process group is still killed on timeout and Ctrl-C
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

@@ -118,17 +118,26 @@ def workload(
     return register
 
 
+EXTRA_MODULES_ENV = "GILBENCH_WORKLOAD_MODULES"
+
+
 def workload_modules() -> List[str]:
-    """Public modules of the ``workloads`` package: dropping a file in adds workloads."""
+    """Modules that declare workloads, as importable names.
+
+    Every public module of the ``workloads`` package (dropping a file in adds
+    workloads), plus any modules named, comma-separated, in
+    ``$GILBENCH_WORKLOAD_MODULES`` (workloads kept outside this package).
+    """
     import workloads
 
-    return sorted(info.name for info in pkgutil.iter_modules(workloads.__path__) if not info.name.startswith("_"))
+    names = ["workloads." + i.name for i in pkgutil.iter_modules(workloads.__path__) if not i.name.startswith("_")]
+    return sorted(names) + [m for m in os.environ.get(EXTRA_MODULES_ENV, "").split(",") if m]
 
 
 def load_all() -> Dict[str, Workload]:
     """Import every workload module and return the registry, in declaration order."""
     for mod in workload_modules():
-        importlib.import_module("workloads." + mod)
+        importlib.import_module(mod)
     return dict(_REGISTRY)
 
 

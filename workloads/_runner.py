@@ -115,7 +115,7 @@ def main() -> None:
     parser.add_argument("--env", required=True)
     args = runner.parse_args()
 
-    importlib.import_module("workloads." + args.module)
+    importlib.import_module(args.module)
     wl: Workload = _REGISTRY[args.workload]
     params = tuple(sorted(_parse_param(p) for p in args.param))
     bench = Bench(wl, args.mode, args.workers, args.size, params)

@@ -1,0 +1,250 @@
+"""Fault injection: crashes, hangs, interrupts, kills, concurrent runs, bad and hostile input.
+
+Each test drives the real driver (``python -m workloads``) or the real CLI in
+subprocesses, with misbehaving workloads from ``tests/faults/faulty_workloads.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pyperf
+import pytest
+from browser import chromium_path
+from conftest import assert_one_line_error, run_module
+
+from harness import collect
+
+FAULTS = Path(__file__).parent / "faults"
+HOSTILE = "evil<script>alert(1)</script>"
+
+
+def fault_env(home: Path) -> dict[str, str]:
+    return {
+        "GILBENCH_WORKLOAD_MODULES": "faulty_workloads",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(FAULTS), os.environ.get("PYTHONPATH", "")])),
+        "GILBENCH_HOME": str(home),
+    }
+
+
+def driver(results: Path, home: Path, *args: str, run_id: str = "20260101T000000Z-fault0", timeout: float = 300):
+    return run_module(
+        "workloads", "--profile", "smoke", "--run-id", run_id, "--env", "bench-host", "--results-dir", str(results),
+        "--no-timeline", *args, env=fault_env(home), timeout=timeout,
+    )  # fmt: skip
+
+
+def start_driver(results: Path, home: Path, *args: str, run_id: str) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "workloads", "--profile", "smoke", "--run-id", run_id, "--env", "bench-host",
+           "--results-dir", str(results), "--no-timeline", *args]  # fmt: skip
+    env = dict(os.environ, **fault_env(home))
+    return subprocess.Popen(cmd, cwd=tempfile.gettempdir(), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)  # fmt: skip
+
+
+def status_of(run: Path) -> dict:
+    return json.loads((run / "bench-host.status.json").read_text())["benchmarks"]
+
+
+def wait_for(predicate, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in %.0f s" % timeout)
+
+
+def count_ok(run: Path) -> int:
+    try:
+        return sum(e["status"] == "ok" for e in status_of(run).values())
+    except (OSError, ValueError):
+        return 0
+
+
+@pytest.fixture(scope="module")
+def crashed_run(tmp_path_factory):
+    """One run where three workloads crash in three ways, between two healthy ones."""
+    results, home = tmp_path_factory.mktemp("results"), tmp_path_factory.mktemp("home")
+    proc = driver(results, home, "--workload", "countdown,raises,segfaults,exits,naps", "--workers", "2")
+    return proc, results / "20260101T000000Z-fault0", home
+
+
+def test_a_crash_fails_only_its_own_benchmark(crashed_run):
+    proc, run, _ = crashed_run
+    assert proc.returncode == 1, proc.stdout + proc.stderr  # some benchmarks failed; the run finished
+    status = status_of(run)
+    assert {n: e["status"] for n, e in status.items() if e["workload"] in ("raises", "segfaults", "exits")} == {
+        "raises[serial]": "failed",
+        "segfaults[serial]": "failed",
+        "exits[serial]": "failed",
+    }
+    assert "this workload fails on purpose" in status["raises[serial]"]["reason"]
+    assert "-11" in status["segfaults[serial]"]["reason"] or "SIGSEGV" in status["segfaults[serial]"]["reason"]
+    assert "exit code 3" in status["exits[serial]"]["reason"]
+    names = pyperf.BenchmarkSuite.load(str(run / "bench-host.json")).get_benchmark_names()
+    assert {"countdown[serial]", "countdown[threads,w=2]", "naps[serial]", "naps[threads,w=2]"} <= set(names)
+    assert not any(n.startswith(("raises", "segfaults", "exits")) for n in names)
+
+
+def test_the_report_lists_failures_with_their_error(crashed_run, tmp_path):
+    _, run, _ = crashed_run
+    proc = run_module("harness", "report", str(run), "--reports-dir", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    html = (tmp_path / run.name / "index.html").read_text()
+    assert "this workload fails on purpose" in html
+    assert "segfaults[serial]" in html and "exits[serial]" in html
+
+
+def test_a_hang_is_stopped_by_the_timeout_and_the_run_goes_on(tmp_path):
+    started = time.monotonic()
+    proc = driver(tmp_path / "r", tmp_path / "h", "--workload", "deadlocks,countdown", "--workers", "2",
+                  "--timeout", "3")  # fmt: skip
+    assert proc.returncode == 1
+    assert time.monotonic() - started < 60
+    status = status_of(tmp_path / "r" / "20260101T000000Z-fault0")
+    assert status["deadlocks[serial]"]["status"] == "timeout"
+    assert "timed out after 3 s" in status["deadlocks[serial]"]["reason"]
+    assert status["countdown[serial]"]["status"] == "ok"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_keeps_finished_benchmarks_and_resume_finishes(tmp_path, sig):
+    results, home, run_id = tmp_path / "r", tmp_path / "h", "20260101T000000Z-intr00"
+    run = results / run_id
+    args = ("--workload", "naps", "--workers", "1,2,4")
+    proc = start_driver(results, home, *args, run_id=run_id)
+    wait_for(lambda: count_ok(run) >= 1)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out + err
+    assert "--resume" in err and "Traceback" not in err
+    done_before = count_ok(run)
+    assert done_before >= 1
+    assert len(pyperf.BenchmarkSuite.load(str(run / "bench-host.json")).get_benchmarks()) == done_before
+
+    resumed = driver(results, home, *args, "--resume", run_id, run_id=run_id)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "(%d already done)" % done_before in resumed.stdout
+    assert count_ok(run) == 4
+    assert len(pyperf.BenchmarkSuite.load(str(run / "bench-host.json")).get_benchmarks()) == 4
+
+
+def test_kill_9_at_any_moment_leaves_readable_files(tmp_path):
+    results, home, run_id = tmp_path / "r", tmp_path / "h", "20260101T000000Z-kill00"
+    run = results / run_id
+    args = ("--workload", "naps,countdown", "--workers", "1,2,4")
+    for delay in (0.3, 0.9, 1.7):
+        proc = start_driver(results, home, *args, *(("--resume", run_id) if run.exists() else ()), run_id=run_id)
+        time.sleep(delay)
+        proc.kill()
+        proc.communicate()
+        if (run / "bench-host.json").exists():
+            pyperf.BenchmarkSuite.load(str(run / "bench-host.json"))  # never truncated
+            collect.load_runs([run])
+        if (run / "bench-host.status.json").exists():
+            json.loads((run / "bench-host.status.json").read_text())
+    finished = driver(results, home, *args, "--resume", run_id, run_id=run_id)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    # naps: serial + 3 thread counts; countdown: serial + 3 thread + 3 process counts (interpreters: 3.14+)
+    assert len(pyperf.BenchmarkSuite.load(str(run / "bench-host.json")).get_benchmarks()) == 11
+    assert not list(run.glob(".bench-*")) and not list(run.glob(".tmp-*"))
+
+
+def test_a_second_run_at_once_is_refused_unless_forced(tmp_path):
+    home = tmp_path / "h"
+    first = start_driver(
+        tmp_path / "r1", home, "--workload", "deadlocks", "--timeout", "30", run_id="20260101T000000Z-lock01"
+    )
+    try:
+        wait_for(lambda: (home / "bench.lock").exists() and "pid" in (home / "bench.lock").read_text())
+        second = driver(
+            tmp_path / "r2", home, "--workload", "countdown", "--workers", "2", run_id="20260101T000000Z-lock02"
+        )
+        assert_one_line_error(second, "another benchmark run holds", "--force")
+        forced = driver(tmp_path / "r3", home, "--workload", "countdown", "--workers", "2", "--force",
+                        run_id="20260101T000000Z-lock03")  # fmt: skip
+        assert forced.returncode == 0, forced.stderr
+        assert "timings will be distorted" in forced.stderr
+    finally:
+        first.kill()
+        first.communicate()
+
+
+def test_bench_all_is_refused_while_a_run_holds_the_lock(tmp_path):
+    home = tmp_path / "h"
+    first = start_driver(
+        tmp_path / "r1", home, "--workload", "deadlocks", "--timeout", "30", run_id="20260101T000000Z-lock04"
+    )
+    try:
+        wait_for(lambda: (home / "bench.lock").exists() and "pid" in (home / "bench.lock").read_text())
+        proc = run_module("harness", "bench-all", "--profile", "smoke", "--results-dir", str(tmp_path / "r2"),
+                          env={"GILBENCH_HOME": str(home)})  # fmt: skip
+        assert_one_line_error(proc, "another benchmark run holds")
+    finally:
+        first.kill()
+        first.communicate()
+
+
+def test_foreign_and_broken_files_are_named_and_the_rest_aggregates(crashed_run, tmp_path):
+    _, run, _ = crashed_run
+    mixed = tmp_path / run.name
+    mixed.mkdir()
+    for path in run.iterdir():
+        if path.is_file():
+            (mixed / path.name).write_bytes(path.read_bytes())
+    foreign = pyperf.Benchmark([pyperf.Run([0.1, 0.2], metadata={"name": "someone_elses"}, collect_metadata=False)])
+    pyperf.BenchmarkSuite([foreign]).dump(str(mixed / "bench-foreign.json"))
+    (mixed / "bench-bad.status.json").write_text("{not json")
+    (mixed / "bench-empty.json").write_text("")
+    proc = run_module("harness", "report", str(mixed), "--reports-dir", str(tmp_path / "reports"))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 3, proc.stderr
+    assert any("bench-foreign.json" in e and "not a gilbench results file" in e for e in errors)
+    assert any("bench-bad.status.json" in e for e in errors)
+    assert any("bench-empty.json" in e for e in errors)
+    assert "countdown" in (tmp_path / "reports" / run.name / "index.html").read_text()
+
+
+def test_hostile_strings_render_as_text_in_the_report(tmp_path):
+    results, home = tmp_path / "r", tmp_path / "h"
+    proc = driver(results, home, "--workload", HOSTILE + ",countdown", "--workers", "2")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    run = results / "20260101T000000Z-fault0"
+    suite_path = run / "bench-host.json"
+    data = json.loads(suite_path.read_text())
+    data["metadata"]["hostname"] = "<img src=x onerror=alert(2)>"  # metadata an attacker controls
+    suite_path.write_text(json.dumps(data))
+    status = json.loads((run / "bench-host.status.json").read_text())
+    status["benchmarks"]["countdown[processes,w=2]"].update(status="failed", reason="<script>alert(3)</script>")
+    (run / "bench-host.status.json").write_text(json.dumps(status))
+    reports = tmp_path / "reports"
+    assert run_module("harness", "report", str(run), "--reports-dir", str(reports)).returncode == 0
+    html_path = reports / run.name / "index.html"
+    html = html_path.read_text()
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path(), args=["--headless", "--no-sandbox",
+                                     "--disable-background-networking", "--disable-gpu"])  # fmt: skip
+        page = browser.new_page()
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(html_path.as_uri())
+        text = page.text_content("body")  # collapsed <details> included
+        scripts = page.eval_on_selector_all("script", "els => els.length")
+        images = page.eval_on_selector_all("img", "els => els.length")
+        browser.close()
+    assert dialogs == [] and scripts == 0 and images == 0
+    assert HOSTILE in text and "<img src=x onerror=alert(2)>" in text and "<script>alert(3)</script>" in text
