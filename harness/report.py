@@ -76,9 +76,10 @@ def _charts(data: RunData, analysis: Analysis, labels: dict[str, str]) -> list[C
         k = headline_workers(derived)
         caption = "Speedup at %d workers for each way of running in parallel; error bars are 95%% intervals." % k
         out.append(Chart("around-gil", "What gets around the GIL", caption, charts.around_gil(derived, labels, k)))
-        caption = "Speedup against worker count, same total work split k ways; bands are 95% intervals."
-        svg = charts.scaling(derived, labels, colors, "countdown")
-        out.append(Chart("scaling-countdown", "Scaling: countdown", caption, svg))
+        if "countdown" in set(derived["workload"]):
+            caption = "Speedup against worker count, same total work split k ways; bands are 95% intervals."
+            svg = charts.scaling(derived, labels, colors, "countdown")
+            out.append(Chart("scaling-countdown", "Scaling: countdown", caption, svg))
         caption = "The best speedup threads reached (any worker count) per interpreter and workload."
         out.append(Chart("heatmap", "Best thread speedup, every workload", caption, charts.heatmap(derived, labels)))
     if not analysis.overheads.empty:

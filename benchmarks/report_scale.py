@@ -1,0 +1,91 @@
+"""How long do aggregation and rendering take for 10,000 benchmarks?
+
+Builds a synthetic results folder shaped like two 16-core machines' fast runs
+merged (pyperf files written through pyperf's own API, with gilbench metadata):
+24 envs x 20 workloads x (serial + 3 modes x 7 worker counts) = 10,560
+benchmarks of 2 processes x 3 values each.  Then times the two host stages:
+
+- aggregation: ``collect.load_runs`` + ``analysis.analyse`` (target <= 5 s)
+- rendering: charts, findings and the HTML file (target <= 15 s)
+
+A benchmark, not a test: run ``python benchmarks/report_scale.py`` and read the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pyperf
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from harness import analysis, collect, report
+
+LADDER = (1, 2, 3, 4, 8, 16, 32)
+MODES = (("serial", (1,)), ("threads", LADDER), ("processes", LADDER), ("interpreters", LADDER))
+
+
+def synthetic_run(folder: Path, envs: int, workloads: int, rng: random.Random) -> int:
+    """Write ``envs`` pyperf files of ``workloads`` x 22 benchmarks; return the count."""
+    count = 0
+    for e in range(envs):
+        ft = e % 3 == 2
+        env = "bench-env%02d" % e
+        benches = []
+        for w in range(workloads):
+            base = rng.uniform(0.02, 0.2)
+            for mode, counts in MODES:
+                for k in counts:
+                    scale = 1.0 if mode == "serial" else min(k, 16) ** 0.9 if (mode != "threads" or ft) else 1.0
+                    meta = {
+                        "name": "wl%03d[%s,w=%d]" % (w, mode, k), "workload": "wl%03d" % w, "mode": mode,
+                        "workers": k, "env": env, "run_id": folder.name, "implementation": "cpython",
+                        "version": "3.13.%d" % (e // 3), "free_threaded_build": str(ft), "gil_enabled": str(not ft),
+                        "profile": "fast", "work_size": 1000, "cpu_count": 16,
+                        "hostname": "synthetic", "tags": ["cpu"],
+                    }  # fmt: skip
+                    runs = [
+                        pyperf.Run(
+                            [base / scale * rng.gauss(1, 0.03) for _ in range(3)], metadata=meta, collect_metadata=False
+                        )
+                        for _ in range(2)
+                    ]
+                    benches.append(pyperf.Benchmark(runs))
+                    count += 1
+        pyperf.BenchmarkSuite(benches).dump(str(folder / (env + ".json")))
+    return count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--envs", type=int, default=24)
+    parser.add_argument("--workloads", type=int, default=20, help="x 22 benchmarks each, per env")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "20260101T000000Z-synth0"
+        folder.mkdir()
+        count = synthetic_run(folder, args.envs, args.workloads, random.Random(1))
+        t0 = time.perf_counter()
+        data = collect.load_runs([folder])
+        t1 = time.perf_counter()
+        result = analysis.analyse(data.benchmarks, data.envs)
+        t2 = time.perf_counter()
+        built = report.build(data)  # analyses again, then charts and findings
+        html = report.render(built)
+        t3 = time.perf_counter()
+        render = (t3 - t2) - (t2 - t1)  # charts + findings + HTML, without the repeated analysis
+        print("benchmarks:        %d (%d derived ratios)" % (count, len(result.derived)))
+        print("collect:           %.2f s" % (t1 - t0))
+        print("analyse:           %.2f s" % (t2 - t1))
+        print("aggregation total: %.2f s   (target <= 5 s)" % (t2 - t0))
+        print("render:            %.2f s   (target <= 15 s; %d charts, %.1f MB of HTML)"
+              % (render, len(built.charts), len(html) / 1e6))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
