@@ -221,6 +221,25 @@ def test_an_install_that_fails_its_self_check_gets_no_marker(tmp_path):
     assert installed(root) == []
 
 
+def test_probe_cache_follows_the_marker(tmp_path):
+    """Discovery's probe cache must not serve a re-marked prefix's old build facts."""
+    bin_dir = tmp_path / "cpython-3.13.99" / "bin"
+    bin_dir.mkdir(parents=True)
+    exe = bin_dir / "python3.13"
+    exe.write_text('#!/bin/sh\nexec "%s" "$@"\n' % sys.executable)
+    exe.chmod(0o755)
+    marker = tmp_path / "cpython-3.13.99" / provision.BUILD_MARKER
+    marker.write_text("{}")
+    cache: dict = {}
+    interpreters.probe(exe, cache)
+    interpreters.probe(exe, cache)
+    assert len(cache) == 1  # a hit
+    later = marker.stat().st_mtime_ns + 10**9
+    os.utime(marker, ns=(later, later))
+    interpreters.probe(exe, cache)
+    assert len(cache) == 2  # re-probed
+
+
 def test_a_second_provision_waits_for_the_lock(tmp_path):
     tarball, sha = make_tarball(tmp_path, "3.13.99", "sleep 3; " + FAILING_CONFIGURE)
     root = tmp_path / "pythons"
