@@ -126,20 +126,20 @@ def parse_request(
     uv: bool = False,
 ) -> Request:
     """Check the command line before anything is downloaded; raise ProvisionError naming the argument."""
-    impl = implementation.lower()
+    impl, version = implementation.lower(), version or ""
     if impl not in IMPLEMENTATIONS:
         raise ProvisionError("unknown implementation %r; valid: %s" % (implementation, ", ".join(IMPLEMENTATIONS)))
     if impl == "pypy" and not uv:
         raise ProvisionError(PYPY_HOWTO)
     if uv:
-        return _parse_uv_request(impl, version or "", pair, optimized, tarball, sha256)
-    match = _VERSION.match(version or "")
+        return _parse_uv_request(impl, version, pair, optimized, tarball, sha256)
+    match = _VERSION.match(version)
     if not match:
         raise ProvisionError(
-            "version %r: expected X.Y.Z (e.g. 3.13.5), or X.Y.Zt for the free-threaded build alone" % (version or "")
+            "version %r: expected X.Y.Z (e.g. 3.13.5), or X.Y.Zt for the free-threaded build alone" % version
         )
-    free_threaded = _halves(version or "", match.group(3) == "t", pair, int(match.group(1)))
-    release = (version or "").rstrip("t")
+    free_threaded = _halves(version, match.group(3) == "t", pair, int(match.group(1)))
+    release = version.rstrip("t")
     return Request(
         implementation=impl,
         version=release,
