@@ -8,6 +8,8 @@ tox bench envs one after another.
 
 from __future__ import annotations
 
+import sys
+
 import nox
 
 from harness.interpreters import assign, discover
@@ -52,3 +54,9 @@ def bench(session: nox.Session) -> None:
     """Same as `tox -e bench-all`: e.g. `nox -s bench -- --profile fast`."""
     session.install(".[report]", "tox>=4.26")
     session.run("python", "-m", "harness", "bench-all", *session.posargs)
+
+
+@nox.session(python=False)
+def provision(session: nox.Session) -> None:
+    """Same as `tox -e provision`: e.g. `nox -s provision -- cpython 3.13.5 --pair`."""
+    session.run(sys.executable, "-m", "harness", "provision", *session.posargs, external=True)

@@ -49,6 +49,20 @@ def cmd_interpreters(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_provision(args: argparse.Namespace) -> int:
+    from harness import provision
+
+    try:
+        request = provision.parse_request(
+            args.implementation, args.version, pair=args.pair, optimized=args.optimized,
+            tarball=args.tarball, sha256=args.sha256, uv=args.uv,
+        )  # fmt: skip
+        provision.provision(request)
+    except provision.ProvisionError as exc:
+        raise CliError(str(exc)) from None
+    return 0
+
+
 def make_report(folders: list[Path], reports_dir: Path) -> tuple[Path, list[str]]:
     """collect -> analyse -> render; CSV exports beside the results. Returns (html, problems)."""
     from harness import collect, report
@@ -162,6 +176,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("interpreters", help="list the interpreters found and the bench env each serves")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_interpreters)
+
+    p = sub.add_parser("provision", help="build a matched default + free-threaded CPython pair into the cache")
+    p.add_argument("implementation", help="cpython (pypy is never built: it says how to get one)")
+    p.add_argument("version", nargs="?", help="X.Y.Z, or X.Y.Zt for the free-threaded build alone")
+    p.add_argument("--pair", action="store_true", help="build both: default and --disable-gil, same flags")
+    p.add_argument("--optimized", action="store_true", help="add --enable-optimizations --with-lto (slow)")
+    p.add_argument("--tarball", metavar="PATH", help="a local Python-X.Y.Z.tar.xz instead of downloading")
+    p.add_argument("--sha256", metavar="HEX", help="expected sha256 of the tarball (default: the pinned table)")
+    p.add_argument("--uv", action="store_true", help="`uv python install` prebuilt interpreters instead")
+    p.set_defaults(func=cmd_provision)
 
     p = sub.add_parser("bench-all", help="run every bench env found, then render the report")
     p.add_argument("--profile", help="smoke, fast, default or rigorous (env GILBENCH_PROFILE; default: default)")

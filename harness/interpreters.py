@@ -143,10 +143,17 @@ def _save_cache(cache: Dict[str, Any]) -> None:
 
 
 def probe(exe: Path, cache: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-    """Run the metadata probe in ``exe``; cached by real path, size and mtime."""
+    """Run the metadata probe in ``exe``; cached by real path, size and mtime.
+
+    The key also holds the mtime of a provisioning marker beside ``bin/``: a prefix
+    re-marked or replaced by the same files (a uv reinstall keeps their mtimes) is
+    probed again, so its build facts are never stale.
+    """
     real = os.path.realpath(exe)
     stat = os.stat(real)
-    key = "%s|%d|%d|%s" % (real, stat.st_size, stat.st_mtime_ns, PROBE.stat().st_mtime_ns)
+    marker = Path(real).parent.parent / "gilbench-build.json"
+    marked = marker.stat().st_mtime_ns if marker.exists() else 0
+    key = "%s|%d|%d|%s|%d" % (real, stat.st_size, stat.st_mtime_ns, PROBE.stat().st_mtime_ns, marked)
     if cache is not None and key in cache:
         return cache[key]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}

@@ -1,0 +1,374 @@
+"""``harness provision``: verified sources, nothing installed on failure, markers, idempotence.
+
+Real code paths throughout: small CPython-shaped tarballs made here whose
+``configure`` fails (or "installs" the wrong interpreter), a real HTTP server on
+loopback standing in for an apt mirror, closed loopback ports for unreachable
+sources, and the real 3.13.5 pair where CI has provisioned it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import http.server
+import json
+import os
+import socket
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, assert_one_line_error, run_module
+
+from harness import interpreters, provision
+
+FAILING_CONFIGURE = 'echo "configure $*"; echo "fake configure: failing on purpose" >&2; exit 1\n'
+
+
+def make_tarball(folder: Path, version: str, configure: str) -> tuple[Path, str]:
+    """A CPython-shaped source tarball whose ``configure`` is the given shell script."""
+    src = folder / "src" / ("Python-%s" % version)
+    src.mkdir(parents=True)
+    (src / "configure").write_text("#!/bin/sh\n" + configure)
+    (src / "configure").chmod(0o755)
+    tarball = folder / ("Python-%s.tar.xz" % version)
+    with tarfile.open(tarball, "w:xz") as tar:
+        tar.add(src, arcname=src.name)
+    return tarball, hashlib.sha256(tarball.read_bytes()).hexdigest()
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on (bound once, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def provision_env(root: Path, tmp_path: Path, mirror: str | None = None) -> dict:
+    """Provision into ``root``; python.org is a closed port; apt lists ``mirror`` (or no mirror)."""
+    sources = tmp_path / "sources.list"
+    sources.write_text("deb %s bookworm main\n" % mirror if mirror else "# no mirrors\n")
+    return {
+        "GILBENCH_PYTHONS": str(root),
+        "GILBENCH_PYTHON_ORG_URL": "http://127.0.0.1:%d/ftp/python" % closed_port(),
+        "GILBENCH_APT_SOURCES": str(sources),
+    }
+
+
+def installed(root: Path) -> list[str]:
+    """Interpreter prefixes and markers under ``root`` (bookkeeping folders start with a dot)."""
+    prefixes = [p.name for p in root.glob("cpython-*")] if root.exists() else []
+    markers = [str(p) for p in root.rglob(provision.BUILD_MARKER)] if root.exists() else []
+    return prefixes + markers
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def serving(folder: Path):
+    """A real HTTP server on loopback, serving ``folder``, for the duration of the block."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield "http://127.0.0.1:%d" % server.server_address[1]
+        finally:
+            server.shutdown()
+
+
+# -- bad input ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args,needles",
+    [
+        (["jython", "3.13.5"], ["unknown implementation 'jython'", "cpython"]),
+        (["cpython", "3.x"], ["version '3.x'", "X.Y.Z"]),
+        (["cpython", "3.13.5t", "--pair"], ["--pair", "3.13.5"]),
+        (["cpython", "3.12.4t"], ["3.13 or newer"]),
+        (["cpython", "3.13.4"], ["3.13.4 has no pinned sha256", "--sha256"]),
+        (["cpython", "3.13.5", "--sha256", "abc"], ["--sha256 'abc'"]),
+        (["cpython", "3.13.5", "--tarball", "/no/such/Python.tar.xz"], ["/no/such/Python.tar.xz"]),
+        (["cpython", "3.14t", "--uv", "--tarball", "x"], ["--tarball does not go with --uv"]),
+        (["pypy"], ["never builds PyPy", "pypy3-dev", "--uv"]),
+    ],
+)
+def test_bad_input_is_one_line_naming_the_argument(args, needles, tmp_path):
+    proc = run_module("harness", "provision", *args, env=provision_env(tmp_path / "pythons", tmp_path))
+    assert_one_line_error(proc, *needles)
+    assert installed(tmp_path / "pythons") == []
+
+
+def test_uv_missing_is_said_plainly(tmp_path):
+    env = provision_env(tmp_path / "pythons", tmp_path)
+    env["PATH"] = str(tmp_path)  # no uv there
+    proc = run_module("harness", "provision", "cpython", "3.14", "--pair", "--uv", env=env)
+    assert_one_line_error(proc, "uv is not on PATH", "drop --uv")
+
+
+# -- the source is verified before anything is unpacked ---------------------------------------------
+
+
+@pytest.mark.parametrize("pinned", [False, True], ids=["--sha256", "pinned-table"])
+def test_checksum_mismatch_installs_nothing(pinned, tmp_path):
+    version = "3.13.5" if pinned else "3.13.99"
+    tarball, actual = make_tarball(tmp_path, version, FAILING_CONFIGURE)
+    expected = provision.PINNED_SHA256["3.13.5"] if pinned else hashlib.sha256(b"other bytes").hexdigest()
+    args = ["cpython", version, "--pair", "--tarball", str(tarball)] + ([] if pinned else ["--sha256", expected])
+    root = tmp_path / "pythons"
+    proc = run_module("harness", "provision", *args, env=provision_env(root, tmp_path))
+    assert_one_line_error(proc, str(tarball), actual, expected, "nothing was installed")
+    assert "configure" not in proc.stdout  # never got as far as unpacking
+    assert installed(root) == []
+
+
+def test_no_reachable_source_names_every_source_tried(tmp_path):
+    root = tmp_path / "pythons"
+    mirror = "http://127.0.0.1:%d/debian" % closed_port()
+    env = provision_env(root, tmp_path, mirror=mirror)
+    started = time.monotonic()
+    proc = run_module("harness", "provision", "cpython", "3.14.0", "--pair", env=env)
+    assert time.monotonic() - started < 30
+    python_org = env["GILBENCH_PYTHON_ORG_URL"] + "/3.14.0/Python-3.14.0.tar.xz"
+    pool = mirror + "/pool/main/p/python3.14/python3.14_3.14.0.orig.tar.xz"
+    assert_one_line_error(proc, "no source for Python-3.14.0.tar.xz", "--tarball: not given", python_org, pool)
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert installed(root) == []
+
+
+def test_no_apt_mirror_configured_is_named_too(tmp_path):
+    proc = run_module("harness", "provision", "cpython", "3.14.0", env=provision_env(tmp_path / "p", tmp_path))
+    assert_one_line_error(proc, "apt mirror: none in", "python.org")
+
+
+def test_apt_mirror_pool_download_is_verified_then_cached(tmp_path):
+    """The orig tarball comes from the mirror's pool, is checked, kept in .downloads; bad bytes are not."""
+    version = "3.13.99"
+    tarball, sha = make_tarball(tmp_path, version, FAILING_CONFIGURE)
+    pool = tmp_path / "www" / "debian" / "pool" / "main" / "p" / "python3.13"
+    pool.mkdir(parents=True)
+    (pool / ("python3.13_%s.orig.tar.xz" % version)).write_bytes(tarball.read_bytes())
+    root = tmp_path / "pythons"
+    with serving(tmp_path / "www") as server:
+        env = provision_env(root, tmp_path, mirror=server + "/debian")
+        bad = run_module("harness", "provision", "cpython", version, "--sha256", "0" * 64, env=env)
+        assert_one_line_error(bad, "does not match the expected " + "0" * 64)
+        assert list((root / ".downloads").iterdir()) == []  # the wrong bytes were thrown away
+        good = run_module("harness", "provision", "cpython", version, "--sha256", sha, env=env)
+    assert_one_line_error(good, "configure failed")  # got past verify and extract
+    cached = root / ".downloads" / ("Python-%s.tar.xz" % version)
+    assert hashlib.sha256(cached.read_bytes()).hexdigest() == sha
+    assert (root / ".downloads" / (cached.name + ".source")).read_text().strip() == "apt-mirror"
+    assert installed(root) == []
+    # the verified tarball is reused: no server now, and it still gets to configure
+    again = run_module("harness", "provision", "cpython", version, "--sha256", sha, env=env)
+    assert "verified cached" in again.stdout
+    assert_one_line_error(again, "configure failed")
+
+
+# -- a prefix without its marker is never used --------------------------------------------------
+
+
+def half_built(root: Path, name: str) -> Path:
+    """What a build killed during ``make install`` leaves: a working bin/python, no marker."""
+    bin_dir = root / name / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "python3.13").symlink_to(sys.executable)
+    return root / name
+
+
+def test_interrupted_build_is_ignored_then_removed(tmp_path, monkeypatch):
+    root = tmp_path / "pythons"
+    prefix = half_built(root, "cpython-3.13.99")
+    monkeypatch.setenv("GILBENCH_PYTHONS", str(root))
+    assert [exe for source, exe in interpreters.candidates() if source == "provisioned"] == []
+
+    tarball, sha = make_tarball(tmp_path, "3.13.99", FAILING_CONFIGURE)
+    args = ["cpython", "3.13.99", "--tarball", str(tarball), "--sha256", sha]
+    proc = run_module("harness", "provision", *args, env=provision_env(root, tmp_path))
+    assert "removing %s: incomplete" % prefix in proc.stdout
+    log = root / ".logs" / "cpython-3.13.99.log"
+    assert_one_line_error(proc, "cpython-3.13.99: configure failed", "failing on purpose", str(log))
+    assert "--prefix=%s" % prefix in log.read_text()  # configured with the final prefix
+    assert installed(root) == []
+    assert list((root / ".build").iterdir()) == []  # scratch removed
+
+
+def test_an_install_that_fails_its_self_check_gets_no_marker(tmp_path):
+    """configure, make and make install all succeed, but bin/python is not the Python asked for."""
+    script = (
+        'for a; do case "$a" in --prefix=*) prefix="${a#--prefix=}";; esac; done\n'
+        "cat > Makefile <<EOF\n"
+        "all:\n\t@echo fake make\n"
+        "install:\n\tmkdir -p $prefix/bin\n\tln -s %s $prefix/bin/python3.13t\n"
+        "EOF\n" % sys.executable
+    )
+    tarball, sha = make_tarball(tmp_path, "3.13.99", script)
+    root = tmp_path / "pythons"
+    args = ["cpython", "3.13.99t", "--tarball", str(tarball), "--sha256", sha]
+    proc = run_module("harness", "provision", *args, env=provision_env(root, tmp_path))
+    assert "install" in proc.stdout
+    assert_one_line_error(proc, "cpython-3.13.99t: self-check failed", "asked for 3.13.99", "sys.base_prefix")
+    assert installed(root) == []
+
+
+def test_probe_cache_follows_the_marker(tmp_path):
+    """Discovery's probe cache must not serve a re-marked prefix's old build facts."""
+    bin_dir = tmp_path / "cpython-3.13.99" / "bin"
+    bin_dir.mkdir(parents=True)
+    exe = bin_dir / "python3.13"
+    exe.write_text('#!/bin/sh\nexec "%s" "$@"\n' % sys.executable)
+    exe.chmod(0o755)
+    marker = tmp_path / "cpython-3.13.99" / provision.BUILD_MARKER
+    marker.write_text("{}")
+    cache: dict = {}
+    interpreters.probe(exe, cache)
+    interpreters.probe(exe, cache)
+    assert len(cache) == 1  # a hit
+    later = marker.stat().st_mtime_ns + 10**9
+    os.utime(marker, ns=(later, later))
+    interpreters.probe(exe, cache)
+    assert len(cache) == 2  # re-probed
+
+
+def test_a_second_provision_waits_for_the_lock(tmp_path):
+    tarball, sha = make_tarball(tmp_path, "3.13.99", "sleep 3; " + FAILING_CONFIGURE)
+    root = tmp_path / "pythons"
+    args = [sys.executable, "-m", "harness", "provision", "cpython", "3.13.99", "--tarball", str(tarball)]
+    env = dict(os.environ, **provision_env(root, tmp_path))
+    first = subprocess.Popen([*args, "--sha256", sha], env=env, cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    log = root / ".logs" / "cpython-3.13.99.log"
+    deadline = time.monotonic() + 30
+    while not (log.exists() and "$ " in log.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    second = run_module("harness", "provision", "cpython", "3.13.99", "--tarball", str(tarball), "--sha256", sha,
+                        env=provision_env(root, tmp_path))  # fmt: skip
+    first.communicate(timeout=60)
+    assert "waiting: another provision is building it" in second.stdout
+    assert_one_line_error(second, "configure failed")
+
+
+# -- apt configuration -----------------------------------------------------------------------
+
+
+def test_apt_sources_both_formats(tmp_path):
+    (tmp_path / "sources.list").write_text(
+        "# a comment\n"
+        "deb http://one.invalid/debian bookworm main\n"
+        "deb [arch=amd64 signed-by=/usr/share/keyrings/k.gpg] https://two.invalid/debian/ bookworm main\n"
+        "deb [ trusted=yes ] http://three.invalid/ubuntu noble main  # trailing comment\n"
+        "deb-src http://one.invalid/debian bookworm main\n"
+        "deb cdrom:[Debian 12]/ bookworm main\n"
+        "#deb http://commented.invalid/debian bookworm main\n"
+    )
+    listd = tmp_path / "sources.list.d"
+    listd.mkdir()
+    (listd / "debian.sources").write_text(
+        "Types: deb\n"
+        "# http://snapshot.invalid/archive/debian/20250520T000000Z\n"
+        "URIs: http://four.invalid/debian\n"
+        "Suites: bookworm bookworm-updates\n"
+        "Components: main\n"
+        "\n"
+        "Types: deb deb-src\n"
+        "URIs: http://five.invalid/debian-security\n"
+        "  https://six.invalid/debian-security\n"
+        "Suites: bookworm-security\n"
+        "\n"
+        "Types: deb\n"
+        "URIs: http://disabled.invalid/debian\n"
+        "Enabled: no\n"
+    )
+    (listd / "extra.list").write_text("deb file:/srv/local bookworm main\ndeb http://seven.invalid/debian x main\n")
+    (listd / "vendor.list.disabled").write_text("deb http://ignored.invalid/apt stable main\n")
+    (listd / "vendor.sources.disabled").write_text("Types: deb\nURIs: http://ignored.invalid/apt\n")
+    assert provision.apt_mirrors([str(tmp_path / "sources.list"), str(listd)]) == [
+        "http://one.invalid/debian",
+        "https://two.invalid/debian",
+        "http://three.invalid/ubuntu",
+        "http://four.invalid/debian",
+        "http://five.invalid/debian-security",
+        "https://six.invalid/debian-security",
+        "http://seven.invalid/debian",
+    ]
+
+
+def test_apt_sources_from_the_environment(tmp_path, monkeypatch):
+    (tmp_path / "a.sources").write_text("Types: deb\nURIs: http://eight.invalid/debian\n")
+    monkeypatch.setenv("GILBENCH_APT_SOURCES", os.pathsep.join([str(tmp_path / "a.sources"), "/no/such/file"]))
+    assert provision.apt_mirrors() == ["http://eight.invalid/debian"]
+
+
+# -- the real pair (CI's .ci/run provisions it before the tests) ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_pair() -> dict:
+    """The markers of the provisioned 3.13.5 pair, or skip."""
+    root = interpreters.provisioned_root()
+    markers = {}
+    for name in ("cpython-3.13.5", "cpython-3.13.5t"):
+        with contextlib.suppress(OSError, ValueError):
+            markers[name] = json.loads((root / name / provision.BUILD_MARKER).read_text())
+    ids = {m.get("pair_id") for m in markers.values()}
+    if len(markers) < 2 or len(ids) != 1 or any(m["optimized"]["pgo"] for m in markers.values()):
+        pytest.skip("the 3.13.5 pair is not provisioned in %s (`python -m harness provision cpython 3.13.5 "
+                    "--pair`; CI's .ci/run does it)" % root)  # fmt: skip
+    return markers
+
+
+def test_second_provision_is_a_no_op_under_a_second(real_pair):
+    started = time.monotonic()
+    proc = run_module("harness", "provision", "cpython", "3.13.5", "--pair")
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("already provisioned:") == 2
+    assert elapsed < 1.0, elapsed
+
+
+def test_pair_is_recorded_and_discovered(real_pair):
+    default, threaded = real_pair["cpython-3.13.5"], real_pair["cpython-3.13.5t"]
+    assert default["pair_id"] == threaded["pair_id"] and default["pair_id"].startswith("cpython-3.13.5-")
+    assert default["source_sha256"] == threaded["source_sha256"] == provision.PINNED_SHA256["3.13.5"]
+    assert (default["free_threaded"], threaded["free_threaded"]) == (False, True)
+    assert threaded["configure_args"][1:] == [*default["configure_args"][1:], "--disable-gil"]
+    assert default["compiler"] == threaded["compiler"] != ""
+    found = interpreters.assign(interpreters.discover())
+    for factor, marker in (("py313", default), ("py313t", threaded)):
+        interp = found[factor]
+        assert interp.source == "provisioned" and interp.version == "3.13.5"
+        assert interp.build["pair_id"] == marker["pair_id"]
+        assert interp.build["source"] == marker["source"]
+        assert interp.build["source_sha256"] == marker["source_sha256"]
+    assert not found["py313t"].gil_enabled and found["py313t"].free_threaded_build
+
+
+@pytest.mark.slow
+def test_rebuild_replaces_a_half_built_prefix(tmp_path):
+    """A real build (minutes) from the verified tarball CI's provisioning left in the cache."""
+    cached = interpreters.provisioned_root() / ".downloads" / "Python-3.13.5.tar.xz"
+    if not cached.exists():
+        pytest.skip("no cached Python-3.13.5.tar.xz in %s (provision the pair first)" % cached.parent)
+    root = tmp_path / "pythons"
+    prefix = half_built(root, "cpython-3.13.5")
+    env = {"GILBENCH_PYTHONS": str(root), "GILBENCH_HOME": str(tmp_path / "home")}
+    proc = run_module("harness", "provision", "cpython", "3.13.5", "--tarball", str(cached), env=env, timeout=1200)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
+    assert "removing %s: incomplete" % prefix in proc.stdout
+    marker = json.loads((prefix / provision.BUILD_MARKER).read_text())
+    assert marker["source"] == "tarball" and marker["pair_id"] == "" and not marker["free_threaded"]
+    probe = subprocess.run([str(prefix / "bin" / "python3.13"), "-I", str(ROOT / "workloads" / "_meta.py")],
+                           capture_output=True, text=True, check=True)  # fmt: skip
+    facts = json.loads(probe.stdout)
+    assert facts["version"] == "3.13.5" and facts["build"]["source"] == "tarball"
+    again = run_module("harness", "provision", "cpython", "3.13.5", "--tarball", str(cached), env=env)
+    assert "already provisioned" in again.stdout
