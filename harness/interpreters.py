@@ -277,9 +277,10 @@ def table(interpreters: List[Interpreter]) -> List[Dict[str, str]]:
     rows = []
     for interp in sorted(interpreters, key=lambda i: (i.factor is None, i.implementation, i.version_tuple, i.path)):
         factor = chosen.get(id(interp))
+        envs = [e for e in BENCH_ENVS if factor and env_factor(e) == factor]  # py313t serves bench-py313t-gil too
         rows.append(
             {
-                "env": "bench-" + factor if factor else "-",
+                "env": ", ".join(envs) or "-",
                 "implementation": interp.implementation or "?",
                 "version": interp.version or "?",
                 "free-threaded": _yes(interp.free_threaded_build) if not interp.error else "?",
