@@ -181,29 +181,36 @@ def heatmap(derived: pd.DataFrame, labels: dict[str, str]) -> str:
 
 def convoy(lat: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any]) -> str:
     """(5) Convoy latency: p50/p99 against CPU-bound threads (5 ms switch interval),
-    and p99 against the switch interval with one CPU-bound thread (log axes)."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.4), layout="constrained")
-    for env in _order(lat["env"], labels):
-        rows = lat[lat["env"] == env]
-        k_sweep = rows[rows["switch_ms"] == 5].sort_values("workers")
-        for column, style in (("p99", "-"), ("p50", ":")):
-            left.plot(k_sweep["workers"], k_sweep[column] * 1e3, ls=style, marker="o", ms=3, color=colors.get(env),
-                      label=labels.get(env, env) if column == "p99" else None)  # fmt: skip
-        s_sweep = rows[rows["workers"] == 1].sort_values("switch_ms")
-        right.errorbar(s_sweep["switch_ms"], s_sweep["p99"] * 1e3, marker="o", ms=3, color=colors.get(env),
-                       yerr=[(s_sweep["p99"] - s_sweep["p99_lo"]) * 1e3, (s_sweep["p99_hi"] - s_sweep["p99"]) * 1e3],
-                       capsize=2, label=labels.get(env, env))  # fmt: skip
-    left.set_yscale("log")
-    left.set_xlabel("CPU-bound threads (switch interval 5 ms)")
-    left.set_ylabel("echo latency, ms (solid p99, dotted p50)")
-    left.set_xticks(sorted(set(lat["workers"])))
-    right.set_xscale("log")
-    right.set_yscale("log")
-    right.set_xlabel("sys.setswitchinterval (ms), one CPU-bound thread")
-    right.set_ylabel("p99 echo latency, ms")
-    for ax in (left, right):
+    and p99 against the switch interval with one CPU-bound thread (log axes).
+    A panel whose sweep the run did not measure (smoke) is left out."""
+    k_sweep = lat[lat["switch_ms"] == 5]
+    s_sweep = lat[lat["workers"] == 1]
+    panels = [p for p, rows in (("k", k_sweep), ("switch", s_sweep)) if len(rows) > 1]
+    fig, axes = plt.subplots(1, max(len(panels), 1), figsize=(5 * max(len(panels), 1), 4.4), squeeze=False,
+                             layout="constrained")  # fmt: skip
+    for ax, panel in zip(axes[0], panels):
+        for env in _order(lat["env"], labels):
+            color, name = colors.get(env), labels.get(env, env)
+            if panel == "k":
+                rows = k_sweep[k_sweep["env"] == env].sort_values("workers")
+                ax.plot(rows["workers"], rows["p99"] * 1e3, marker="o", ms=3, color=color, label=name)
+                ax.plot(rows["workers"], rows["p50"] * 1e3, ls=":", marker="o", ms=3, color=color)
+            else:
+                rows = s_sweep[s_sweep["env"] == env].sort_values("switch_ms")
+                err = [(rows["p99"] - rows["p99_lo"]) * 1e3, (rows["p99_hi"] - rows["p99"]) * 1e3]
+                ax.errorbar(rows["switch_ms"], rows["p99"] * 1e3, yerr=err, marker="o", ms=3, capsize=2, color=color,
+                            label=name)  # fmt: skip
+        ax.set_yscale("log")
         ax.grid(alpha=0.3, which="both")
-    _legend_below(fig, left)
+        if panel == "k":
+            ax.set_xlabel("CPU-bound threads (switch interval 5 ms)")
+            ax.set_ylabel("echo latency, ms (solid p99, dotted p50)")
+            ax.set_xticks(sorted(set(k_sweep["workers"])))
+        else:
+            ax.set_xscale("log")
+            ax.set_xlabel("sys.setswitchinterval (ms), one CPU-bound thread")
+            ax.set_ylabel("p99 echo latency, ms")
+    _legend_below(fig, axes[0][0])
     return to_svg(fig, "convoy")
 
 

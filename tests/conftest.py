@@ -59,10 +59,10 @@ def gilbench_home(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory, gilbench_home) -> Path:
-    """A real smoke run of countdown on this interpreter: results/<run-id>/ folder."""
+    """A real smoke run of every workload on this interpreter: results/<run-id>/ folder."""
     results = tmp_path_factory.mktemp("results")
     proc = run_module(
-        "workloads", "--profile", "smoke", "--workload", "countdown", "--workers", "1,2",
+        "workloads", "--profile", "smoke", "--workers", "1,2",
         "--run-id", "20260101T000000Z-test00", "--env", "bench-host", "--results-dir", str(results),
         env={"GILBENCH_HOME": str(gilbench_home)},
     )  # fmt: skip

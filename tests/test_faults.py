@@ -88,7 +88,7 @@ def test_a_crash_fails_only_its_own_benchmark(crashed_run):
     }
     assert "this workload fails on purpose" in status["raises[serial]"]["reason"]
     assert "-11" in status["segfaults[serial]"]["reason"] or "SIGSEGV" in status["segfaults[serial]"]["reason"]
-    assert "exit code 3" in status["exits[serial]"]["reason"]
+    assert "exit status 3" in status["exits[serial]"]["reason"]
     names = pyperf.BenchmarkSuite.load(str(run / "bench-host.json")).get_benchmark_names()
     assert {"countdown[serial]", "countdown[threads,w=2]", "naps[serial]", "naps[threads,w=2]"} <= set(names)
     assert not any(n.startswith(("raises", "segfaults", "exits")) for n in names)

@@ -8,6 +8,8 @@ import pyperf
 import pytest
 from conftest import run_module
 
+from workloads._registry import PROFILES
+
 CONTRACT = (
     "workload", "mode", "workers", "gil_enabled", "free_threaded_build", "work_size", "workload_sha256",
     "profile", "run_id", "env", "implementation", "version", "jit", "profile_settings",
@@ -39,16 +41,19 @@ def test_every_benchmark_carries_the_metadata_contract(suite_file):
     names = suite.get_benchmark_names()
     assert {"countdown[serial]", "countdown[threads,w=1]", "countdown[threads,w=2]",
             "countdown[processes,w=2]"} <= set(names)  # fmt: skip
-    hashes = set()
+    hashes: dict[str, set] = {}
     for bench in suite.get_benchmarks():
         meta = bench.get_metadata()
         missing = [k for k in CONTRACT if k not in meta]
         assert not missing, (bench.get_name(), missing)
         assert meta["env"] == "bench-host" and meta["profile"] == "smoke"
-        assert meta["profile_settings"] == "processes=1 values=3 warmups=1 loops=1"
-        assert bench.get_nrun() == 1 and len(bench.get_values()) == 3
-        hashes.add(meta["workload_sha256"])
-    assert len(hashes) == 1  # one workload, one source hash
+        smoke = PROFILES["smoke"]
+        values = smoke.latency_values if "latency" in meta.get("tags", []) else smoke.values
+        settings = "processes=%d values=%d warmups=%d loops=1" % (smoke.processes, values, smoke.warmups)
+        assert meta["profile_settings"] == settings
+        assert bench.get_nrun() == smoke.processes and len(bench.get_values()) == smoke.processes * values
+        hashes.setdefault(meta["workload"], set()).add(meta["workload_sha256"])
+    assert all(len(h) == 1 for h in hashes.values())  # a workload's source hash is the same in every benchmark
 
 
 def test_status_file_records_every_planned_benchmark(smoke_run):
@@ -59,4 +64,6 @@ def test_status_file_records_every_planned_benchmark(smoke_run):
     assert outcomes <= {"ok", "unavailable"}
     for entry in status["benchmarks"].values():
         if entry["status"] == "unavailable":
-            assert entry["mode"] == "interpreters" and "3.14" in entry["reason"]
+            assert entry["reason"]
+        if entry["mode"] == "interpreters":
+            assert entry["status"] == "unavailable" and "3.14" in entry["reason"]

@@ -32,6 +32,24 @@ class UsageError(Exception):
     """Bad input from the user: reported in one line, exit status 2."""
 
 
+class _Outcome(Exception):
+    """A benchmark that ended without a result: ``failed`` or ``timeout``."""
+
+    def __init__(self, status: str, detail: str = "") -> None:
+        super().__init__(status)
+        self.status = status
+        self.detail = detail
+
+
+# What pyperf's manager passes to its workers (pyperf._utils.create_environ): no stray
+# variables that could change how the measured code behaves.
+_WORKER_ENV = ("PATH", "HOME", "TEMP", "TMPDIR", "PYTHONPATH", "PYTHON_CPU_COUNT", "PYTHON_GIL", "PYTHON_JIT", "LANG")
+
+
+def _worker_environ() -> Dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k in _WORKER_ENV or k.startswith("LC_")}
+
+
 def _comma_list(values: Optional[Sequence[str]]) -> List[str]:
     return [v for item in values or () for v in item.split(",") if v]
 
@@ -129,22 +147,21 @@ class EnvRun:
             return False
         return entry["status"] in ("ok", "unavailable") or not self.args.retry_failed
 
-    def _merge(self, part: str) -> None:
+    def _merge(self, bench: Any) -> None:
+        """Add one finished pyperf Benchmark to the env's suite file, atomically."""
         import pyperf
 
-        benches = pyperf.BenchmarkSuite.load(part).get_benchmarks()
+        benches = [bench]
         if os.path.exists(self.suite_path):
-            fresh = {b.get_name() for b in benches}  # a retried benchmark replaces its old result
             old = pyperf.BenchmarkSuite.load(self.suite_path).get_benchmarks()
-            benches = [b for b in old if b.get_name() not in fresh] + benches
-        suite = pyperf.BenchmarkSuite(benches)
-        _results.atomic_write_text(self.suite_path, _dumps(suite))
+            benches = [b for b in old if b.get_name() != bench.get_name()] + benches  # a retry replaces
+        _results.atomic_write_text(self.suite_path, _dumps(pyperf.BenchmarkSuite(benches)))
 
     def _command(self, bench: Bench, part: str) -> List[str]:
+        """One pyperf worker process: it measures, then writes a one-run benchmark to ``part``."""
         values = self.profile.latency_values if bench.workload.self_timed else self.profile.values
         cmd = [
-            sys.executable, "-m", "workloads._runner",
-            "--processes", str(self.profile.processes),
+            sys.executable, "-m", "workloads._runner", "--worker",
             "--values", str(values),
             "--warmups", str(self.profile.warmups),
             "--loops", "1",
@@ -158,49 +175,68 @@ class EnvRun:
             "--run-id", self.args.run_id,
             "--env", self.args.env,
         ]  # fmt: skip
-        if os.environ.get("PYTHON_GIL"):
-            cmd.extend(("--inherit-environ", "PYTHON_GIL"))
         for key, value in bench.params:
             cmd.extend(("--param", "%s=%s" % (key, value)))
         return cmd
 
+    def _measure(self, bench: Bench, scratch: str, deadline: float, output: List[str]) -> Any:
+        """pyperf's manager, minus a process: run ``processes`` workers one after another,
+        each in its own process group, and join their runs into one Benchmark.
+
+        Raises ``_Outcome`` for a failed or timed-out worker.
+        """
+        import pyperf
+
+        result = None
+        for index in range(self.profile.processes):
+            part = os.path.join(scratch, "worker%d.json" % index)
+            proc = subprocess.Popen(
+                self._command(bench, part),
+                env=_worker_environ(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: we can kill pool workers too
+                preexec_fn=_die_with_parent,
+            )
+            try:
+                out, _ = proc.communicate(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _kill_group(proc)
+                output.append(proc.communicate()[0].decode("utf-8", "replace"))
+                raise _Outcome("timeout") from None
+            except BaseException:
+                _kill_group(proc)
+                proc.wait()
+                raise
+            output.append(out.decode("utf-8", "replace"))
+            if proc.returncode != 0 or not os.path.exists(part):
+                raise _Outcome("failed", _describe_exit(proc.returncode))
+            run = pyperf.Benchmark.load(part)
+            if result is None:
+                result = run
+            else:
+                result.add_runs(run)
+        return result
+
     def _run_one(self, bench: Bench) -> str:
-        """Run one benchmark in its own process group; return its outcome word."""
+        """Measure one benchmark; record and return its outcome word."""
         reason = bench.workload.unavailable_reason() or mode_unavailable(bench.mode)
         if reason:
             self._record(bench, "unavailable", 0.0, reason)
             return "unavailable"
         scratch = tempfile.mkdtemp(prefix=".bench-", dir=os.path.dirname(self.suite_path))
-        part = os.path.join(scratch, "bench.json")  # pyperf refuses to overwrite a -o file
         start = time.monotonic()
-        proc = subprocess.Popen(
-            self._command(bench, part),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: we can kill workers too
-            preexec_fn=_die_with_parent,
-        )
+        output: List[str] = []
         try:
-            out, _ = proc.communicate(timeout=self.args.timeout or self.profile.timeout)
-            text = out.decode("utf-8", "replace")
+            self._merge(self._measure(bench, scratch, start + (self.args.timeout or self.profile.timeout), output))
+            self._record(bench, "ok", time.monotonic() - start)
+            return "ok"
+        except _Outcome as outcome:
             elapsed = time.monotonic() - start
-            if proc.returncode == 0 and os.path.exists(part):
-                self._merge(part)
-                self._record(bench, "ok", elapsed)
-                return "ok"
-            reason = "%s\n%s" % (_describe_exit(proc.returncode), _tail(text))
-            self._record(bench, "failed", elapsed, reason)
-            return "FAILED (%s)" % _describe_exit(proc.returncode)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            out, _ = proc.communicate()
-            elapsed = time.monotonic() - start
-            reason = "timed out after %.0f s\n%s" % (elapsed, _tail(out.decode("utf-8", "replace")))
-            self._record(bench, "timeout", elapsed, reason)
-            return "TIMEOUT after %.0f s" % elapsed
+            detail = outcome.detail or "timed out after %.0f s" % elapsed
+            self._record(bench, outcome.status, elapsed, "%s\n%s" % (detail, _tail("".join(output))))
+            return "%s (%s)" % (outcome.status.upper(), detail)
         except BaseException:
-            _kill_group(proc)
-            proc.wait()
             self._record(bench, "interrupted", time.monotonic() - start, "interrupted by the user")
             raise
         finally:
