@@ -8,26 +8,18 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
+
+from workloads._driver import UsageError, choose, comma_list
 
 EXIT_USAGE = 2
 
 
 class CliError(Exception):
     """One line for the user, exit status 2."""
-
-
-def _split(values: Sequence[str] | None) -> list[str]:
-    return [v for item in values or () for v in item.split(",") if v]
-
-
-def _check(kind: str, given: list[str], valid: Sequence[str]) -> list[str]:
-    unknown = [g for g in given if g not in valid]
-    if unknown:
-        raise CliError("unknown %s %s; valid: %s" % (kind, ", ".join(map(repr, unknown)), ", ".join(valid)))
-    return given
 
 
 def cmd_interpreters(args: argparse.Namespace) -> int:
@@ -129,10 +121,10 @@ def cmd_bench_all(args: argparse.Namespace) -> int:
     from workloads import _registry, _results
 
     profile = args.profile or os.environ.get("GILBENCH_PROFILE") or "default"
-    _check("profile", [profile], list(_registry.PROFILES))
-    envs = _check("env", _split(args.env), interpreters.BENCH_ENVS) or list(interpreters.BENCH_ENVS)
-    _check("workload", _split(args.workload), list(_registry.load_all()))
-    forward = [x for w in _split(args.workload) for x in ("--workload", w)]
+    choose("profile", [profile], list(_registry.PROFILES))
+    envs = choose("env", comma_list(args.env), interpreters.BENCH_ENVS) or list(interpreters.BENCH_ENVS)
+    choose("workload", comma_list(args.workload), list(_registry.load_all()))
+    forward = [x for w in comma_list(args.workload) for x in ("--workload", w)]
     forward += ["--workers", args.workers] if args.workers else []
     forward += ["--timeout", str(args.timeout)] if args.timeout else []
     results_dir = Path(args.results_dir).resolve()
@@ -152,8 +144,6 @@ def cmd_bench_all(args: argparse.Namespace) -> int:
     try:
         with _results.bench_lock(force=args.force):
             code = run.bench_all(opts)
-    except run.UsageError as exc:
-        raise CliError(str(exc)) from None
     except _results.LockHeld as exc:
         raise CliError(str(exc)) from None
     except KeyboardInterrupt:
@@ -222,16 +212,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     if sys.version_info < (3, 10):
         print("error: the gilbench harness needs Python 3.10+ (this is %s); the workloads "
               "themselves run on 3.9+" % sys.version.split()[0], file=sys.stderr)  # fmt: skip
         return EXIT_USAGE
     args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops a run as cleanly as Ctrl-C
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
-    except CliError as exc:
+    except (CliError, UsageError) as exc:
         print("error: %s" % exc, file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

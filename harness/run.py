@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import os
 import platform
+import signal
 import subprocess
 import sys
 import time
@@ -19,12 +20,10 @@ from pathlib import Path
 
 from harness import interpreters
 from workloads import _results
+from workloads._driver import UsageError
 
 TAIL_LINES = 30
-
-
-class UsageError(Exception):
-    """Bad input from the user: one line, exit status 2."""
+STOP_GRACE = 30.0  # seconds an interrupted env gets to record where it stopped
 
 
 @dataclass
@@ -79,11 +78,20 @@ def _run_env(opts: BenchAllOptions, env: str, index: int, total: int) -> tuple[i
         cmd, cwd=opts.root, env=child_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
     )
     assert proc.stdout is not None
-    for line in proc.stdout:
-        sys.stdout.write(line)
-        sys.stdout.flush()
-        tail.append(line.rstrip("\n"))
-    return proc.wait(), list(tail)
+    try:
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            tail.append(line.rstrip("\n"))
+        return proc.wait(), list(tail)
+    except BaseException:  # Ctrl-C or SIGTERM: stop the env too, so its driver saves and exits
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        raise
 
 
 def bench_all(opts: BenchAllOptions) -> int:

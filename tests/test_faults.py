@@ -132,7 +132,7 @@ def test_interrupt_keeps_finished_benchmarks_and_resume_finishes(tmp_path, sig):
 
     resumed = driver(results, home, *args, "--resume", run_id, run_id=run_id)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-    assert "(%d already done)" % done_before in resumed.stdout
+    assert "(%d benchmarks were already done)" % done_before in resumed.stdout
     assert count_ok(run) == 4
     assert len(pyperf.BenchmarkSuite.load(str(run / "bench-host.json")).get_benchmarks()) == 4
 
@@ -158,39 +158,32 @@ def test_kill_9_at_any_moment_leaves_readable_files(tmp_path):
     assert not list(run.glob(".bench-*")) and not list(run.glob(".tmp-*"))
 
 
-def test_a_second_run_at_once_is_refused_unless_forced(tmp_path):
-    home = tmp_path / "h"
-    first = start_driver(
-        tmp_path / "r1", home, "--workload", "deadlocks", "--timeout", "30", run_id="20260101T000000Z-lock01"
-    )
+@pytest.fixture
+def lock_holder(tmp_path):
+    """A run that holds the machine lock (a deadlocked benchmark) while the test runs."""
+    home = tmp_path / "holder-home"
+    first = start_driver(tmp_path / "r1", home, "--workload", "deadlocks", "--timeout", "30",
+                         run_id="20260101T000000Z-lock01")  # fmt: skip
     try:
         wait_for(lambda: (home / "bench.lock").exists() and "pid" in (home / "bench.lock").read_text())
-        second = driver(
-            tmp_path / "r2", home, "--workload", "countdown", "--workers", "2", run_id="20260101T000000Z-lock02"
-        )
-        assert_one_line_error(second, "another benchmark run holds", "--force")
-        forced = driver(tmp_path / "r3", home, "--workload", "countdown", "--workers", "2", "--force",
-                        run_id="20260101T000000Z-lock03")  # fmt: skip
-        assert forced.returncode == 0, forced.stderr
-        assert "timings will be distorted" in forced.stderr
+        yield home
     finally:
         first.kill()
         first.communicate()
 
 
-def test_bench_all_is_refused_while_a_run_holds_the_lock(tmp_path):
-    home = tmp_path / "h"
-    first = start_driver(
-        tmp_path / "r1", home, "--workload", "deadlocks", "--timeout", "30", run_id="20260101T000000Z-lock04"
-    )
-    try:
-        wait_for(lambda: (home / "bench.lock").exists() and "pid" in (home / "bench.lock").read_text())
-        proc = run_module("harness", "bench-all", "--profile", "smoke", "--results-dir", str(tmp_path / "r2"),
-                          env={"GILBENCH_HOME": str(home)})  # fmt: skip
-        assert_one_line_error(proc, "another benchmark run holds")
-    finally:
-        first.kill()
-        first.communicate()
+def test_a_second_run_at_once_is_refused_unless_forced(tmp_path, lock_holder):
+    second = driver(tmp_path / "r2", lock_holder, "--workload", "countdown", "--workers", "2")
+    assert_one_line_error(second, "another benchmark run holds", "--force")
+    forced = driver(tmp_path / "r3", lock_holder, "--workload", "countdown", "--workers", "2", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert "timings will be distorted" in forced.stderr
+
+
+def test_bench_all_is_refused_while_a_run_holds_the_lock(tmp_path, lock_holder):
+    proc = run_module("harness", "bench-all", "--profile", "smoke", "--results-dir", str(tmp_path / "r2"),
+                      env={"GILBENCH_HOME": str(lock_holder)})  # fmt: skip
+    assert_one_line_error(proc, "another benchmark run holds")
 
 
 def test_foreign_and_broken_files_are_named_and_the_rest_aggregates(crashed_run, tmp_path):

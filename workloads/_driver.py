@@ -32,15 +32,6 @@ class UsageError(Exception):
     """Bad input from the user: reported in one line, exit status 2."""
 
 
-class _Outcome(Exception):
-    """A benchmark that ended without a result: ``failed`` or ``timeout``."""
-
-    def __init__(self, status: str, detail: str = "") -> None:
-        super().__init__(status)
-        self.status = status
-        self.detail = detail
-
-
 # What pyperf's manager passes to its workers (pyperf._utils.create_environ): no stray
 # variables that could change how the measured code behaves.
 _WORKER_ENV = ("PATH", "HOME", "TEMP", "TMPDIR", "PYTHONPATH", "PYTHON_CPU_COUNT", "PYTHON_GIL", "PYTHON_JIT", "LANG")
@@ -50,11 +41,13 @@ def _worker_environ() -> Dict[str, str]:
     return {k: v for k, v in os.environ.items() if k in _WORKER_ENV or k.startswith("LC_")}
 
 
-def _comma_list(values: Optional[Sequence[str]]) -> List[str]:
+def comma_list(values: Optional[Sequence[str]]) -> List[str]:
+    """``["a,b", "c"]`` (repeated and comma-separated options) -> ``["a", "b", "c"]``."""
     return [v for item in values or () for v in item.split(",") if v]
 
 
-def _choose(kind: str, given: List[str], valid: Sequence[str]) -> List[str]:
+def choose(kind: str, given: List[str], valid: Sequence[str]) -> List[str]:
+    """``given`` if every item is valid; else a UsageError listing the valid ones."""
     unknown = [g for g in given if g not in valid]
     if unknown:
         raise UsageError("unknown %s %s; valid: %s" % (kind, ", ".join(map(repr, unknown)), ", ".join(valid)))
@@ -64,7 +57,7 @@ def _choose(kind: str, given: List[str], valid: Sequence[str]) -> List[str]:
 def resolve_profile(name: Optional[str]) -> Profile:
     """``--profile`` wins over ``GILBENCH_PROFILE``; ``default`` when neither is given."""
     chosen = name or os.environ.get("GILBENCH_PROFILE") or "default"
-    _choose("profile", [chosen], list(PROFILES))
+    choose("profile", [chosen], list(PROFILES))
     return PROFILES[chosen]
 
 
@@ -96,6 +89,7 @@ class EnvRun:
         for stale in glob.glob(os.path.join(folder, ".bench-*")):  # scratch of a killed run (we hold the lock)
             shutil.rmtree(stale, ignore_errors=True)
         self.status = self._load_status()
+        self.suite = self._load_suite()
         self.started = time.monotonic()
 
     def _load_status(self) -> Dict[str, Any]:
@@ -127,7 +121,25 @@ class EnvRun:
             "benchmarks": {},
         }
 
+    def _load_suite(self) -> Dict[str, Any]:
+        """Benchmarks measured so far (a resumed run starts from its file), by name."""
+        import pyperf
+
+        if not os.path.exists(self.suite_path):
+            return {}
+        try:
+            benches = pyperf.BenchmarkSuite.load(self.suite_path).get_benchmarks()
+        except (ValueError, KeyError) as exc:
+            raise UsageError("%s: not a readable pyperf file (%s)" % (self.suite_path, exc)) from None
+        return {b.get_name(): b for b in benches}
+
+    def _save_suite(self) -> None:
+        import pyperf
+
+        _results.atomic_write_text(self.suite_path, _dumps(pyperf.BenchmarkSuite(list(self.suite.values()))))
+
     def _record(self, bench: Bench, outcome: str, seconds: float, reason: str = "") -> None:
+        previous = self.status["benchmarks"].get(bench.name, {})
         self.status["benchmarks"][bench.name] = {
             "workload": bench.workload.name,
             "mode": bench.mode,
@@ -135,27 +147,28 @@ class EnvRun:
             "params": bench.param_dict,
             "work_size": bench.size,
             "status": outcome,
-            "seconds": round(seconds, 3),
+            "runs": self.suite[bench.name].get_nrun() if bench.name in self.suite else 0,
+            "seconds": round(previous.get("seconds", 0.0) + seconds, 3),
             "reason": reason,
         }
         self.status["updated"] = _results.utc_now()
         _results.atomic_write_json(self.status_path, self.status)
 
-    def _done(self, bench: Bench) -> bool:
+    def _next_round(self, bench: Bench) -> Optional[int]:
+        """The index of the pyperf process this benchmark needs next, or None when it is finished."""
         entry = self.status["benchmarks"].get(bench.name)
-        if entry is None or entry["status"] == "interrupted":
-            return False
-        return entry["status"] in ("ok", "unavailable") or not self.args.retry_failed
+        if entry is None:
+            return 0
+        if entry["status"] in ("partial", "interrupted"):
+            return entry["runs"]
+        return None  # ok, unavailable, failed or timeout
 
-    def _merge(self, bench: Any) -> None:
-        """Add one finished pyperf Benchmark to the env's suite file, atomically."""
-        import pyperf
-
-        benches = [bench]
-        if os.path.exists(self.suite_path):
-            old = pyperf.BenchmarkSuite.load(self.suite_path).get_benchmarks()
-            benches = [b for b in old if b.get_name() != bench.get_name()] + benches  # a retry replaces
-        _results.atomic_write_text(self.suite_path, _dumps(pyperf.BenchmarkSuite(benches)))
+    def _forget_failures(self) -> None:
+        """``--retry-failed``: failed and timed-out benchmarks start over."""
+        for name, entry in list(self.status["benchmarks"].items()):
+            if entry["status"] in ("failed", "timeout"):
+                del self.status["benchmarks"][name]
+                self.suite.pop(name, None)
 
     def _command(self, bench: Bench, part: str) -> List[str]:
         """One pyperf worker process: it measures, then writes a one-run benchmark to ``part``."""
@@ -179,64 +192,53 @@ class EnvRun:
             cmd.extend(("--param", "%s=%s" % (key, value)))
         return cmd
 
-    def _measure(self, bench: Bench, scratch: str, deadline: float, output: List[str]) -> Any:
-        """pyperf's manager, minus a process: run ``processes`` workers one after another,
-        each in its own process group, and join their runs into one Benchmark.
-
-        Raises ``_Outcome`` for a failed or timed-out worker.
-        """
+    def _run_process(self, bench: Bench) -> str:
+        """One pyperf worker process of ``bench``, in its own process group: pyperf's
+        manager, minus a process.  Record its run; return the outcome word."""
         import pyperf
 
-        result = None
-        for index in range(self.profile.processes):
-            part = os.path.join(scratch, "worker%d.json" % index)
-            proc = subprocess.Popen(
-                self._command(bench, part),
-                env=_worker_environ(),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: we can kill pool workers too
-                preexec_fn=_die_with_parent,
-            )
-            try:
-                out, _ = proc.communicate(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                _kill_group(proc)
-                output.append(proc.communicate()[0].decode("utf-8", "replace"))
-                raise _Outcome("timeout") from None
-            except BaseException:
-                _kill_group(proc)
-                proc.wait()
-                raise
-            output.append(out.decode("utf-8", "replace"))
-            if proc.returncode != 0 or not os.path.exists(part):
-                raise _Outcome("failed", _describe_exit(proc.returncode))
-            run = pyperf.Benchmark.load(part)
-            if result is None:
-                result = run
-            else:
-                result.add_runs(run)
-        return result
-
-    def _run_one(self, bench: Bench) -> str:
-        """Measure one benchmark; record and return its outcome word."""
-        reason = bench.workload.unavailable_reason() or mode_unavailable(bench.mode)
-        if reason:
-            self._record(bench, "unavailable", 0.0, reason)
-            return "unavailable"
         scratch = tempfile.mkdtemp(prefix=".bench-", dir=os.path.dirname(self.suite_path))
+        part = os.path.join(scratch, "worker.json")
         start = time.monotonic()
-        output: List[str] = []
+        proc = subprocess.Popen(
+            self._command(bench, part),
+            env=_worker_environ(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: we can kill pool workers too
+            preexec_fn=_die_with_parent,
+        )
         try:
-            self._merge(self._measure(bench, scratch, start + (self.args.timeout or self.profile.timeout), output))
-            self._record(bench, "ok", time.monotonic() - start)
-            return "ok"
-        except _Outcome as outcome:
+            out, _ = proc.communicate(timeout=self.args.timeout or self.profile.timeout)
             elapsed = time.monotonic() - start
-            detail = outcome.detail or "timed out after %.0f s" % elapsed
-            self._record(bench, outcome.status, elapsed, "%s\n%s" % (detail, _tail("".join(output))))
-            return "%s (%s)" % (outcome.status.upper(), detail)
+            if proc.returncode != 0 or not os.path.exists(part):
+                detail = _describe_exit(proc.returncode)
+                self._record(bench, "failed", elapsed, "%s\n%s" % (detail, _tail(out.decode("utf-8", "replace"))))
+                return "FAILED (%s)" % detail
+            run = pyperf.Benchmark.load(part)
+            if bench.name in self.suite:
+                self.suite[bench.name].add_runs(run)
+            else:
+                self.suite[bench.name] = run
+            self._save_suite()
+            runs = self.suite[bench.name].get_nrun()
+            if runs >= self.profile.processes:
+                self._record(bench, "ok", elapsed)
+                return "ok"
+            self._record(
+                bench, "partial", elapsed, "%d of %d pyperf processes measured" % (runs, self.profile.processes)
+            )
+            return "partial"
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            out, _ = proc.communicate()
+            elapsed = time.monotonic() - start
+            detail = "timed out after %.0f s" % elapsed
+            self._record(bench, "timeout", elapsed, "%s\n%s" % (detail, _tail(out.decode("utf-8", "replace"))))
+            return "TIMEOUT (%s)" % detail
         except BaseException:
+            _kill_group(proc)
+            proc.wait()
             self._record(bench, "interrupted", time.monotonic() - start, "interrupted by the user")
             raise
         finally:
@@ -254,38 +256,50 @@ class EnvRun:
         return "ok" if proc.returncode == 0 else "failed: " + _tail(proc.stderr or proc.stdout)
 
     def run(self) -> int:
-        """Run what is not yet done; exit status 1 if any benchmark failed."""
-        todo = [b for b in self.benches if not self._done(b)]
-        skipped = len(self.benches) - len(todo)
+        """Run what is not yet done, in rounds; exit status 1 if any benchmark failed.
+
+        Round r runs the r-th pyperf process of every benchmark, so each benchmark's
+        processes are spread over the whole run: a slow spell of a shared machine
+        then widens every benchmark's interval a little instead of biasing a few.
+        """
+        if self.args.retry_failed:
+            self._forget_failures()
         self.status["planned"] = [b.name for b in self.benches]
         _results.atomic_write_json(self.status_path, self.status)  # the plan is on disk before any benchmark
-        prefix = "[%s%s]" % (
-            self.args.env,
-            " " + os.environ["GILBENCH_PROGRESS"] if os.environ.get("GILBENCH_PROGRESS") else "",
-        )
+        progress = os.environ.get("GILBENCH_PROGRESS")  # "env 2/8", set by bench-all
+        prefix = "[%s%s]" % (self.args.env, " " + progress if progress else "")
+        pending = [b for b in self.benches if self._next_round(b) is not None]
+        done = len(self.benches) - len(pending)
+        for bench in pending:
+            reason = bench.workload.unavailable_reason() or mode_unavailable(bench.mode)
+            if reason:
+                self._record(bench, "unavailable", 0.0, reason)
+        pending = [b for b in pending if self._next_round(b) is not None]
         print(
-            "%s %d benchmarks, profile %s, run %s%s"
-            % (prefix, len(self.benches), self.profile.name, self.args.run_id,
-               " (%d already done)" % skipped if skipped else ""),
+            "%s %d benchmarks (%d to measure, in %d round(s) of one pyperf process each), profile %s, run %s"
+            % (prefix, len(self.benches), len(pending), self.profile.processes, self.profile.name, self.args.run_id),
             flush=True,
-        )  # fmt: skip
+        )
         failures = 0
-        for index, bench in enumerate(todo, start=skipped + 1):
-            t0 = time.monotonic()
-            outcome = self._run_one(bench)
-            failures += outcome.startswith(("FAILED", "TIMEOUT"))
-            print(
-                "%s %3d/%d %-40s %-10s %6.1fs  (elapsed %s)"
-                % (prefix, index, len(self.benches), bench.name, outcome if len(outcome) < 60 else outcome[:57] + "...",
-                   time.monotonic() - t0, _clock(time.monotonic() - self.started)),
-                flush=True,
-            )  # fmt: skip
+        for round_ in range(self.profile.processes):
+            todo = [b for b in pending if self._next_round(b) == round_]
+            for index, bench in enumerate(todo, start=1):
+                t0 = time.monotonic()
+                outcome = self._run_process(bench)
+                failures += outcome.startswith(("FAILED", "TIMEOUT"))
+                print(
+                    "%s round %d/%d %3d/%d %-40s %-10s %6.1fs  (elapsed %s)"
+                    % (prefix, round_ + 1, self.profile.processes, index, len(todo), bench.name,
+                       outcome if len(outcome) < 60 else outcome[:57] + "...", time.monotonic() - t0,
+                       _clock(time.monotonic() - self.started)),
+                    flush=True,
+                )  # fmt: skip
         if self.args.timeline and "timeline" not in self.status:
             self.status["timeline"] = self._capture_timeline()
             print("%s GIL timeline: %s" % (prefix, self.status["timeline"]), flush=True)
         self.status["finished"] = _results.utc_now()
         _results.atomic_write_json(self.status_path, self.status)
-        print("%s wrote %s" % (prefix, self.suite_path), flush=True)
+        print("%s wrote %s (%d benchmarks were already done)" % (prefix, self.suite_path, done), flush=True)
         return 1 if failures else 0
 
 
@@ -360,10 +374,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 def _main(args: argparse.Namespace) -> int:
     profile = resolve_profile(args.profile)
     registry = load_all()
-    names = _choose("workload", _comma_list(args.workload), list(registry))
-    modes = _choose("mode", _comma_list(args.mode), list(MODES))
+    names = choose("workload", comma_list(args.workload), list(registry))
+    modes = choose("mode", comma_list(args.mode), list(MODES))
     try:
-        ladder = [int(w) for w in _comma_list([args.workers])] if args.workers else None
+        ladder = [int(w) for w in comma_list([args.workers])] if args.workers else None
     except ValueError:
         raise UsageError("--workers: expected comma-separated integers, got %r" % args.workers) from None
     if ladder and min(ladder) < 1:

@@ -24,8 +24,9 @@ STATUS_FORMAT = "gilbench-status/1"
 STATUS_SUFFIX = ".status.json"
 TIMELINE_SUFFIX = ".timeline.json"
 MANIFEST = "run.json"
-# Outcomes a benchmark can have; "ok" ones are in the pyperf file too.
-OUTCOMES = ("ok", "failed", "timeout", "unavailable", "interrupted")
+# Outcomes a benchmark can have.  "ok" ones are in the pyperf file with all their
+# processes; "partial" and "interrupted" ones with the processes measured so far.
+OUTCOMES = ("ok", "partial", "failed", "timeout", "unavailable", "interrupted")
 
 
 def machine_id() -> str:

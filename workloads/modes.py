@@ -9,6 +9,7 @@ to the last one finishing, summed over ``loops``.
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import sys
 import threading
@@ -77,23 +78,44 @@ def _pool_ready(barrier: Any) -> None:
     barrier.wait(READY_TIMEOUT)
 
 
+_POOLS: Dict[int, Any] = {}
+
+
+def _close_pools() -> None:
+    for pool in _POOLS.values():
+        pool.close()
+        pool.join()
+    _POOLS.clear()
+
+
+def _pool(workers: int) -> Any:
+    """One ``multiprocessing.Pool`` per worker count for the life of this process.
+
+    Created, and every worker confirmed started, before the first value is timed;
+    reused by later values, like a long-lived pool in an application, so pyperf's
+    warm-up value warms the workers too (a JIT such as PyPy's compiles the function
+    in each worker process, not in the parent); closed and joined at exit.
+    """
+    if workers not in _POOLS:
+        ctx = multiprocessing.get_context()
+        ready = ctx.Barrier(workers + 1)
+        _POOLS[workers] = ctx.Pool(workers, initializer=_pool_ready, initargs=(ready,))
+        ready.wait(READY_TIMEOUT)  # every worker process is up and imported
+        if len(_POOLS) == 1:
+            atexit.register(_close_pools)
+    return _POOLS[workers]
+
+
 def time_processes(bench: Bench, loops: int) -> float:
     """``multiprocessing.Pool`` with the interpreter's default start method."""
     func = bench.workload.func_for("processes")
     chunks = split(bench.size, bench.workers)
-    ctx = multiprocessing.get_context()
+    pool = _pool(bench.workers)
     total = 0.0
     for _ in range(loops):
-        ready = ctx.Barrier(bench.workers + 1)
-        pool = ctx.Pool(bench.workers, initializer=_pool_ready, initargs=(ready,))
-        try:
-            ready.wait(READY_TIMEOUT)  # every worker process is up and imported
-            start = perf_counter()
-            pool.map(func, chunks, chunksize=1)
-            total += perf_counter() - start
-        finally:
-            pool.close()
-            pool.join()
+        start = perf_counter()
+        pool.map(func, chunks, chunksize=1)
+        total += perf_counter() - start
     return total
 
 

@@ -56,11 +56,14 @@ class ProfilesTable(SphinxDirective):
 
         rows = [
             [nodes.literal(text=p.name)]
-            + [nodes.paragraph(text=str(v)) for v in (p.processes, p.values, p.warmups, "%g×" % p.scale)]
+            + [nodes.paragraph(text=str(v)) for v in (p.processes, p.values, p.latency_values, p.warmups)]
+            + [nodes.paragraph(text="%g×" % p.scale)]
+            + [nodes.paragraph(text=", ".join(map(str, p.workers)) if p.workers else "the machine's ladder")]
             + [nodes.paragraph(text="%g s" % p.timeout)]
             for p in _registry.PROFILES.values()
         ]
-        columns = ["profile", "pyperf processes", "values per process", "warm-ups", "work (× default size)", "timeout"]
+        columns = ["profile", "pyperf processes", "values per process", "latency values per process", "warm-ups",
+                   "work (× default size)", "worker counts", "timeout per benchmark"]  # fmt: skip
         return [_table(columns, rows)]
 
 
