@@ -8,6 +8,7 @@ never share element ids.  Colours are fixed per env across all charts of a repor
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import matplotlib
@@ -68,7 +69,12 @@ def _legend_below(fig: plt.Figure, ax: plt.Axes, ncol: int = 4) -> None:
 
 
 def _order(envs: Any, labels: dict[str, str]) -> list[str]:
-    return sorted(set(envs), key=lambda e: labels.get(e, e))
+    """Envs by label in natural order: CPython 3.9 before 3.10, PyPy last."""
+    return sorted(set(envs), key=lambda e: natural_key(labels.get(e, e)))
+
+
+def natural_key(text: str) -> list[Any]:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
 
 
 def scaling(derived: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any], workload: str) -> str:

@@ -34,21 +34,14 @@ def _ms(seconds: float) -> str:
     return "%.2f ms" % (seconds * 1e3) if seconds < 0.1 else "%.0f ms" % (seconds * 1e3)
 
 
+def _ms_span(seconds: pd.Series) -> str:
+    low, high = _ms(seconds.min()), _ms(seconds.max())
+    return low if low == high else "%s–%s" % (low.replace(" ms", ""), high)
+
+
 def _span(values: pd.Series) -> str:
-    return "%.2f–%.2f×" % (values.min(), values.max())
-
-
-def _thread_verdict(row: pd.Series) -> str:
-    if not row["speedup_significant"]:
-        tail = " (the GIL lets one run at a time)" if row["gil_enabled"] else ""
-        return "no measurable difference from one thread" + tail
-    if row["gil_enabled"]:
-        if row["speedup"] < 1.0:
-            return "slower than one: the GIL serialises them, and handing it over costs time"
-        if row["speedup"] < 1.2:
-            return "the GIL lets one run at a time"
-        return "more than a GIL build should allow; check whether the machine was busy"
-    return "no GIL, so they run in parallel" if row["speedup"] >= 1.5 else "limited scaling without the GIL"
+    low, high = values.min(), values.max()
+    return "%.2f×" % low if round(low, 2) == round(high, 2) else "%.2f–%.2f×" % (low, high)
 
 
 class _Writer:
@@ -91,12 +84,29 @@ class _Writer:
         ]
 
     def gil_threads(self) -> list[str]:
-        rows = self.at(FLAGSHIP, "threads").sort_values(["free_threaded_build", "env"])
-        return [
-            "On %s, %d threads run %s at %s the speed of one: %s."
-            % (self.who(row["env"]), self.k, FLAGSHIP, _r(row, "speedup"), _thread_verdict(row))
-            for _, row in rows.iterrows()
-        ]
+        rows = self.at(FLAGSHIP, "threads")
+        out = []
+        gil = rows[rows["gil_enabled"]].sort_values("speedup")
+        if not gil.empty:
+            each = ", ".join("%s %.2f×" % (self.who(r["env"]), r["speedup"]) for _, r in gil.iterrows())
+            above = gil[gil["speedup_significant"] & (gil["speedup"] > 1.1)]
+            caveat = (
+                " Above 1.1×, %s: more than a lock that lets one thread run at a time allows, so read it as the "
+                "machine's noise (see the intervals)." % ", ".join(self.who(e) for e in above["env"])
+                if len(above)
+                else ""
+            )
+            out.append(
+                "Under the GIL, %d threads run %s at %s the speed of one thread (%s): they take turns.%s"
+                % (self.k, FLAGSHIP, _span(gil["speedup"]), each, caveat)
+            )
+        for _, row in rows[~rows["gil_enabled"]].iterrows():
+            verdict = "they run in parallel" if row["speedup"] >= 1.5 and row["speedup_significant"] else "little gain"
+            out.append(
+                "Without the GIL, on %s, %d threads run %s %s faster than one: %s."
+                % (self.who(row["env"]), self.k, FLAGSHIP, _r(row, "speedup"), verdict)
+            )
+        return out
 
     def across_cpu(self) -> list[str]:
         cpu = self.tagged("cpu")
@@ -119,8 +129,14 @@ class _Writer:
         if rows.empty:
             return []
         caveat = "" if rows["speedup_significant"].all() else " (some not significant)"
+        slowest = rows.loc[rows["speedup"].idxmin()]
+        if slowest["speedup"] < 1:
+            caveat += "; the slowest, %s at %.2f×, spends less time on the work than on sending it to the pool" % (
+                self.who(slowest["env"]),
+                slowest["speedup"],
+            )
         return [
-            "multiprocessing.Pool with %d processes ran %s %s faster than serial on the %d interpreters%s: each "
+            "multiprocessing.Pool with %d processes ran %s %s faster than serial on the %d interpreters%s. Each "
             "process has its own interpreter and its own GIL."
             % (self.k, FLAGSHIP, _span(rows["speedup"]), len(rows), caveat)
         ]
@@ -217,30 +233,29 @@ class _Writer:
         ]
 
     def convoy(self) -> list[str]:
+        """One sentence: echo latency with the fewest CPU-bound threads measured, by kind of build."""
         lat = self.a.latency
         if lat.empty:
             return []
-        out = []
-        for env, group in lat[lat["switch_ms"] == 5].groupby("env", sort=False):
-            base, loaded = group[group["workers"] == 0], group[group["workers"] > 0].sort_values("workers")
-            if base.empty or loaded.empty:
-                continue
-            b, x = base.iloc[0], loaded.iloc[0]
-            out.append(
-                "Convoy on %s: with %d CPU-bound thread(s), loopback echo p99 latency goes from %s to %s (p50 %s → %s; "
-                "%.0f → %.0f requests/s) at the default 5 ms switch interval."
-                % (
-                    self.who(env),
-                    x["workers"],
-                    _ms(b["p99"]),
-                    _ms(x["p99"]),
-                    _ms(b["p50"]),
-                    _ms(x["p50"]),
-                    b["requests_per_s"],
-                    x["requests_per_s"],
-                )
-            )
-        return out
+        at5 = lat[lat["switch_ms"] == 5]
+        loaded = at5[at5["workers"] > 0]
+        if loaded.empty or at5[at5["workers"] == 0].empty:
+            return []
+        k = int(loaded["workers"].min())
+        base, hit = at5[at5["workers"] == 0], loaded[loaded["workers"] == k]
+        parts = []
+        for label, pick in (
+            ("GIL builds of CPython", (hit["implementation"] == "cpython") & hit["gil_enabled"]),
+            ("PyPy", hit["implementation"] == "pypy"),
+            ("free-threaded builds", ~hit["gil_enabled"]),
+        ):
+            group = hit[pick]
+            if len(group):
+                parts.append("%s on %s" % (_ms_span(group["p99"]), label))
+        return [
+            "Convoy effect: with %d CPU-bound thread(s) beside it, a loopback echo's p99 latency, %s with none, "
+            "becomes %s (switch interval 5 ms)." % (k, _ms_span(base["p99"]), "; ".join(parts))
+        ]
 
     def noise(self) -> list[str]:
         d = self.a.derived

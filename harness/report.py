@@ -110,6 +110,25 @@ def build(data: RunData) -> Report:
     return Report(data, analysis, labels, _charts(data, analysis, labels), findings(data.benchmarks, analysis, labels))
 
 
+def at_workers(derived: pd.DataFrame, labels: dict[str, str], workers: int) -> list[dict[str, Any]]:
+    """One table per mode at ``workers``: a row per workload, a cell per interpreter."""
+    if derived.empty:
+        return []
+    d = derived[(derived["workers"] == workers) & (derived["params"] == "")]
+    envs = sorted(set(d["env"]), key=lambda e: charts.natural_key(labels.get(e, e)))
+    tables = []
+    for mode in [m for m in charts.MODE_STYLE if m in set(d["mode"])]:
+        rows = []
+        for workload, group in d[d["mode"] == mode].groupby("workload"):
+            by_env = group.set_index("env")
+            rows.append(
+                {"workload": workload,
+                 "cells": [by_env.loc[e].to_dict() if e in by_env.index else None for e in envs]}
+            )  # fmt: skip
+        tables.append({"mode": mode, "interpreters": [labels.get(e, e) for e in envs], "rows": rows})
+    return tables
+
+
 def render(report: Report) -> str:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
@@ -131,6 +150,7 @@ def render(report: Report) -> str:
         return frame.to_dict("records")
 
     main = [c for c in report.charts if not c.name.startswith("scaling-") or c.name == "scaling-countdown"]
+    k = headline_workers(report.analysis.derived)
     context = {
         "title": "gilbench report — " + ", ".join(sorted(set(bench["run_id"]))),
         "run_ids": sorted(set(bench["run_id"])),
@@ -141,6 +161,8 @@ def render(report: Report) -> str:
         "gallery": [c for c in report.charts if c not in main],
         "numbers": numbers.to_dict("records"),
         "speedups": records(report.analysis.derived),
+        "headline_k": k,
+        "at_k": at_workers(report.analysis.derived, report.labels, k),
         "overheads": records(report.analysis.overheads),
         "latency": records(report.analysis.latency),
         "envs": report.data.envs.to_dict("records") if not report.data.envs.empty else [],
