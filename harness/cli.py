@@ -7,13 +7,12 @@ the argument or file and exit with status 2; nothing is printed as a traceback.
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
-from workloads._driver import UsageError, choose, comma_list
+from workloads._driver import UsageError, choose, comma_list, resolve_profile
 
 EXIT_USAGE = 2
 
@@ -120,8 +119,7 @@ def cmd_bench_all(args: argparse.Namespace) -> int:
     from harness import collect, interpreters, run
     from workloads import _registry, _results
 
-    profile = args.profile or os.environ.get("GILBENCH_PROFILE") or "default"
-    choose("profile", [profile], list(_registry.PROFILES))
+    profile = resolve_profile(args.profile).name
     envs = choose("env", comma_list(args.env), interpreters.BENCH_ENVS) or list(interpreters.BENCH_ENVS)
     choose("workload", comma_list(args.workload), list(_registry.load_all()))
     forward = [x for w in comma_list(args.workload) for x in ("--workload", w)]

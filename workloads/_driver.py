@@ -1,10 +1,11 @@
 """Run the whole benchmark matrix on this interpreter: ``python -m workloads``.
 
-This is what each tox bench env runs.  Every benchmark runs in its own pyperf
-process group, so a crash, a segfault or a hang costs that benchmark only: it is
-recorded as failed or timed out, and the run goes on.  After each benchmark the
-env's pyperf file and status file are rewritten atomically, so Ctrl-C or a kill
-loses at most the benchmark in flight, and ``--resume RUN_ID`` finishes the rest.
+This is what each tox bench env runs.  Each pyperf worker process of a benchmark
+runs in its own process group, so a crash, a segfault or a hang costs that
+benchmark only: it is recorded as failed or timed out, and the run goes on.  After
+each process the env's pyperf file and status file are rewritten atomically, so
+Ctrl-C or a kill loses at most the process in flight, and ``--resume RUN_ID``
+finishes the rest.
 """
 
 from __future__ import annotations

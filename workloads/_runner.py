@@ -1,8 +1,10 @@
 """The pyperf script for one benchmark: ``python -m workloads._runner --workload ...``.
 
-pyperf's manager re-runs this module in fresh worker processes (``program_args``),
-so it imports only the module that declares the workload: a countdown worker must
-not import numpy or a native extension that could switch the GIL back on.
+The driver starts it as a pyperf worker (``--worker``), one fresh process per
+round; run standalone, pyperf's own manager re-runs it the same way
+(``program_args``).  It imports only the module that declares the workload: a
+countdown worker must not import numpy or a native extension that could switch
+the GIL back on.
 Metadata is computed in each worker after those imports, so ``gil_enabled`` is the
 runtime truth for the code that is measured.
 """
