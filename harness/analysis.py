@@ -1,11 +1,18 @@
-"""Analyse: derived measures, each ratio with a bootstrap 95% confidence interval.
+"""Analyse: derived measures, each ratio with a 95% confidence interval.
 
-Why bootstrap: one-shot timings on shared 2-core machines swing by ±25%, so a ratio
-is only a finding when its interval excludes 1.  Resampling is hierarchical where
-pyperf gives several processes (pick processes, then values within them), since
-process-to-process variation is exactly what pyperf's many processes expose.
-Seeds derive from the benchmark names, so the same JSON always gives the same
-intervals.
+How an interval is made.  Each benchmark's mean is bootstrapped once: pyperf
+processes are resampled, then values within each (hierarchical, because processes
+differ more than values in one process do).  A ratio's interval is then
+``ratio × exp(± t · SE)``, where SE is the bootstrap standard error of the log
+ratio, inflated by n/(n-1) for n resampled units, and t is Student's quantile
+for the Welch–Satterthwaite degrees of freedom of the two sides' unit counts.
+
+Why not the plain percentile bootstrap: with the 2 processes of the ``fast``
+profile it is far too narrow.  Two runs of the same build on these shared 2-core
+machines differed by up to 45% on a benchmark whose percentile interval was ±5%;
+with t on 1-2 degrees of freedom such a pair is correctly "not significant".
+More processes (``default``: 6, ``rigorous``: 12) narrow the intervals honestly.
+Seeds derive from run, env and benchmark names: the same JSON gives the same numbers.
 
 Frames produced (one function each):
 - ``derive``: a row per parallel benchmark: speedup vs its own serial run, parallel
@@ -14,7 +21,8 @@ Frames produced (one function each):
   and forced-GIL overhead (``PYTHON_GIL=1`` serial / same FT build's serial);
 - ``per_workload``: thread penalty (threads,1 / serial), processes vs threads, and
   the best speedup per mode;
-- ``latency``: p50/p99 request latency and requests/s for self-timed workloads.
+- ``latency``: p50/p99 request latency (percentile bootstrap over the many
+  requests) and requests/s for self-timed workloads.
 """
 
 from __future__ import annotations
@@ -27,14 +35,23 @@ import numpy as np
 import pandas as pd
 
 N_BOOT = 2000
-CONFIDENCE = 0.95
+CONFIDENCE = 0.95  # T_975 below is for this level
 KEY = ["run_id", "env", "workload", "params"]
-THREAD_MODES = ("threads", "threads-nogil", "threads-holding-gil")
+# Student's t 0.975 quantiles; other degrees of freedom interpolate in 1/df.
+_T_DF = np.array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 15, 20, 25, 30, 40, 60, 120, np.inf])
+_T_975 = np.array([12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.179, 2.131, 2.086,
+                   2.060, 2.042, 2.021, 2.000, 1.980, 1.960])  # fmt: skip
+
+
+def t975(df: np.ndarray) -> np.ndarray:
+    """Student's t quantile at 0.975 for (possibly fractional) degrees of freedom >= 1."""
+    inverse = 1.0 / np.maximum(np.asarray(df, dtype=float), 1.0)
+    return np.interp(inverse, (1.0 / _T_DF)[::-1], _T_975[::-1])
 
 
 @dataclass(frozen=True)
 class Ratio:
-    """A ratio of means with its bootstrap interval."""
+    """A ratio with its 95% interval."""
 
     value: float
     lo: float
@@ -50,10 +67,13 @@ def _seed(*parts: Any) -> int:
     return zlib.crc32("|".join(map(str, parts)).encode())
 
 
+def _hierarchical(runs: Sequence[Sequence[float]]) -> bool:
+    return len(runs) >= 2 and len({len(r) for r in runs}) == 1
+
+
 def _resample(runs: Sequence[Sequence[float]], rng: np.random.Generator, n_boot: int) -> np.ndarray:
     """``n_boot`` resamples of the values, shape (n_boot, n): processes first, then values."""
-    lengths = {len(r) for r in runs}
-    if len(runs) >= 2 and len(lengths) == 1:
+    if _hierarchical(runs):
         arr = np.asarray(runs, dtype=float)  # processes x values
         n_runs, n_values = arr.shape
         pick_runs = rng.integers(0, n_runs, size=(n_boot, n_runs))
@@ -65,57 +85,53 @@ def _resample(runs: Sequence[Sequence[float]], rng: np.random.Generator, n_boot:
 
 @dataclass(frozen=True)
 class Sample:
-    """A benchmark's mean and the bootstrap distribution of that mean.
+    """A benchmark's mean, and the spread of its log over bootstrap resamples.
 
     Computed once per benchmark and reused by every ratio it takes part in (a
     serial run is the baseline of a dozen speedups), which keeps 10,000
-    benchmarks to seconds.
+    benchmarks to seconds.  ``units`` is what the top level resamples: pyperf
+    processes, or values when there is a single process.
     """
 
     mean: float
-    boots: np.ndarray
+    log_var: float  # bootstrap variance of log(mean), inflated by units/(units-1)
+    units: int
 
 
 def sample(runs: Sequence[Sequence[float]], seed: int) -> Sample:
-    """The mean of pyperf values grouped by process, and ``N_BOOT`` resampled means."""
+    """Bootstrap one benchmark's values grouped by process (``N_BOOT`` resamples)."""
     flat = [v for r in runs for v in r]
-    if not flat:
-        return Sample(np.nan, np.full(N_BOOT, np.nan))
-    return Sample(float(np.mean(flat)), _resample(runs, np.random.default_rng(seed), N_BOOT).mean(axis=1))
-
-
-def _interval(boots: np.ndarray) -> tuple[float, float]:
-    tail = (1 - CONFIDENCE) / 2 * 100
-    lo, hi = np.percentile(boots, [tail, 100 - tail])
-    return float(lo), float(hi)
-
-
-def ratio_of(numerator: Sample, denominator: Sample) -> Ratio:
-    """mean(numerator) / mean(denominator) with a percentile bootstrap interval."""
-    if np.isnan(numerator.mean) or np.isnan(denominator.mean):
-        return Ratio(np.nan, np.nan, np.nan)
-    return Ratio(numerator.mean / denominator.mean, *_interval(numerator.boots / denominator.boots))
+    units = len(runs) if _hierarchical(runs) else len(flat)
+    if units < 2:
+        return Sample(float(np.mean(flat)) if flat else np.nan, np.nan, units)
+    boots = _resample(runs, np.random.default_rng(seed), N_BOOT).mean(axis=1)
+    return Sample(float(np.mean(flat)), float(np.var(np.log(boots))) * units / (units - 1), units)
 
 
 def ratio_columns(prefix: str, pairs: Sequence[tuple[Sample, Sample] | None]) -> pd.DataFrame:
-    """``ratio_of`` for many (numerator, denominator) pairs at once, as columns.
-
-    ``None`` pairs give NaN.  Intervals come from one vectorised percentile per
-    chunk of rows, which is what makes 10,000 ratios take well under a second.
-    """
-    nan = Sample(np.nan, np.full(N_BOOT, np.nan))
+    """mean(numerator) / mean(denominator) for many pairs at once, as columns
+    ``prefix``, ``prefix_lo``, ``prefix_hi``, ``prefix_significant``; ``None`` pairs give NaN."""
+    nan = Sample(np.nan, np.nan, 0)
     pairs = [p or (nan, nan) for p in pairs]
     value = np.array([a.mean / b.mean for a, b in pairs], dtype=float)
-    bounds = np.full((2, len(pairs)), np.nan)
-    tail = (1 - CONFIDENCE) / 2 * 100
-    for start in range(0, len(pairs), 1000):
-        chunk = pairs[start : start + 1000]
-        boots = np.stack([a.boots for a, _ in chunk]) / np.stack([b.boots for _, b in chunk])
-        bounds[:, start : start + len(chunk)] = np.percentile(boots, [tail, 100 - tail], axis=1)
-    lo, hi = bounds
+    var_a = np.array([a.log_var for a, _ in pairs], dtype=float)
+    var_b = np.array([b.log_var for _, b in pairs], dtype=float)
+    dof_a = np.array([a.units - 1 for a, _ in pairs], dtype=float)
+    dof_b = np.array([b.units - 1 for _, b in pairs], dtype=float)
+    var = var_a + var_b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dof = var**2 / (var_a**2 / dof_a + var_b**2 / dof_b)  # Welch-Satterthwaite
+    half = t975(np.nan_to_num(dof, nan=np.inf)) * np.sqrt(var)
+    lo, hi = value * np.exp(-half), value * np.exp(half)
     return pd.DataFrame(
         {prefix: value, prefix + "_lo": lo, prefix + "_hi": hi, prefix + "_significant": (lo > 1.0) | (hi < 1.0)}
     )
+
+
+def ratio_of(numerator: Sample, denominator: Sample) -> Ratio:
+    """mean(numerator) / mean(denominator) with its 95% interval."""
+    row = ratio_columns("r", [(numerator, denominator)]).iloc[0]
+    return Ratio(float(row["r"]), float(row["r_lo"]), float(row["r_hi"]))
 
 
 def ratio(numerator: Sequence[Sequence[float]], denominator: Sequence[Sequence[float]], seed: int) -> Ratio:
@@ -124,17 +140,15 @@ def ratio(numerator: Sequence[Sequence[float]], denominator: Sequence[Sequence[f
 
 
 def percentile(runs: Sequence[Sequence[float]], q: float, seed: int) -> Ratio:
-    """The ``q``-th percentile of the values, with a bootstrap interval (not a ratio:
-    ``significant`` is meaningless here)."""
+    """The ``q``-th percentile of the values, with a percentile-bootstrap interval
+    (a statistic of many requests, not a ratio: ``significant`` means nothing here)."""
     flat = np.asarray([v for r in runs for v in r], dtype=float)
     if not len(flat):
         return Ratio(np.nan, np.nan, np.nan)
     boots = np.percentile(_resample(runs, np.random.default_rng(seed), N_BOOT), q, axis=1)
-    return Ratio(float(np.percentile(flat, q)), *_interval(boots))
-
-
-def _ratio_columns(prefix: str, r: Ratio) -> dict[str, Any]:
-    return {prefix: r.value, prefix + "_lo": r.lo, prefix + "_hi": r.hi, prefix + "_significant": r.significant}
+    tail = (1 - CONFIDENCE) / 2 * 100
+    lo, hi = np.percentile(boots, [tail, 100 - tail])
+    return Ratio(float(np.percentile(flat, q)), float(lo), float(hi))
 
 
 def samples(benchmarks: pd.DataFrame) -> pd.Series:
