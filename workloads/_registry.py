@@ -187,7 +187,7 @@ PROFILES: Dict[str, Profile] = {
     p.name: p
     for p in (
         Profile("smoke", processes=1, values=2, warmups=1, scale=0.05, timeout=60.0, latency_values=10, workers=(2,)),
-        Profile("fast", processes=3, values=1, warmups=1, scale=0.35, timeout=300.0, latency_values=25),
+        Profile("fast", processes=3, values=1, warmups=1, scale=0.25, timeout=300.0, latency_values=20),
         Profile("default", processes=6, values=4, warmups=1, scale=1.0, timeout=900.0, latency_values=60),
         Profile("rigorous", processes=12, values=5, warmups=2, scale=1.0, timeout=1800.0, latency_values=100),
     )
