@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 from conftest import assert_one_line_error, run_module
+
 from harness import publish
 
 ROOT = Path(__file__).resolve().parent.parent
