@@ -1,7 +1,10 @@
 """The results layout every stage agrees on, and crash-safe writes.
 
 ``results/<run-id>/<env>.json``         one pyperf BenchmarkSuite per tox env
-``results/<run-id>/<env>.status.json``  what was planned, and each benchmark's outcome
+``results/<run-id>/<env>.status.json``  what was planned, and each benchmark's outcome:
+                                        ok, partial, interrupted (in the pyperf file with
+                                        the processes measured so far), failed, timeout,
+                                        unavailable (with the reason)
 ``results/<run-id>/<env>.timeline.json`` a GIL timeline capture (optional)
 ``results/<run-id>/run.json``           the bench-all manifest: envs run and skipped
 
@@ -24,9 +27,6 @@ STATUS_FORMAT = "gilbench-status/1"
 STATUS_SUFFIX = ".status.json"
 TIMELINE_SUFFIX = ".timeline.json"
 MANIFEST = "run.json"
-# Outcomes a benchmark can have.  "ok" ones are in the pyperf file with all their
-# processes; "partial" and "interrupted" ones with the processes measured so far.
-OUTCOMES = ("ok", "partial", "failed", "timeout", "unavailable", "interrupted")
 
 
 def machine_id() -> str:
