@@ -364,11 +364,20 @@ def _charts(run_id: str, charts: list[report.Chart]) -> str:
 
 
 def _environment(built: report.Report) -> str:
-    columns = ["env", "interpreter", "free-threaded build", "GIL at run time", "JIT", "compiler", "ok/failed/unavail."]
+    columns = [
+        "env",
+        "interpreter",
+        "free-threaded build",
+        "GIL at run time",
+        "JIT",
+        "compiler",
+        "ok/failed/incomplete/unavail.",
+    ]
     rows = [
         [e["env"], built.labels.get(e["env"], e["env"]), "yes" if e.get("free_threaded_build") else "no",
          _gil_at_runtime(e), e.get("jit", ""), e.get("compiler", ""),
-         "%s / %s / %s" % (e.get("ok", ""), e.get("failed", ""), e.get("unavailable", ""))]
+         "%s / %s / %s / %s" % (e.get("ok", ""), e.get("failed", ""), e.get("incomplete", ""),
+                                e.get("unavailable", ""))]
         for _, e in built.data.envs.iterrows()
     ]  # fmt: skip
     return _table(columns, rows)
