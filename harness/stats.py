@@ -1,0 +1,320 @@
+"""Ratios and quantiles with 95% intervals, analysed the way the runs are measured.
+
+Why this module exists.  Benchmarks run in ROUNDS (randomised blocks): in round r every
+benchmark of every interpreter gets one fresh pyperf process, in shuffled order, and the
+round's value is the mean of that process's timing values.  On the shared 2-core machines
+we measure on, whole rounds run slow or fast together (another tenant, thermal or
+frequency changes): that block effect is often larger than the difference we want to
+see.  A ratio A/B of two benchmarks measured in the same rounds is therefore analysed AS
+PAIRS: ``d_r = log A_r - log B_r`` cancels whatever multiplied both sides of round r, and
+the interval is Student's t on the n rounds::
+
+    exp(mean d ± t(0.975, n - 1) · sd(d) / sqrt(n))
+
+When the rounds do not correspond (two separate runs), the fallback is Welch's t on the
+per-round log values of each side, with Welch–Satterthwaite degrees of freedom.
+
+Why logs: timings are positive and their noise is multiplicative (a slow spell makes
+everything x% slower), so the log scale makes it roughly symmetric and additive, and the
+interval for a ratio is the exponential of an interval for a difference; it is never
+negative and ``1/ratio`` has exactly the reciprocal interval.  The point estimate is the
+ratio of geometric means of the round values.
+
+Why Student's t on rounds rather than a bootstrap: rounds are the independent units; with
+3-12 of them a bootstrap cannot see the tails and is too narrow, while t on n - 1 degrees
+of freedom is exact for normal log differences and, as ``tests/unit/test_stats.py``
+measures by simulation, close to 95% under this machine's noise.
+
+``quantile_interval`` is distribution-free: the interval between two order statistics
+whose ranks come from the binomial distribution, valid for any continuous distribution
+(latencies are skewed and heavy-tailed, so no normal approximation is used).
+
+Everything here uses numpy and scipy only, and is pure: the same input gives the same
+numbers, with no random seeds involved.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+from scipy import stats as _sps
+
+CONFIDENCE = 0.95  # the level of every ratio interval; t975 is its two-sided quantile
+# ``ratio`` pairs when the common rounds are at least this share of the smaller side's rounds.
+MIN_PAIRED_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class Interval:
+    """An estimate with its 95% interval.
+
+    ``n`` is the number of units behind it: common rounds for a paired ratio, the smaller
+    side's rounds for an unpaired one, values for a quantile.  ``lo``/``hi`` are NaN when
+    the data cannot support an interval (too few rounds or values); ``value`` may still
+    be a number then, so a table can show it, flagged as having no interval.
+    """
+
+    value: float
+    lo: float
+    hi: float
+    n: int
+    paired: bool
+
+    @property
+    def significant(self) -> bool:
+        """True when the interval excludes 1: a real difference rather than noise.
+
+        False when there is no interval (NaN bounds): without one nothing can be claimed.
+        Meaningful for ratios only; for a quantile it merely compares with 1.0.
+        """
+        return bool(self.lo > 1.0 or self.hi < 1.0)
+
+    @property
+    def half_width(self) -> float:
+        """Relative half-width in the log scale, as a fraction: ``sqrt(hi/lo) - 1``.
+
+        For a ratio interval ``value · exp(±h)`` this is ``exp(h) - 1``, e.g. 0.05 for
+        "±5%", which is what a reader wants to compare across ratios of any size.  NaN
+        when the bounds are missing or not both positive (no log scale to speak of).
+        """
+        if not (math.isfinite(self.lo) and math.isfinite(self.hi)) or self.lo <= 0.0 or self.hi <= 0.0:
+            return math.nan
+        return math.sqrt(self.hi / self.lo) - 1.0
+
+
+def t975(df: float | np.ndarray) -> float | np.ndarray:
+    """Student's t quantile at 0.975 (two-sided 95%) for degrees of freedom ``df``.
+
+    Vectorised over ``df``, fractional degrees of freedom allowed (Welch), ``inf`` gives
+    the normal 1.95996.  NaN where ``df`` is NaN or not positive, so callers can pass the
+    degrees of freedom of degenerate cases and get NaN bounds without special-casing.
+    Replaces analysis.py's hand-made table, which interpolated in 1/df.
+    """
+    arr = np.asarray(df, dtype=float)
+    with np.errstate(invalid="ignore"):
+        out = _sps.t.ppf(0.5 + CONFIDENCE / 2.0, np.where(arr > 0, arr, np.nan))
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def _check_times(name: str, values: np.ndarray) -> None:
+    """Raise unless every non-NaN value is a positive finite time.
+
+    NaN means "no value for this round" and is allowed; zero, negative or infinite times
+    are bugs upstream, and taking their log would silently poison a whole report.
+    """
+    present = ~np.isnan(values)
+    bad = present & ~(np.isfinite(values) & (values > 0))
+    if bad.any():
+        raise ValueError(
+            f"{name}: round means must be positive finite times (or NaN for missing), got {values[bad][:3]}"
+        )
+
+
+def _rounds(name: str, side: Mapping[int, float]) -> dict[int, float]:
+    """The rounds of one side that have a value, as floats (NaN counts as missing)."""
+    out = {int(r): float(v) for r, v in side.items()}
+    _check_times(name, np.fromiter(out.values(), dtype=float, count=len(out)))
+    return {r: v for r, v in out.items() if not math.isnan(v)}
+
+
+def _interval(value: float, centre: float, half: float, n: int, paired: bool) -> Interval:
+    """``exp(centre ± half)`` as an Interval; NaN ``half`` gives NaN bounds."""
+    if math.isnan(half):
+        return Interval(value, math.nan, math.nan, n, paired)
+    return Interval(value, math.exp(centre - half), math.exp(centre + half), n, paired)
+
+
+def paired_ratio(a: Mapping[int, float], b: Mapping[int, float]) -> Interval:
+    """Ratio A/B analysed as pairs over the rounds present in both.
+
+    ``a`` and ``b`` map round index -> that round's mean time (seconds, > 0).  The per-round
+    log ratio removes the round's block effect (whatever slowed both sides of that round),
+    which is why pairing gives much narrower intervals than comparing the two sides' spreads.
+    With one common round the value is that round's ratio and the bounds are NaN (no
+    spread to estimate); with none everything is NaN.  Rounds present on one side only are
+    ignored: see ``ratio`` for why that does not bias the estimate.
+    """
+    ra, rb = _rounds("a", a), _rounds("b", b)
+    common = sorted(ra.keys() & rb.keys())
+    n = len(common)
+    if n == 0:
+        return Interval(math.nan, math.nan, math.nan, 0, True)
+    d = np.log([ra[r] for r in common]) - np.log([rb[r] for r in common])
+    centre = float(d.mean())
+    if n < 2:
+        return Interval(math.exp(centre), math.nan, math.nan, n, True)
+    half = float(t975(n - 1)) * float(d.std(ddof=1)) / math.sqrt(n)
+    return _interval(math.exp(centre), centre, half, n, True)
+
+
+def welch_df(
+    var_a: float | np.ndarray, n_a: int | np.ndarray, var_b: float | np.ndarray, n_b: int | np.ndarray
+) -> float | np.ndarray:
+    """Welch–Satterthwaite degrees of freedom for a difference of two means.
+
+    ``var_*`` are sample variances (ddof=1), ``n_*`` the sample sizes.  NaN when both
+    variances are zero (no spread: the interval is then a point anyway).
+    """
+    va = np.asarray(var_a, dtype=float) / np.asarray(n_a, dtype=float)
+    vb = np.asarray(var_b, dtype=float) / np.asarray(n_b, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        df = (va + vb) ** 2 / (va**2 / (np.asarray(n_a) - 1.0) + vb**2 / (np.asarray(n_b) - 1.0))
+    return float(df) if np.ndim(df) == 0 else df
+
+
+def unpaired_ratio(a: Mapping[int, float], b: Mapping[int, float]) -> Interval:
+    """Ratio A/B when the rounds do not correspond: Welch's t on the log round values.
+
+    For two separate runs, round 3 of one has nothing to do with round 3 of the other, so
+    there is no block effect to cancel; each side's spread (block effects included) goes
+    into the interval.  Welch rather than pooled: the two sides (e.g. serial and 8 threads)
+    routinely differ in spread.  Needs at least 2 rounds on each side for bounds; ``n`` is
+    the smaller side's round count (the one that limits the precision).  Round indices are
+    ignored, so ``a`` and ``b`` may also be plain lists turned into dicts by the caller.
+    """
+    xa = np.log(np.fromiter(_rounds("a", a).values(), dtype=float))
+    xb = np.log(np.fromiter(_rounds("b", b).values(), dtype=float))
+    na, nb = len(xa), len(xb)
+    n = min(na, nb)
+    if n == 0:
+        return Interval(math.nan, math.nan, math.nan, 0, False)
+    centre = float(xa.mean() - xb.mean())
+    if n < 2:
+        return Interval(math.exp(centre), math.nan, math.nan, n, False)
+    var_a, var_b = float(xa.var(ddof=1)), float(xb.var(ddof=1))
+    se = math.sqrt(var_a / na + var_b / nb)
+    half = 0.0 if se == 0.0 else float(t975(welch_df(var_a, na, var_b, nb))) * se
+    return _interval(math.exp(centre), centre, half, n, False)
+
+
+def ratio(a: Mapping[int, float], b: Mapping[int, float]) -> Interval:
+    """Ratio A/B, paired when the rounds correspond well enough, else unpaired.
+
+    Rule: paired when there are at least 2 common rounds and they are at least
+    ``MIN_PAIRED_SHARE`` (half) of the smaller side's rounds; otherwise Welch.
+
+    Why dropping unmatched rounds is fine: a round is a randomised block, and within one
+    run a benchmark lacks a round only because it was partial or interrupted, which has
+    nothing to do with how that round's pair came out.  The common rounds are then as good
+    a sample as all of them; dropping the rest costs a little precision, while pairing
+    removes the block effect, which on shared machines is usually the largest noise.
+
+    Why the "half" threshold: few common rounds out of many means the indices probably
+    do not correspond (or most of the data would be thrown away, and t on 1-2 degrees of
+    freedom is very wide), so Welch on everything is the better use of the data.  The
+    choice looks only at which rounds exist, never at the values, so it cannot pick the
+    narrower interval after the fact (which would under-cover).
+
+    Caution: this cannot know whether two mappings come from the same run.  Indices from
+    two separate runs (both 0..n-1) would be paired; that is still valid (the log
+    differences are then independent, and their spread includes both sides' block
+    effects) but has n - 1 instead of about 2n - 2 degrees of freedom.  Callers comparing
+    separate runs should call ``unpaired_ratio`` directly.
+    """
+    ra, rb = _rounds("a", a), _rounds("b", b)
+    n_common = len(ra.keys() & rb.keys())
+    if n_common >= 2 and n_common >= MIN_PAIRED_SHARE * min(len(ra), len(rb)):
+        return paired_ratio(ra, rb)
+    return unpaired_ratio(ra, rb)
+
+
+def ratio_matrix(a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
+    """Many paired ratios at once: row i is the ratio a[i]/b[i] over its rounds.
+
+    ``a`` and ``b`` are (pairs x rounds) arrays of round means, NaN where a round is
+    missing; row i is paired on the rounds where both ``a[i]`` and ``b[i]`` are present.
+    Same numbers as ``paired_ratio`` row by row, without a Python loop: the report
+    computes ~10,000 ratios and a per-ratio scipy call would dominate its run time.
+
+    Returns arrays of length ``pairs``: ``value``, ``lo``, ``hi``, ``half_width`` (float,
+    NaN where undefined, as in ``Interval``), ``n`` (int, common rounds) and
+    ``significant`` (bool, interval excludes 1).
+    """
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    if a.shape != b.shape or a.ndim != 2:
+        raise ValueError(f"a and b must be 2-D arrays of the same shape (pairs x rounds), got {a.shape} and {b.shape}")
+    _check_times("a", a)
+    _check_times("b", b)
+    both = ~np.isnan(a) & ~np.isnan(b)
+    n = both.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d = np.where(both, np.log(np.where(both, a, 1.0)) - np.log(np.where(both, b, 1.0)), 0.0)
+        centre = d.sum(axis=1) / n  # NaN where n == 0
+        dev = np.where(both, d - centre[:, None], 0.0)
+        sd = np.sqrt((dev**2).sum(axis=1) / (n - 1))  # NaN/inf where n < 2, masked below
+        half = np.asarray(t975(n - 1.0)) * sd / np.sqrt(n)
+        half = np.where(n >= 2, half, np.nan)
+        value = np.exp(centre)
+        lo = np.exp(centre - half)
+        hi = np.exp(centre + half)
+        half_width = np.expm1(half)
+    return {
+        "value": value,
+        "lo": lo,
+        "hi": hi,
+        "n": n.astype(int),
+        "half_width": half_width,
+        "significant": (lo > 1.0) | (hi < 1.0),
+    }
+
+
+def order_statistic_ranks(n: int, q: float, confidence: float = 0.95) -> tuple[int, int] | None:
+    """1-based ranks (l, u) with P(X_(l) <= q-quantile <= X_(u)) >= confidence, or None.
+
+    With B ~ Binomial(n, q) the number of values below the true quantile, X_(l) is below
+    it iff B >= l and X_(u) is above it iff B <= u - 1, so the coverage is
+    ``F(u - 1) - F(l - 1)`` with F the binomial cdf: exact for any continuous distribution,
+    conservative for discrete ones.  Tails are split equally (alpha/2 each, the usual
+    choice); when one tail cannot reach alpha/2 within the sample (a high quantile from few
+    values), that side takes the extreme value and the other side gives up what is needed.
+    None when even [min, max] covers less than ``confidence``: 1 - q^n - (1-q)^n < confidence,
+    e.g. p99 needs n >= 299 and the median n >= 6 at 95%.
+    """
+    if n < 1 or not 0.0 < q < 1.0 or not 0.0 < confidence < 1.0:
+        return None
+    cdf = _sps.binom.cdf(np.arange(n + 1), n, q)  # cdf[k] = P(B <= k)
+    eps = 1e-12  # cdf values are rounded; do not lose a valid rank to the last ulp
+    if cdf[n - 1] - cdf[0] < confidence - eps:
+        return None
+    alpha = 1.0 - confidence
+    lo_ok = cdf[0] <= alpha / 2 + eps  # some l >= 1 has F(l - 1) <= alpha/2
+    hi_ok = cdf[n - 1] >= 1 - alpha / 2 - eps  # some u <= n has F(u - 1) >= 1 - alpha/2
+    if lo_ok and hi_ok:
+        l_rank = int(np.searchsorted(cdf, alpha / 2 + eps, side="right"))
+        u_rank = int(np.searchsorted(cdf, 1 - alpha / 2 - eps, side="left")) + 1
+    elif hi_ok:  # lower tail unreachable: take the minimum, push the upper rank up
+        l_rank = 1
+        u_rank = int(np.searchsorted(cdf, cdf[0] + confidence - eps, side="left")) + 1
+    else:  # upper tail unreachable: take the maximum, pull the lower rank down
+        u_rank = n
+        l_rank = int(np.searchsorted(cdf, cdf[n - 1] - confidence + eps, side="right"))
+    return l_rank, u_rank
+
+
+def quantile_interval(values: Sequence[float], q: float, confidence: float = 0.95) -> Interval:
+    """The q-quantile of ``values`` with a distribution-free order-statistic interval.
+
+    ``value`` is the sample quantile (numpy's default linear interpolation); ``lo``/``hi``
+    are the order statistics X_(l), X_(u) from ``order_statistic_ranks``.  No assumption
+    about the distribution's shape, which matters for latencies (skewed, heavy right
+    tail).  NaN bounds when there are too few values to reach ``confidence`` at all (p99
+    from 60 requests: the sample says nothing reliable about the 99th percentile).  Not a
+    ratio: ``paired`` is False, ``n`` is the number of values, NaN values are dropped.
+    """
+    x = np.sort(np.asarray(values, dtype=float).ravel())
+    x = x[~np.isnan(x)]
+    n = len(x)
+    if not 0.0 < q < 1.0:
+        raise ValueError(f"q must be strictly between 0 and 1, got {q}")
+    if n == 0:
+        return Interval(math.nan, math.nan, math.nan, 0, False)
+    value = float(np.quantile(x, q))
+    ranks = order_statistic_ranks(n, q, confidence)
+    if ranks is None:
+        return Interval(value, math.nan, math.nan, n, False)
+    l_rank, u_rank = ranks
+    return Interval(value, float(x[l_rank - 1]), float(x[u_rank - 1]), n, False)
