@@ -9,30 +9,69 @@ tox bench envs one after another.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import nox
 
-from harness.interpreters import assign, discover
+# nox usually lives in its own environment (`pipx install nox`), where this source tree
+# is not importable, and `nox -l` should run nothing.  So nothing here imports `harness`
+# or probes an interpreter at import time: sessions are declared statically, and
+# `harness` is imported from ROOT inside the sessions that need it.
+ROOT = Path(__file__).resolve().parent
 
 nox.options.sessions = ["tests", "lint"]
 nox.options.default_venv_backend = "venv"
 
-# One tests session per interpreter found, free-threaded builds and PyPy included.
-_FOUND = assign(discover())
-HOST = "py311" if "py311" in _FOUND else max((f for f in _FOUND if not f.endswith("t")), default="py311")
+# The interpreter factors of the tox bench envs (``harness.interpreters.BENCH_FACTORS``
+# without the ``-gil`` variants, which reuse the free-threaded interpreter).  Static so
+# that listing sessions runs nothing; tests/test_noxfile.py keeps it in step.
+FACTORS = ("py39", "py310", "py311", "py312", "py313", "py313t", "py314", "py314t", "pypy3")
+
+
+def _interpreters():
+    """``harness.interpreters``, imported from this source tree whatever environment runs nox."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from harness import interpreters
+
+    return interpreters
+
+
+_FOUND: dict = {}
+
+
+def _found() -> dict:
+    """factor -> Interpreter for this machine, probed once per nox run (probes are cached on disk too)."""
+    if not _FOUND:
+        interpreters = _interpreters()
+        _FOUND.update(interpreters.assign(interpreters.discover()))
+    return _FOUND
+
+
+def _host(found: dict) -> str:
+    """The interpreter that runs the whole suite: 3.11 if found, else the newest default-build CPython."""
+    if "py311" in found:
+        return "py311"
+    default_builds = [f for f, i in found.items() if i.implementation == "cpython" and not i.free_threaded_build]
+    return max(default_builds, key=lambda f: found[f].version_tuple, default="py311")
 
 
 @nox.session(python=False)
-@nox.parametrize("factor", sorted(_FOUND))
+@nox.parametrize("factor", FACTORS)
 def tests(session: nox.Session, factor: str) -> None:
-    """The portable tests on every interpreter; the whole suite on the host interpreter."""
+    """The portable tests on every interpreter found; the whole suite on the host interpreter."""
+    found = _found()
+    if factor not in found:
+        reasons = {env: reason for env, _, reason in _interpreters().bench_plan(list(found.values()))}
+        session.skip(reasons.get("bench-" + factor) or "no %s interpreter found" % factor)
+    host = factor == _host(found)
     venv = session.cache_dir / ("venv-" + factor)
     python = str(venv / "bin" / "python")
     if not (venv / "bin" / "python").exists():
-        session.run(_FOUND[factor].path, "-m", "venv", str(venv), external=True)
-    extras = ".[test]" if factor == HOST else "."
+        session.run(found[factor].path, "-m", "venv", str(venv), external=True)
+    extras = ".[test]" if host else "."
     session.run(python, "-m", "pip", "install", "--quiet", extras, "pytest", external=True)
-    target = [] if factor == HOST else ["tests/portable"]
+    target = [] if host else ["tests/portable"]
     session.run(python, "-m", "pytest", *target, *session.posargs, external=True)
 
 
@@ -59,4 +98,5 @@ def bench(session: nox.Session) -> None:
 @nox.session(python=False)
 def provision(session: nox.Session) -> None:
     """Same as `tox -e provision`: e.g. `nox -s provision -- cpython 3.13.5 --pair`."""
+    # standard library only; `-m` finds the source tree because nox runs sessions from ROOT
     session.run(sys.executable, "-m", "harness", "provision", *session.posargs, external=True)
