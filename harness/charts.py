@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import matplotlib
@@ -29,16 +30,9 @@ MODE_STYLE = {
     "threads-nogil": ("-", "#30638e"),
     "threads-holding-gil": (":", "#8d6a9f"),
 }
-# "What gets around the GIL": the workload each mode is shown with.
-AROUND = (
-    ("threads", "countdown"),
-    ("processes", "countdown"),
-    ("interpreters", "countdown"),
-    ("threads-nogil", "native_lcg"),
-    ("threads-holding-gil", "native_lcg"),
-)
 PALETTE = plt.get_cmap("tab10").colors
 TIMELINE_MS = 80.0  # the first milliseconds of the capture that the timeline shows
+HEADROOM = 1.25  # speedup axes end this far above the best speedup the machine allows
 
 
 def label(implementation: str, version: str, free_threaded: bool, python_gil_env: str = "") -> str:
@@ -77,57 +71,124 @@ def natural_key(text: str) -> list[Any]:
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
 
 
-def scaling(derived: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any], workload: str) -> str:
-    """(1) Speedup T(serial)/T(mode, k) against k: a panel per mode, a line per interpreter,
-    95% CI bands, the ideal-linear line and the 1x line."""
+def cpus_of(data: pd.DataFrame) -> int:
+    """The machine's CPU count from the frame's ``cpu_count`` column (max over rows), so the
+    ideal speedup stops rising where the hardware does; the largest worker count when the
+    run did not record it (0 or missing)."""
+    counts = pd.to_numeric(data["cpu_count"], errors="coerce") if "cpu_count" in data else pd.Series(dtype=float)
+    cpus = counts.max()
+    return int(cpus) if cpus > 0 else int(data["workers"].max())
+
+
+def speedup_cap(workers: int, cpus: int) -> float:
+    """Top of a speedup axis: a little above the best speedup possible, min(workers, CPUs).
+    A fixed, physical range keeps one wild interval (say a noisy serial time) from
+    rescaling the chart and flattening every honest curve; such values get a marker."""
+    return HEADROOM * max(min(workers, cpus), 1)
+
+
+def _mark_off_scale(ax: plt.Axes, x: float, note: str, color: Any, filled: bool, stack: dict[float, int]) -> None:
+    """A caret at the top edge above ``x`` with the true value as a note, for a value the
+    capped axis cannot show; notes at the same ``x`` stack downwards rather than overlap."""
+    row = stack.get(x, 0)
+    stack[x] = row + 1
+    edge = ax.get_xaxis_transform()  # x in data, y in axes fraction: 1.0 is the top edge
+    ax.plot([x], [1.0], marker="^", ms=6, color=color, mfc=color if filled else "white", transform=edge,
+            clip_on=False, zorder=5)  # fmt: skip
+    # Left of the caret, so a note at the last k stays inside its panel; boxed, as it may sit on a bar.
+    box = {"fc": "white", "ec": color, "lw": 0.5, "pad": 1, "alpha": 0.85}
+    ax.annotate(note, (x, 1.0), xycoords=edge, xytext=(-5, -3 - 10 * row), textcoords="offset points", fontsize=6.5,
+                color="0.15", va="top", ha="right", bbox=box)  # fmt: skip
+
+
+def _mark_speedups(ax: plt.Axes, xs: Any, rows: pd.DataFrame, cap: float, color: Any, stack: dict[float, int]) -> None:
+    """Mark each speedup above ``cap`` (filled caret, its value) or, for a speedup on the
+    chart, an interval running above it (open caret, the interval's top)."""
+    for x, speedup, hi in zip(xs, rows["speedup"], rows["speedup_hi"]):
+        if speedup > cap:
+            _mark_off_scale(ax, x, "↑ %.3g" % speedup, color, True, stack)
+        elif hi > cap:
+            _mark_off_scale(ax, x, "CI ↑ %.3g" % hi, color, False, stack)
+
+
+def _scaling_figure(derived: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any], workload: str) -> plt.Figure:
+    """The figure behind :func:`scaling`, kept apart so tests can read its lines and limits."""
     data = derived[(derived["workload"] == workload) & (derived["params"] == "")]
     modes = [m for m in MODE_STYLE if m in set(data["mode"])]
     fig, axes = plt.subplots(
         1, len(modes), figsize=(3.9 * len(modes), 3.9), squeeze=False, sharey=True, layout="constrained"
     )
-    top = float(data["workers"].max())
+    top, cpus = int(data["workers"].max()), cpus_of(data)
+    cap = speedup_cap(top, cpus)
+    # Sampled densely: on the log-k axis a straight segment would not be the line y = k.
+    ks = np.union1d(np.geomspace(1, top, 64), [cpus] if 1 < cpus < top else [])
     for ax, mode in zip(axes[0], modes):
         sub = data[data["mode"] == mode]
-        ax.plot([1, top], [1, top], color="0.6", lw=1, ls=(0, (4, 3)), label="ideal (linear)")
+        stack: dict[float, int] = {}
+        ax.plot(ks, np.minimum(ks, cpus), color="0.6", lw=1, ls=(0, (4, 3)), label="ideal (min(k, %d CPUs))" % cpus)
         ax.axhline(1.0, color="0.3", lw=0.8, label="1× (no gain)")
         for env in _order(sub["env"], labels):
             line = sub[sub["env"] == env].sort_values("workers")
             ax.plot(line["workers"], line["speedup"], marker="o", ms=3.5, lw=1.6, ls=MODE_STYLE[mode][0],
                     color=colors.get(env), label=labels.get(env, env))  # fmt: skip
             ax.fill_between(line["workers"], line["speedup_lo"], line["speedup_hi"], color=colors.get(env), alpha=0.15)
+            _mark_speedups(ax, line["workers"], line, cap, colors.get(env), stack)
         ax.set_xscale("log", base=2)
         ax.set_xticks(sorted(set(sub["workers"])))
         ax.get_xaxis().set_major_formatter(ScalarFormatter())
         ax.set_title(mode, fontsize=10)
         ax.set_xlabel("workers (fixed total work)")
-        ax.set_ylim(bottom=0)
+        ax.set_ylim(0, cap)
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("speedup vs serial (×)")
     _legend_below(fig, axes[0][-1])
-    return to_svg(fig, "scaling-" + workload)
+    return fig
 
 
-def around_gil(derived: pd.DataFrame, labels: dict[str, str], workers: int) -> str:
-    """(2) What gets around the GIL: speedup at ``workers`` per interpreter, a bar per mode."""
+def scaling(derived: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any], workload: str) -> str:
+    """(1) Speedup T(serial)/T(mode, k) against k: a panel per mode, a line per interpreter,
+    95% CI bands, the ideal line min(k, CPUs) and the 1x line; the y axis ends a little
+    above the ideal, with carets marking what runs off it."""
+    return to_svg(_scaling_figure(derived, labels, colors, workload), "scaling-" + workload)
+
+
+def _around_gil_figure(
+    derived: pd.DataFrame, labels: dict[str, str], workers: int, picks: Sequence[tuple[str, str]]
+) -> plt.Figure:
+    """The figure behind :func:`around_gil`, kept apart so tests can read its bars and limits."""
     d = derived[(derived["workers"] == workers) & (derived["params"] == "")]
     envs = _order(d["env"], labels)
-    shown = [(m, w) for m, w in AROUND if not d[(d["mode"] == m) & (d["workload"] == w)].empty]
+    shown = [(m, w) for m, w in picks if not d[(d["mode"] == m) & (d["workload"] == w)].empty]
     fig, ax = plt.subplots(figsize=(max(6.5, 1.2 * len(envs) + 2), 4.4), layout="constrained")
+    cpus = cpus_of(d) if not d.empty else workers
+    ideal, cap = min(workers, cpus), speedup_cap(workers, cpus)
     width = 0.8 / max(len(shown), 1)
     x = np.arange(len(envs))
+    stack: dict[float, int] = {}
     for i, (mode, workload) in enumerate(shown):
         rows = d[(d["mode"] == mode) & (d["workload"] == workload)].set_index("env").reindex(envs)
-        err = np.vstack([rows["speedup"] - rows["speedup_lo"], rows["speedup_hi"] - rows["speedup"]])
-        ax.bar(x + (i - (len(shown) - 1) / 2) * width, rows["speedup"], width, yerr=err, capsize=2,
-               color=MODE_STYLE[mode][1], label="%s (%s)" % (mode, workload))  # fmt: skip
+        at = x + (i - (len(shown) - 1) / 2) * width
+        # Error bars stop at the top edge, where a caret and the true bound mark them.
+        err = np.vstack([rows["speedup"] - rows["speedup_lo"], np.minimum(rows["speedup_hi"], cap) - rows["speedup"]])
+        ax.bar(at, rows["speedup"], width, yerr=err.clip(min=0), capsize=2, color=MODE_STYLE[mode][1],
+               label="%s (%s)" % (mode, workload))  # fmt: skip
+        _mark_speedups(ax, at, rows, cap, MODE_STYLE[mode][1], stack)
     ax.axhline(1.0, color="0.3", lw=0.8)
-    ax.axhline(workers, color="0.6", lw=1, ls=(0, (4, 3)), label="ideal (%d×)" % workers)
+    ax.axhline(ideal, color="0.6", lw=1, ls=(0, (4, 3)), label="ideal (min(k, CPUs) = %d×)" % ideal)
+    ax.set_ylim(0, cap)
     ax.set_xticks(x)
     ax.set_xticklabels([labels.get(e, e) for e in envs], rotation=20, ha="right", fontsize=8)
     ax.set_ylabel("speedup vs serial at %d workers (×)" % workers)
     ax.grid(axis="y", alpha=0.3)
     _legend_below(fig, ax, ncol=3)
-    return to_svg(fig, "around-gil")
+    return fig
+
+
+def around_gil(derived: pd.DataFrame, labels: dict[str, str], workers: int, picks: Sequence[tuple[str, str]]) -> str:
+    """(2) What gets around the GIL: speedup at ``workers`` per interpreter, a bar per
+    (mode, workload) pick; the caller picks workloads by role, so this chart knows no names.
+    The y axis ends a little above the ideal min(workers, CPUs), with carets for what runs off it."""
+    return to_svg(_around_gil_figure(derived, labels, workers, picks), "around-gil")
 
 
 def overheads(over: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any]) -> str:
@@ -159,8 +220,8 @@ def overheads(over: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any]
     return to_svg(fig, "overheads")
 
 
-def heatmap(derived: pd.DataFrame, labels: dict[str, str]) -> str:
-    """(4) Best thread speedup (over worker counts) per interpreter x workload."""
+def _heatmap_figure(derived: pd.DataFrame, labels: dict[str, str]) -> plt.Figure:
+    """The figure behind :func:`heatmap`, kept apart so tests can read its colour scale."""
     d = derived[derived["mode"].isin(("threads", "threads-nogil")) & (derived["params"] == "")]
     best = d.loc[d.groupby(["env", "workload"])["speedup"].idxmax()]
     envs = _order(best["env"], labels)
@@ -170,8 +231,9 @@ def heatmap(derived: pd.DataFrame, labels: dict[str, str]) -> str:
         index=envs, columns=workloads
     )
     fig, ax = plt.subplots(figsize=(0.62 * len(workloads) + 2.8, 0.42 * len(envs) + 1.8), layout="constrained")
-    top = max(2.0, float(np.nanmax(grid.values)))
-    image = ax.imshow(grid.values, cmap="RdBu", norm=TwoSlopeNorm(vmin=0.0, vcenter=1.0, vmax=top), aspect="auto")
+    cap = speedup_cap(int(d["workers"].max()), cpus_of(d))
+    norm = TwoSlopeNorm(vmin=0.0, vcenter=1.0, vmax=cap)
+    image = ax.imshow(grid.values, cmap="RdBu", norm=norm, aspect="auto")
     for (i, j), value in np.ndenumerate(grid.values):
         if not np.isnan(value):
             ok = bool(sig.values[i, j])
@@ -181,8 +243,17 @@ def heatmap(derived: pd.DataFrame, labels: dict[str, str]) -> str:
     ax.set_xticklabels(workloads, rotation=45, ha="right", fontsize=8)
     ax.set_yticks(range(len(envs)))
     ax.set_yticklabels([labels.get(e, e) for e in envs], fontsize=8)
-    fig.colorbar(image, ax=ax, label="best thread speedup (×); grey italic = not significant", shrink=0.8)
-    return to_svg(fig, "heatmap")
+    extend = "max" if np.nanmax(grid.values) > cap else "neither"  # the colour bar's arrow: some cells run past it
+    fig.colorbar(image, ax=ax, label="best thread speedup (×); grey italic = not significant", shrink=0.8,
+                 extend=extend)  # fmt: skip
+    return fig
+
+
+def heatmap(derived: pd.DataFrame, labels: dict[str, str]) -> str:
+    """(4) Best thread speedup (over worker counts) per interpreter x workload.  The colour
+    scale ends a little above the ideal min(workers, CPUs), so one wild cell cannot wash out
+    the rest; every cell still prints its true value."""
+    return to_svg(_heatmap_figure(derived, labels), "heatmap")
 
 
 def convoy(lat: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any]) -> str:
