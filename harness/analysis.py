@@ -1,173 +1,88 @@
-"""Analyse: derived measures, each ratio with a 95% confidence interval.
+"""Analyse: derived measures, each ratio with a 95% interval paired by round.
 
-How an interval is made.  Each benchmark's mean is bootstrapped once: pyperf
-processes are resampled, then values within each (hierarchical, because processes
-differ more than values in one process do).  A ratio's interval is then
-``ratio × exp(± t · SE)``, where SE is the bootstrap standard error of the log
-ratio, inflated by n/(n-1) for n resampled units, and t is Student's quantile
-for the Welch–Satterthwaite degrees of freedom of the two sides' unit counts.
-
-Why not the plain percentile bootstrap: with the 2 processes of the ``fast``
-profile it is far too narrow.  Two runs of the same build on these shared 2-core
-machines differed by up to 45% on a benchmark whose percentile interval was ±5%;
-with t on 1-2 degrees of freedom such a pair is correctly "not significant".
-More processes (``default``: 6, ``rigorous``: 12) narrow the intervals honestly.
-Seeds derive from run, env and benchmark names: the same JSON gives the same numbers.
+How a ratio is made.  Every benchmark is measured in rounds (randomised blocks: in
+round r each benchmark of each env gets one pyperf process, in shuffled order), and
+a round's value is the mean of that process's values.  A ratio of two benchmarks of
+one run, in one env or across envs, is computed round by round and its interval is
+Student's t on the per-round log ratios (``harness.stats``): whatever slowed the
+whole machine during a round cancels.  Both sides of a speedup are measured through
+the same code (``serial`` is the work in one fresh worker thread, see
+``workloads/modes.py``).  Ratios across interpreters compare time per unit of work,
+since work sizes are calibrated per interpreter so that every value lasts long
+enough (``workloads._driver._calibrated_size``).
 
 Frames produced (one function each):
 - ``derive``: a row per parallel benchmark: speedup vs its own serial run, parallel
-  efficiency, net speedup vs the matched default build's serial run;
+  efficiency, net speedup vs the matched default build's serial run, the threads'
+  waiting share, and a ``problem`` where a sanity gate fails;
 - ``build_overheads``: free-threading overhead (FT serial / matched default serial)
-  and forced-GIL overhead (``PYTHON_GIL=1`` serial / same FT build's serial);
-- ``per_workload``: thread penalty (threads,1 / serial), processes vs threads, and
-  the best speedup per mode;
-- ``latency``: p50/p99 request latency (percentile bootstrap over the many
-  requests) and requests/s for self-timed workloads.
+  and forced-GIL overhead (``PYTHON_GIL=1`` serial / same FT build's serial), with
+  the peak-memory ratio of the same processes;
+- ``per_workload``: processes vs threads, and the best speedup per mode;
+- ``latency``: p50/p99 request latency with order-statistic intervals.
+
+Sanity gates.  A speedup is a measurement of physics: k workers cannot do CPU-bound
+work more than min(k, CPUs) times faster, and one worker must match serial.  A ratio
+above ``min(k, CPUs) × 1.05`` (I/O workloads: k × 1.05), or a one-worker ratio outside
+[0.95, 1.05], gets a ``problem`` text: the report shows it as a measurement problem
+and the findings never quote it.
 """
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-N_BOOT = 2000
-CONFIDENCE = 0.95  # T_975 below is for this level
+from harness import stats
+from workloads._schema import gil_forced
+
 KEY = ["run_id", "env", "workload", "params"]
-# Student's t 0.975 quantiles; other degrees of freedom interpolate in 1/df.
-_T_DF = np.array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 15, 20, 25, 30, 40, 60, 120, np.inf])
-_T_975 = np.array([12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.179, 2.131, 2.086,
-                   2.060, 2.042, 2.021, 2.000, 1.980, 1.960])  # fmt: skip
+GATE_SLACK = 0.05  # speedups may exceed the physical limit by this much before they are flagged
+ONE_WORKER = (0.95, 1.05)  # a one-worker ratio outside this range is a measurement problem
+Rounds = Mapping[int, float]
 
 
-def t975(df: np.ndarray) -> np.ndarray:
-    """Student's t quantile at 0.975 for (possibly fractional) degrees of freedom >= 1."""
-    inverse = 1.0 / np.maximum(np.asarray(df, dtype=float), 1.0)
-    return np.interp(inverse, (1.0 / _T_DF)[::-1], _T_975[::-1])
+def _matrix(sides: Sequence[Rounds | None]) -> np.ndarray:
+    """(pairs × rounds) array of round values, NaN where a round is missing."""
+    width = 1 + max((max(r) for r in sides if r), default=0)
+    out = np.full((len(sides), width), np.nan)
+    for i, side in enumerate(sides):
+        for round_, value in (side or {}).items():
+            out[i, round_] = value
+    return out
 
 
-@dataclass(frozen=True)
-class Ratio:
-    """A ratio with its 95% interval."""
+def ratio_columns(prefix: str, pairs: Sequence[tuple[Rounds, Rounds, float] | None]) -> pd.DataFrame:
+    """``scale`` × A/B for many (A rounds, B rounds, scale) pairs at once, paired by round.
 
-    value: float
-    lo: float
-    hi: float
-
-    @property
-    def significant(self) -> bool:
-        """True when the interval does not contain 1: a real difference, not noise."""
-        return bool(self.lo > 1.0 or self.hi < 1.0)
-
-
-def _seed(*parts: Any) -> int:
-    return zlib.crc32("|".join(map(str, parts)).encode())
-
-
-def _hierarchical(runs: Sequence[Sequence[float]]) -> bool:
-    return len(runs) >= 2 and len({len(r) for r in runs}) == 1
-
-
-def _resample(runs: Sequence[Sequence[float]], rng: np.random.Generator, n_boot: int) -> np.ndarray:
-    """``n_boot`` resamples of the values, shape (n_boot, n): processes first, then values."""
-    if _hierarchical(runs):
-        arr = np.asarray(runs, dtype=float)  # processes x values
-        n_runs, n_values = arr.shape
-        pick_runs = rng.integers(0, n_runs, size=(n_boot, n_runs))
-        pick_values = rng.integers(0, n_values, size=(n_boot, n_runs, n_values))
-        return arr[pick_runs[:, :, None], pick_values].reshape(n_boot, -1)
-    flat = np.asarray([v for r in runs for v in r], dtype=float)
-    return flat[rng.integers(0, len(flat), size=(n_boot, len(flat)))]
-
-
-@dataclass(frozen=True)
-class Sample:
-    """A benchmark's mean, and the spread of its log over bootstrap resamples.
-
-    Computed once per benchmark and reused by every ratio it takes part in (a
-    serial run is the baseline of a dozen speedups), which keeps 10,000
-    benchmarks to seconds.  ``units`` is what the top level resamples: pyperf
-    processes, or values when there is a single process.
+    Columns ``prefix``, ``_lo``, ``_hi``, ``_significant``, ``_hw`` (relative half-width
+    of the 95% interval, the precision reached) and ``_n`` (rounds paired); ``None``
+    pairs give NaN.
     """
-
-    mean: float
-    log_var: float  # bootstrap variance of log(mean), inflated by units/(units-1)
-    units: int
-
-
-def sample(runs: Sequence[Sequence[float]], seed: int) -> Sample:
-    """Bootstrap one benchmark's values grouped by process (``N_BOOT`` resamples)."""
-    flat = [v for r in runs for v in r]
-    units = len(runs) if _hierarchical(runs) else len(flat)
-    if units < 2:
-        return Sample(float(np.mean(flat)) if flat else np.nan, np.nan, units)
-    boots = _resample(runs, np.random.default_rng(seed), N_BOOT).mean(axis=1)
-    return Sample(float(np.mean(flat)), float(np.var(np.log(boots))) * units / (units - 1), units)
-
-
-def ratio_columns(prefix: str, pairs: Sequence[tuple[Sample, Sample] | None]) -> pd.DataFrame:
-    """mean(numerator) / mean(denominator) for many pairs at once, as columns
-    ``prefix``, ``prefix_lo``, ``prefix_hi``, ``prefix_significant``; ``None`` pairs give NaN."""
-    nan = Sample(np.nan, np.nan, 0)
-    pairs = [p or (nan, nan) for p in pairs]
-    value = np.array([a.mean / b.mean for a, b in pairs], dtype=float)
-    var_a = np.array([a.log_var for a, _ in pairs], dtype=float)
-    var_b = np.array([b.log_var for _, b in pairs], dtype=float)
-    dof_a = np.array([a.units - 1 for a, _ in pairs], dtype=float)
-    dof_b = np.array([b.units - 1 for _, b in pairs], dtype=float)
-    var = var_a + var_b
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dof = var**2 / (var_a**2 / dof_a + var_b**2 / dof_b)  # Welch-Satterthwaite
-    half = t975(np.nan_to_num(dof, nan=np.inf)) * np.sqrt(var)
-    lo, hi = value * np.exp(-half), value * np.exp(half)
+    a = _matrix([p[0] if p else None for p in pairs])
+    b = _matrix([p[1] if p else None for p in pairs])
+    width = max(a.shape[1], b.shape[1])
+    a = np.pad(a, ((0, 0), (0, width - a.shape[1])), constant_values=np.nan)
+    b = np.pad(b, ((0, 0), (0, width - b.shape[1])), constant_values=np.nan)
+    scale = np.array([p[2] if p else np.nan for p in pairs], dtype=float)
+    if len(pairs):
+        got = stats.ratio_matrix(a, b)
+    else:
+        got = {k: np.array([]) for k in ("value", "lo", "hi", "half_width", "n")}
+    value, lo, hi = got["value"] * scale, got["lo"] * scale, got["hi"] * scale
     return pd.DataFrame(
-        {prefix: value, prefix + "_lo": lo, prefix + "_hi": hi, prefix + "_significant": (lo > 1.0) | (hi < 1.0)}
+        {
+            prefix: value,
+            prefix + "_lo": lo,
+            prefix + "_hi": hi,
+            prefix + "_significant": (lo > 1.0) | (hi < 1.0),
+            prefix + "_hw": got["half_width"],
+            prefix + "_n": got["n"],
+        }
     )
-
-
-def ratio_of(numerator: Sample, denominator: Sample) -> Ratio:
-    """mean(numerator) / mean(denominator) with its 95% interval."""
-    row = ratio_columns("r", [(numerator, denominator)]).iloc[0]
-    return Ratio(float(row["r"]), float(row["r_lo"]), float(row["r_hi"]))
-
-
-def ratio(numerator: Sequence[Sequence[float]], denominator: Sequence[Sequence[float]], seed: int) -> Ratio:
-    """Like ``ratio_of``, straight from two benchmarks' values grouped by process."""
-    return ratio_of(sample(numerator, seed), sample(denominator, seed + 1))
-
-
-def percentile(runs: Sequence[Sequence[float]], q: float, seed: int) -> Ratio:
-    """The ``q``-th percentile of the values, with a percentile-bootstrap interval
-    (a statistic of many requests, not a ratio: ``significant`` means nothing here)."""
-    flat = np.asarray([v for r in runs for v in r], dtype=float)
-    if not len(flat):
-        return Ratio(np.nan, np.nan, np.nan)
-    boots = np.percentile(_resample(runs, np.random.default_rng(seed), N_BOOT), q, axis=1)
-    tail = (1 - CONFIDENCE) / 2 * 100
-    lo, hi = np.percentile(boots, [tail, 100 - tail])
-    return Ratio(float(np.percentile(flat, q)), float(lo), float(hi))
-
-
-def samples(benchmarks: pd.DataFrame) -> pd.Series:
-    """A ``Sample`` per benchmark (aligned with the frame), seeded by run, env and name."""
-    return pd.Series(
-        [
-            sample(runs, _seed(run_id, env, name))
-            for run_id, env, name, runs in benchmarks[["run_id", "env", "name", "runs"]].itertuples(index=False)
-        ],
-        index=benchmarks.index,
-        dtype=object,
-    )
-
-
-def _by_key(benchmarks: pd.DataFrame, drawn: pd.Series, mode: str, workers: int | None = None) -> dict[tuple, Sample]:
-    rows = benchmarks[benchmarks["mode"] == mode]
-    if workers is not None:
-        rows = rows[rows["workers"] == workers]
-    return {tuple(key): drawn[i] for i, *key in rows[KEY].itertuples()}
 
 
 def _version_key(version: str) -> tuple[int, ...]:
@@ -185,7 +100,7 @@ def partner_envs(envs: pd.DataFrame) -> dict[tuple[str, str], tuple[str, bool]]:
     if envs.empty:
         return pairs
     for _, ft in envs[envs["free_threaded_build"]].iterrows():
-        if ft["python_gil_env"] == "1":  # compared with its own build instead: forced_gil_envs
+        if gil_forced(ft["python_gil_env"]):  # compared with its own build instead: forced_gil_envs
             continue
         same_run = envs[(envs["run_id"] == ft["run_id"]) & ~envs["free_threaded_build"]]
         best = None
@@ -211,11 +126,11 @@ def forced_gil_envs(envs: pd.DataFrame) -> dict[tuple[str, str], str]:
     if envs.empty:
         return out
     ft = envs[envs["free_threaded_build"]]
-    for _, forced in ft[ft["python_gil_env"] == "1"].iterrows():
-        plain = ft[(ft["run_id"] == forced["run_id"]) & (ft["python_gil_env"] == "") & (ft["executable"] != "")]
-        plain = plain[plain["version"] == forced["version"]]
+    forced = ft["python_gil_env"].map(gil_forced)
+    for _, row in ft[forced].iterrows():
+        plain = ft[(ft["run_id"] == row["run_id"]) & ~forced & (ft["version"] == row["version"])]
         if not plain.empty:
-            out[(forced["run_id"], forced["env"])] = plain.iloc[0]["env"]
+            out[(row["run_id"], row["env"])] = plain.iloc[0]["env"]
     return out
 
 
@@ -228,82 +143,112 @@ def headline_workers(derived: pd.DataFrame) -> int:
     return int(counts.max()) if not counts.empty else 2
 
 
-def derive(benchmarks: pd.DataFrame, envs: pd.DataFrame, drawn: pd.Series | None = None) -> pd.DataFrame:
+def _gate(speedup: float, workers: int, cpus: int, io: bool) -> str:
+    """Why a speedup cannot be a result, or '' when it is physically possible."""
+    if np.isnan(speedup):
+        return ""
+    if workers == 1 and not ONE_WORKER[0] <= speedup <= ONE_WORKER[1]:
+        return "one worker ran %.2f× as fast as serial: outside [%.2f, %.2f]" % ((speedup, *ONE_WORKER))
+    limit = workers if io else min(workers, cpus or workers)
+    if speedup > limit * (1 + GATE_SLACK):
+        return "%.2f× is above the physical limit of %d× for %d workers on %d CPUs" % (speedup, limit, workers, cpus)
+    return ""
+
+
+def _mean(values: Mapping[int, float]) -> float:
+    return float(np.mean(list(values.values()))) if values else np.nan
+
+
+def derive(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> pd.DataFrame:
     """A row per parallel benchmark: speedup vs its own serial run, and net speedup
     vs the matched default build's serial run (what a user actually gains)."""
-    drawn = samples(benchmarks) if drawn is None else drawn
-    serial = _by_key(benchmarks, drawn, "serial")
+    serial = benchmarks[benchmarks["mode"] == "serial"].set_index(KEY)
     partners = partner_envs(envs)
     columns = [*KEY, "name", "mode", "workers", "implementation", "version", "cpu_count", "free_threaded_build",
-               "gil_enabled", "python_gil_env"]  # fmt: skip
+               "gil_enabled", "python_gil_env", "tags", "roles", "work_size", "rounds", "cpu_share"]  # fmt: skip
     rows, speed, net = [], [], []
     parallel = benchmarks[benchmarks["mode"] != "serial"]
-    for index, row in zip(parallel.index, parallel[columns].to_dict("records")):
+    for row in parallel[columns].to_dict("records"):
         key = tuple(row[k] for k in KEY)
-        if key not in serial:
+        if key not in serial.index:
             continue  # latency workloads have no serial baseline
+        base = serial.loc[key]
         partner = partners.get((row["run_id"], row["env"]))
-        base_key = (row["run_id"], partner[0], row["workload"], row["params"]) if partner else key
-        row["net_baseline_env"] = base_key[1]
+        net_key = (row["run_id"], partner[0], row["workload"], row["params"]) if partner else key
+        row["net_baseline_env"] = net_key[1]
         row["net_matched"] = bool(partner[1]) if partner else True
+        row["serial_name"] = base["name"]
+        share = _mean(row.pop("cpu_share"))
+        row["waiting"] = 1.0 - share if not np.isnan(share) else np.nan
         rows.append(row)
-        speed.append((serial[key], drawn[index]))
-        net.append((serial[base_key], drawn[index]) if base_key in serial else None)
+        speed.append((base["rounds"], row["rounds"], 1.0))
+        if net_key in serial.index:
+            other = serial.loc[net_key]  # time per unit of work: sizes are calibrated per interpreter
+            net.append((other["rounds"], row["rounds"], row["work_size"] / other["work_size"]))
+        else:
+            net.append(None)
     if not rows:
         return pd.DataFrame()
-    derived = pd.concat(
-        [pd.DataFrame(rows), ratio_columns("speedup", speed), ratio_columns("net_speedup", net)], axis=1
-    )
+    frame = pd.DataFrame(rows).drop(columns=["rounds"])
+    derived = pd.concat([frame, ratio_columns("speedup", speed), ratio_columns("net_speedup", net)], axis=1)
     derived["efficiency"] = derived["speedup"] / derived["workers"]
+    derived["problem"] = [
+        _gate(s, int(k), int(c), "io" in tags)
+        for s, k, c, tags in derived[["speedup", "workers", "cpu_count", "tags"]].itertuples(index=False)
+    ]
     return derived.sort_values(["run_id", "env", "workload", "params", "mode", "workers"]).reset_index(drop=True)
 
 
-def build_overheads(benchmarks: pd.DataFrame, envs: pd.DataFrame, drawn: pd.Series | None = None) -> pd.DataFrame:
+def build_overheads(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> pd.DataFrame:
     """Serial-time ratios between builds (>1 = slower than the baseline):
     ``free-threading`` (FT vs matched default build) and ``forced GIL``
-    (PYTHON_GIL=1 vs the same FT build)."""
-    serial = _by_key(benchmarks, samples(benchmarks) if drawn is None else drawn, "serial")
+    (PYTHON_GIL=1 vs the same FT build), per unit of work; and the ratio of the
+    same processes' peak memory (``mem_max_rss``), paired by round too."""
+    serial = benchmarks[benchmarks["mode"] == "serial"].set_index(KEY)
     comparisons = [("free-threading", env, base, matched) for (_, env), (base, matched) in partner_envs(envs).items()]
     comparisons += [("forced GIL", env, base, True) for (_, env), base in forced_gil_envs(envs).items()]
-    rows, pairs = [], []
+    rows, times, memory = [], [], []
     for kind, env, base_env, matched in comparisons:
-        for key, drawn_key in serial.items():
+        for key, row in serial.iterrows():
             base_key = (key[0], base_env, key[2], key[3])
-            if key[1] != env or base_key not in serial:
+            if key[1] != env or base_key not in serial.index:
                 continue
-            pairs.append((drawn_key, serial[base_key]))
+            base = serial.loc[base_key]
+            times.append((row["rounds"], base["rounds"], base["work_size"] / row["work_size"]))
+            memory.append((row["rss"], base["rss"], 1.0) if row["rss"] and base["rss"] else None)
             rows.append({"kind": kind, "run_id": key[0], "env": env, "baseline_env": base_env, "matched": matched,
-                         "workload": key[2], "params": key[3]})  # fmt: skip
+                         "workload": key[2], "params": key[3], "name": row["name"], "tags": row["tags"],
+                         "roles": row["roles"]})  # fmt: skip
     if not rows:
         return pd.DataFrame()
-    return pd.concat([pd.DataFrame(rows), ratio_columns("overhead", pairs)], axis=1)
+    return pd.concat([pd.DataFrame(rows), ratio_columns("overhead", times), ratio_columns("memory", memory)], axis=1)
 
 
-def per_workload(benchmarks: pd.DataFrame, derived: pd.DataFrame, drawn: pd.Series | None = None) -> pd.DataFrame:
-    """Per env x workload: thread penalty, processes vs threads, best speedups.
+def per_workload(benchmarks: pd.DataFrame, derived: pd.DataFrame) -> pd.DataFrame:
+    """Per env x workload: processes vs threads, and the best speedup of each mode.
 
-    ``thread_penalty`` = T(threads, 1) / T(serial): the cost of just moving the work
-    to a thread.  ``processes_vs_threads`` = T(threads, k) / T(processes, k) at the
-    largest k not above the CPU count (>1 = processes win).  ``best_<mode>`` is the
-    best speedup over worker counts.
+    ``processes_vs_threads`` = T(threads, k) / T(processes, k) at the largest k not
+    above the CPU count (>1 = processes win), paired by round.  ``best_<mode>`` is
+    the best speedup over worker counts that passed the sanity gates.
     """
     if derived.empty:
         return pd.DataFrame()
-    drawn = samples(benchmarks) if drawn is None else drawn
-    at = {(*key, mode, k): drawn[i] for i, *key, mode, k in benchmarks[[*KEY, "mode", "workers"]].itertuples()}
+    at = {
+        (*key, mode, k): r
+        for *key, mode, k, r in benchmarks[[*KEY, "mode", "workers", "rounds"]].itertuples(index=False)
+    }  # noqa: E501
 
-    def pair(key: tuple, a: tuple, b: tuple) -> tuple[Sample, Sample] | None:
-        return (at[(*key, *a)], at[(*key, *b)]) if (*key, *a) in at and (*key, *b) in at else None
+    def pair(key: tuple, a: tuple, b: tuple) -> tuple[Rounds, Rounds, float] | None:
+        return (at[(*key, *a)], at[(*key, *b)], 1.0) if (*key, *a) in at and (*key, *b) in at else None
 
     fits = derived[derived["workers"] <= derived["cpu_count"].where(derived["cpu_count"] > 0, 2)]
     compare_k = fits.groupby(KEY)["workers"].max()
     frame = pd.DataFrame([dict(zip(KEY, key), compare_workers=int(k)) for key, k in compare_k.items()])
-    penalty = [pair(key, ("threads", 1), ("serial", 1)) for key in compare_k.index]
     versus = [pair(key, ("threads", k), ("processes", k)) for key, k in compare_k.items()]
-    frame = pd.concat(
-        [frame, ratio_columns("thread_penalty", penalty), ratio_columns("processes_vs_threads", versus)], axis=1
-    )
-    measured = derived.dropna(subset=["speedup"])
+    frame = pd.concat([frame, ratio_columns("processes_vs_threads", versus)], axis=1)
+    measured = derived[derived["speedup"].notna() & (derived["problem"] == "")]
+    if measured.empty:
+        return frame
     best = measured.loc[measured.groupby([*KEY, "mode"])["speedup"].idxmax()]
     wide = best.pivot_table(index=KEY, columns="mode", values=["speedup", "speedup_significant"], aggfunc="first")
     wide.columns = ["best_" + mode + ("" if value == "speedup" else "_significant") for value, mode in wide.columns]
@@ -311,15 +256,16 @@ def per_workload(benchmarks: pd.DataFrame, derived: pd.DataFrame, drawn: pd.Seri
 
 
 def latency(benchmarks: pd.DataFrame) -> pd.DataFrame:
-    """Request latency of self-timed workloads: p50 and p99 (with intervals), requests/s."""
+    """Request latency of self-timed workloads: p50 and p99 with distribution-free
+    (order-statistic) intervals over every request of every round, and requests/s."""
     rows = []
-    for _, row in benchmarks[benchmarks["tags"].map(lambda t: "latency" in t)].iterrows():
-        seed = _seed("lat", row["env"], row["name"])
-        p50, p99 = percentile(row["runs"], 50, seed), percentile(row["runs"], 99, seed + 1)
+    for _, row in benchmarks[benchmarks["roles"].map(lambda r: "latency" in r)].iterrows():
+        values = [v for run in row["runs"] for v in run]
+        p50, p99 = stats.quantile_interval(values, 0.5), stats.quantile_interval(values, 0.99)
         rows.append(
             {**{k: row[k] for k in (*KEY, "name", "workers", "implementation", "version")},
              "free_threaded_build": row["free_threaded_build"], "gil_enabled": row["gil_enabled"],
-             "switch_ms": float(row["params_dict"].get("switch_ms", np.nan)), "n": row["n"],
+             "switch_ms": float(row["switch_interval"]) * 1e3, "n": row["n"],
              "p50": p50.value, "p50_lo": p50.lo, "p50_hi": p50.hi,
              "p99": p99.value, "p99_lo": p99.lo, "p99_hi": p99.hi, "requests_per_s": 1.0 / row["mean"]}
         )  # fmt: skip
@@ -335,14 +281,45 @@ class Analysis:
     per_workload: pd.DataFrame
     latency: pd.DataFrame
 
+    def headline(self) -> pd.DataFrame:
+        """Every headline ratio with the benchmarks it uses and the precision it reached:
+        speedups and net speedups at every worker count, free-threading and forced-GIL
+        overheads.  Columns: kind, run_id, env, name, other_env, other_name, value, hw."""
+        parts = []
+        d = self.derived
+        if not d.empty:
+            parts.append(pd.DataFrame({"kind": "speedup", "run_id": d["run_id"], "env": d["env"], "name": d["name"],
+                                       "other_env": d["env"], "other_name": d["serial_name"],
+                                       "value": d["speedup"], "hw": d["speedup_hw"]}))  # fmt: skip
+            netted = d[d["net_baseline_env"] != d["env"]]
+            parts.append(pd.DataFrame({"kind": "net speedup", "run_id": netted["run_id"], "env": netted["env"],
+                                       "name": netted["name"], "other_env": netted["net_baseline_env"],
+                                       "other_name": netted["serial_name"], "value": netted["net_speedup"],
+                                       "hw": netted["net_speedup_hw"]}))  # fmt: skip
+        o = self.overheads
+        if not o.empty:
+            parts.append(pd.DataFrame({"kind": o["kind"] + " overhead", "run_id": o["run_id"], "env": o["env"],
+                                       "name": o["name"], "other_env": o["baseline_env"], "other_name": o["name"],
+                                       "value": o["overhead"], "hw": o["overhead_hw"]}))  # fmt: skip
+        columns = ["kind", "run_id", "env", "name", "other_env", "other_name", "value", "hw"]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
 
 def analyse(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> Analysis:
-    """Every derived frame; each benchmark is bootstrapped once and shared by all ratios."""
-    drawn = samples(benchmarks)
-    derived = derive(benchmarks, envs, drawn)
+    """Every derived frame of the collected benchmarks."""
+    derived = derive(benchmarks, envs)
     return Analysis(
         derived=derived,
-        overheads=build_overheads(benchmarks, envs, drawn),
-        per_workload=per_workload(benchmarks, derived, drawn),
+        overheads=build_overheads(benchmarks, envs),
+        per_workload=per_workload(benchmarks, derived),
         latency=latency(benchmarks),
     )
+
+
+def precision_summary(analysis: Analysis, target: float) -> dict[str, Any]:
+    """How precise the headline ratios are: counts, the widest, and those above ``target``."""
+    head = analysis.headline()
+    missed = head[~(head["hw"] <= target)]
+    return {"ratios": len(head), "target": target, "met": int(len(head) - len(missed)),
+            "median_hw": float(head["hw"].median()) if len(head) else np.nan,
+            "widest": missed.sort_values("hw", ascending=False, na_position="first")}  # fmt: skip

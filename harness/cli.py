@@ -7,8 +7,12 @@ the argument or file and exit with status 2; nothing is printed as a traceback.
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import signal
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -55,16 +59,17 @@ def cmd_provision(args: argparse.Namespace) -> int:
 
 
 def make_report(folders: list[Path], reports_dir: Path) -> tuple[Path, list[str]]:
-    """collect -> analyse -> render; CSV exports beside the results. Returns (html, problems)."""
+    """collect -> analyse -> render, with CSV exports beside the HTML (the results
+    folder is only ever read). Returns (html, problems)."""
     from harness import collect, report
 
     data = collect.load_runs(folders)
     built = report.build(data)
-    if len(folders) == 1:
-        collect.summary_frame(data.benchmarks).to_csv(folders[0] / "summary.csv", index=False)
-        built.derived.to_csv(folders[0] / "derived.csv", index=False)
     name = folders[0].name if len(folders) == 1 else "compare-" + "-vs-".join(f.name for f in folders)
-    return report.write(built, reports_dir / name), data.problems
+    path = report.write(built, reports_dir / name)
+    collect.summary_frame(data.benchmarks).to_csv(path.parent / "summary.csv", index=False)
+    report.derived_csv(built).to_csv(path.parent / "derived.csv", index=False)
+    return path, data.problems
 
 
 def _finish_report(folders: list[Path], reports_dir: Path) -> int:
@@ -115,27 +120,74 @@ def cmd_publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_duration(text: str) -> float:
+    """``90s``, ``30m``, ``1.5h`` or plain seconds -> seconds; CliError naming --budget."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text or "")
+    if not match:
+        raise CliError("--budget %r: expected a duration such as 45m, 1.5h, 900s or 900" % text)
+    return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
+
+
+def _check_plan(args: argparse.Namespace, workloads: list[str], profile: str) -> None:
+    """Let the runner validate workload names and --workloads: the host never imports a
+    workload module (NumPy, a C extension, the user's code)."""
+    cmd = [sys.executable, "-m", "workloads", "--list-json", "--profile", profile]
+    cmd += [x for w in workloads for x in ("--workload", w)]
+    cmd += [x for w in args.workloads or () for x in ("--workloads", w)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tempfile.gettempdir(), timeout=300)
+    if proc.returncode != 0:
+        errors = [line[len("error: ") :] for line in proc.stderr.splitlines() if line.startswith("error: ")]
+        raise CliError(errors[-1] if errors else "could not list the workloads: %s" % proc.stderr.strip()[-300:])
+
+
 def cmd_bench_all(args: argparse.Namespace) -> int:
     from harness import collect, interpreters, run
-    from workloads import _registry, _results
+    from workloads import _results
+    from workloads._driver import seed_of
+    from workloads._registry import USER_WORKLOADS_ENV
 
-    profile = resolve_profile(args.profile).name
+    profile = resolve_profile(args.profile)
     envs = choose("env", comma_list(args.env), interpreters.BENCH_ENVS) or list(interpreters.BENCH_ENVS)
-    choose("workload", comma_list(args.workload), list(_registry.load_all()))
+    aa = choose("env", comma_list(args.aa), interpreters.BENCH_ENVS)
+    envs += [e for e in aa if e not in envs]
+    if args.workloads:
+        missing = [w for w in args.workloads if (w.endswith(".py") or os.sep in w) and not os.path.exists(w)]
+        if missing:
+            raise CliError("--workloads %s: no such .py file or folder" % missing[0])
+        args.workloads = [os.path.abspath(w) if os.path.exists(w) else w for w in args.workloads]
+        os.environ[USER_WORKLOADS_ENV] = os.pathsep.join(args.workloads)  # the benchmark processes import them
+    _check_plan(args, comma_list(args.workload), profile.name)
+    precision = profile.precision if args.precision is None else args.precision / 100
+    if not 0 <= precision < 1:
+        raise CliError("--precision %s: expected a percentage between 0 and 100" % args.precision)
+    budget = parse_duration(args.budget) if args.budget else None
     forward = [x for w in comma_list(args.workload) for x in ("--workload", w)]
+    forward += [x for w in args.workloads or () for x in ("--workloads", w)]
     forward += ["--workers", args.workers] if args.workers else []
     forward += ["--timeout", str(args.timeout)] if args.timeout else []
     results_dir = Path(args.results_dir).resolve()
     if args.resume and not (results_dir / args.resume).is_dir():
         raise CliError("--resume %s: no such run in %s" % (args.resume, results_dir))
+    if args.provision and any(interpreters.env_factor(e).endswith("t") for e in envs):
+        from harness import provision
+
+        try:
+            provision.ensure_free_threaded()
+        except provision.ProvisionError as exc:
+            print("warning: no free-threaded CPython could be provisioned (%s); the run goes on without" % exc)
+    run_id = args.resume or _results.new_run_id()
     opts = run.BenchAllOptions(
         root=Path(args.root).resolve(),
         results_dir=results_dir,
         profile=profile,
-        run_id=args.resume or _results.new_run_id(),
+        run_id=run_id,
         resume=bool(args.resume),
         envs=envs,
         forward=forward,
+        seed=args.seed if args.seed is not None else seed_of(run_id),
+        precision=precision,
+        budget=budget,
+        aa=aa,
     )
     if args.force:
         print("warning: --force: another run may be measuring at the same time; timings will be distorted")
@@ -179,8 +231,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", help="smoke, fast, default or rigorous (env GILBENCH_PROFILE; default: default)")
     p.add_argument("--env", action="append", help="only these bench envs (comma-separated or repeated)")
     p.add_argument("--workload", action="append", help="only these workloads")
+    p.add_argument(
+        "--workloads",
+        action="append",
+        metavar="PATH_OR_MODULE",
+        help="also run your own @workload functions: a .py file, a folder or an importable module",
+    )
     p.add_argument("--workers", help="worker counts, e.g. 1,2,4 (default: the machine's ladder)")
-    p.add_argument("--timeout", type=float, help="seconds per benchmark (default: the profile's)")
+    p.add_argument("--timeout", type=float, help="seconds per benchmark process (default: the profile's)")
+    p.add_argument(
+        "--precision",
+        type=float,
+        metavar="PCT",
+        help="measure until every headline ratio's 95%% interval is within ±PCT%% "
+        "(default: the profile's; default profile 3; 0 = a fixed number of rounds)",
+    )
+    p.add_argument("--budget", metavar="DURATION", help="start no new round after this much measuring, e.g. 45m")
+    p.add_argument("--seed", type=int, help="seed of the order within rounds (default: from the run id)")
+    p.add_argument(
+        "--aa",
+        action="append",
+        metavar="ENV",
+        help="A/A calibration: measure ENV twice, as ENV and ENV-aa, in the same rounds",
+    )
+    p.add_argument(
+        "--no-provision",
+        dest="provision",
+        action="store_false",
+        help="do not build or install a free-threaded CPython when none is found",
+    )
     p.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run")
     p.add_argument("--force", action="store_true", help="run even if another benchmark run holds the lock")
     p.add_argument("--results-dir", default="results")

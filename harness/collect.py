@@ -13,14 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyperf
 
-from workloads import _results
+from workloads import _results, _schema
+from workloads._schema import Outcome
 
 # Metadata keys a gilbench benchmark must carry (the design's contract).
 REQUIRED = ("workload", "mode", "workers", "env", "run_id")
-BOOL_KEYS = ("free_threaded_build", "gil_enabled", "build_pgo", "build_lto")
 SUMMARY_COLUMNS = [
     "run_id", "env", "machine", "hostname", "cpu_model", "cpu_count", "implementation", "version",
     "free_threaded_build", "gil_enabled", "python_gil_env", "jit", "workload", "mode", "workers",
@@ -45,26 +46,46 @@ class RunData:
     problems: list[str] = field(default_factory=list)
 
 
-def _as_bool(value: Any) -> bool:
-    return str(value).lower() in ("true", "1", "yes")
-
-
 def params_label(params: dict[str, Any]) -> str:
     """``switch_ms=5`` style label; empty when a benchmark has no extra parameters."""
     return ",".join("%s=%s" % kv for kv in sorted(params.items()))
 
 
+def _per_round(bench: pyperf.Benchmark) -> tuple[dict[int, float], dict[int, float], dict[int, float]]:
+    """Per round: the mean of that process's values, its peak RSS, its threads' CPU share.
+
+    The round is the run's ``round`` metadata; files written before rounds were
+    recorded ran their processes in rounds too, so the run's position stands in.
+    """
+    means: dict[int, float] = {}
+    rss: dict[int, float] = {}
+    share: dict[int, float] = {}
+    for index, run in enumerate(bench.get_runs()):
+        if not run.values:
+            continue
+        meta = run.get_metadata()
+        round_ = int(meta.get("round", index))
+        means[round_] = float(np.mean(run.values))
+        if "mem_max_rss" in meta:
+            rss[round_] = float(meta["mem_max_rss"])
+        if "thread_cpu_share" in meta:
+            share[round_] = float(meta["thread_cpu_share"])
+    return means, rss, share
+
+
 def _benchmark_row(bench: pyperf.Benchmark, path: Path) -> dict[str, Any]:
-    meta = bench.get_metadata()
-    missing = [k for k in REQUIRED if k not in meta]
+    raw = bench.get_metadata()
+    missing = [k for k in REQUIRED if k not in raw]
     if missing:
         raise ResultsError(
             "%s: benchmark %r lacks gilbench metadata (%s); not a gilbench results file"
             % (path, bench.get_name(), ", ".join(missing))
         )
+    meta = _schema.from_pyperf(raw)
     runs = [list(run.values) for run in bench.get_runs() if run.values]
     values = [v for run in runs for v in run]
-    params = {k[len("param_") :]: v for k, v in meta.items() if k.startswith("param_")}
+    params = _schema.params_of(meta)
+    rounds, rss, share = _per_round(bench)
     row = {
         "name": bench.get_name(),
         "run_id": meta["run_id"],
@@ -83,6 +104,7 @@ def _benchmark_row(bench: pyperf.Benchmark, path: Path) -> dict[str, Any]:
         "params": params_label(params),
         "params_dict": params,
         "tags": list(meta.get("tags", [])),
+        "roles": list(meta.get("roles", [])),
         "work_size": int(meta.get("work_size", 0) or 0),
         "profile": meta.get("profile", ""),
         "unit": bench.get_unit(),
@@ -94,10 +116,15 @@ def _benchmark_row(bench: pyperf.Benchmark, path: Path) -> dict[str, Any]:
         "build_source_sha256": meta.get("build_source_sha256", ""),
         "workload_sha256": meta.get("workload_sha256", ""),
         "switch_interval": meta.get("switch_interval", math.nan),
+        "free_threaded_build": meta["free_threaded_build"],
+        "gil_enabled": meta["gil_enabled"],
+        "build_pgo": meta.get("build_pgo", False),
+        "build_lto": meta.get("build_lto", False),
         "runs": runs,
+        "rounds": rounds,
+        "rss": rss,
+        "cpu_share": share,
     }
-    for key in BOOL_KEYS:
-        row[key] = _as_bool(meta.get(key, key == "gil_enabled"))
     return row
 
 
@@ -117,19 +144,27 @@ def _load_status(path: Path) -> dict[str, Any]:
         status = _results.read_json(str(path))
     except (OSError, ValueError) as exc:
         raise ResultsError("%s: not a readable status file (%s)" % (path, exc)) from None
-    if status.get("format") != _results.STATUS_FORMAT:
+    if status.get("format") != _schema.STATUS_FORMAT:
         raise ResultsError("%s: not a gilbench status file" % path)
     return status
 
 
 def is_suite_file(path: Path) -> bool:
-    """``<env>.json`` or ``<env>.json.gz``: a pyperf file, as opposed to our sidecars."""
+    """``<env>.json`` or ``<env>.json.gz``: a pyperf file, as opposed to our sidecars
+    (which live in ``meta/``, or beside the pyperf files in runs of the old layout)."""
     name = path.name
     return (
         name.endswith((".json", ".json.gz"))
         and name.count(".") == (2 if name.endswith(".gz") else 1)
-        and (name != _results.MANIFEST)
+        and (name != _schema.MANIFEST)
     )
+
+
+def run_files(folder: Path) -> list[Path]:
+    """Every file of a run: the pyperf files, then ``meta/`` (or the old layout's sidecars)."""
+    files = sorted(p for p in folder.iterdir() if p.is_file())
+    meta = folder / _schema.META_DIR
+    return files + (sorted(p for p in meta.iterdir() if p.is_file()) if meta.is_dir() else [])
 
 
 def load_runs(folders: list[Path]) -> RunData:
@@ -142,19 +177,19 @@ def load_runs(folders: list[Path]) -> RunData:
         if not folder.is_dir():
             data.problems.append("%s: not a results folder" % folder)
             continue
-        files = sorted(folder.iterdir())
-        if not any(is_suite_file(p) or p.name.endswith(_results.STATUS_SUFFIX) for p in files):
+        files = run_files(folder)
+        if not any(is_suite_file(p) or p.name.endswith(_schema.STATUS_SUFFIX) for p in files):
             data.problems.append("%s: no results in this folder" % folder)
             continue
         for path in files:
             try:
-                if path.name == _results.MANIFEST:
+                if path.name == _schema.MANIFEST:
                     data.manifests.append(_results.read_json(str(path)))
-                elif path.name.endswith(_results.STATUS_SUFFIX):
+                elif path.name.endswith(_schema.STATUS_SUFFIX):
                     status = _load_status(path)
                     envs.append(_env_row(status))
                     outcomes.extend(_outcome_rows(status))
-                elif path.name.endswith(_results.TIMELINE_SUFFIX):
+                elif path.name.endswith(_schema.TIMELINE_SUFFIX):
                     data.timelines.append(_results.read_json(str(path)))
                 elif is_suite_file(path):
                     rows.extend(load_suite(path))
@@ -171,19 +206,27 @@ def load_runs(folders: list[Path]) -> RunData:
     return data
 
 
+def from_runs(runs: list[Any]) -> RunData:
+    """What ``load_runs`` would read from disk, straight from the scheduler's envs
+    (``workloads._driver.EnvRun``): the precision rule re-analyses after every round."""
+    rows = [_benchmark_row(b, Path(r.suite_path)) for r in runs for b in r.suite.values()]
+    envs = [_env_row(r.status) for r in runs]
+    return RunData(pd.DataFrame(rows), pd.DataFrame(columns=OUTCOME_COLUMNS), pd.DataFrame(envs))
+
+
 def _env_row(status: dict[str, Any]) -> dict[str, Any]:
     interp = status.get("interpreter", {})
     build = interp.get("build", {})
-    counts = {}
+    counts = {o: 0 for o in Outcome}
     for entry in status.get("benchmarks", {}).values():
-        counts[entry["status"]] = counts.get(entry["status"], 0) + 1
+        counts[Outcome(entry["status"])] += 1
     return {
         "run_id": status.get("run_id", ""),
         "env": status.get("env", ""),
         "implementation": interp.get("implementation", ""),
         "version": interp.get("version", ""),
-        "free_threaded_build": bool(interp.get("free_threaded_build")),
-        "gil_enabled": bool(interp.get("gil_enabled", True)),
+        "free_threaded_build": _schema.METADATA["free_threaded_build"].type(interp.get("free_threaded_build", False)),
+        "gil_enabled": _schema.METADATA["gil_enabled"].type(interp.get("gil_enabled", True)),
         "python_gil_env": interp.get("python_gil_env", ""),
         "jit": interp.get("jit", ""),
         "executable": interp.get("executable", ""),
@@ -196,10 +239,10 @@ def _env_row(status: dict[str, Any]) -> dict[str, Any]:
         "profile": status.get("profile", {}).get("name", ""),
         "cpu_count": status.get("cpu_count", 0),
         "planned": len(status.get("planned", [])),
-        "ok": counts.get("ok", 0),
-        "failed": counts.get("failed", 0) + counts.get("timeout", 0),
-        "incomplete": counts.get("partial", 0) + counts.get("interrupted", 0),
-        "unavailable": counts.get("unavailable", 0),
+        "ok": counts[Outcome.OK],
+        "failed": sum(n for o, n in counts.items() if o.failed),
+        "incomplete": sum(n for o, n in counts.items() if o.open),
+        "unavailable": counts[Outcome.UNAVAILABLE],
         "started": status.get("started", ""),
         "finished": status.get("finished", ""),
     }

@@ -4,7 +4,14 @@ A and B are each a results folder (``results/<run-id>``: every env in it) or one
 env's pyperf file (``results/<run-id>/bench-py313.json``).  Two folders are matched
 on env and benchmark name, so runs from two machines compare env by env; two files
 are matched on benchmark name alone (e.g. 3.13 against 3.13t).  Each row is
-T(A) / T(B) with a bootstrap interval: >1 means B is faster.
+T(A) / T(B) with a 95% interval: >1 means B is faster.  Two envs of one run are
+paired by round (``harness.stats``); two separate runs are compared unpaired
+(Welch), since their rounds have nothing in common.  Times are per unit of work, as
+sizes may be calibrated per interpreter.
+
+A comparison is only as good as what is compared: a row whose two sides ran
+different workload code, a different build pair, profile or work size is flagged
+in the ``provenance`` column instead of being compared silently.
 """
 
 from __future__ import annotations
@@ -13,9 +20,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness import analysis, collect
+from harness import collect, stats
 
-COLUMNS = ["benchmark", "A", "B", "B vs A", "95% CI", "verdict"]
+COLUMNS = ["benchmark", "A", "B", "B vs A", "95% CI", "±", "verdict", "provenance"]
+# Metadata that must agree for two benchmarks to be compared as "the same thing".
+PROVENANCE = {"workload_sha256": "workload code", "build_pair_id": "build pair", "profile": "profile"}
+
+
+def provenance(row: pd.Series) -> str:
+    """What differs between the two sides beyond what is being compared ('' if nothing)."""
+    differs = [label for key, label in PROVENANCE.items() if str(row[key + "_a"]) != str(row[key + "_b"])]
+    if row["work_size_a"] != row["work_size_b"]:
+        differs.append("work size (compared per unit)")
+    return "differs: " + ", ".join(differs) if differs else ""
 
 
 def load_side(path: Path) -> pd.DataFrame:
@@ -39,7 +56,12 @@ def compare(a: pd.DataFrame, b: pd.DataFrame, by_env: bool, min_change: float = 
         raise collect.ResultsError("the two sides have no benchmark in common (matched on %s)" % " and ".join(keys))
     rows = []
     for _, row in merged.iterrows():
-        r = analysis.ratio(row["runs_a"], row["runs_b"], analysis._seed("cmp", *[row[k] for k in keys]))
+        per_unit = row["work_size_b"] / row["work_size_a"] if row["work_size_a"] else 1.0
+        if row["run_id_a"] == row["run_id_b"]:
+            r = stats.ratio(row["rounds_a"], row["rounds_b"])
+        else:
+            r = stats.unpaired_ratio(row["rounds_a"], row["rounds_b"])
+        r = stats.Interval(r.value * per_unit, r.lo * per_unit, r.hi * per_unit, r.n, r.paired)
         real = r.significant and abs(r.value - 1) >= min_change
         if not real:
             verdict = "not significant"
@@ -53,7 +75,9 @@ def compare(a: pd.DataFrame, b: pd.DataFrame, by_env: bool, min_change: float = 
                 "B": _ms(row["mean_b"]),
                 "B vs A": "%.3f×" % r.value,
                 "95% CI": "%.3f–%.3f" % (r.lo, r.hi),
+                "±": "%.1f%% (%s, %d rounds)" % (100 * r.half_width, "paired" if r.paired else "unpaired", r.n),
                 "verdict": verdict,
+                "provenance": provenance(row),
                 "significant": real,
             }
         )
@@ -75,6 +99,10 @@ def format_text(table: pd.DataFrame) -> str:
         lines.append("")
     changed = int(table["significant"].sum())
     lines.append("%d of %d benchmarks changed significantly" % (changed, len(table)))
+    flagged = int((table["provenance"] != "").sum())
+    if flagged:
+        lines.append("%d row(s) compare different workload code, builds, profiles or work sizes: see 'provenance'"
+                     % flagged)  # fmt: skip
     return "\n".join(lines)
 
 

@@ -1,7 +1,9 @@
 """Findings: the numbers as plain sentences, most telling first.
 
 Every sentence quotes a ratio with its 95% interval, and says "not significant"
-when the interval contains 1: noise is never reported as a finding.  Each section
+when the interval contains 1: noise is never reported as a finding.  A ratio that
+failed a sanity gate (``analysis.derive``'s ``problem``) is never quoted.  Workloads
+are picked by role (``workloads._registry.ROLES``), never by name.  Each section
 returns nothing when the run lacks the data it needs, so a partial run (say, no
 free-threaded build) still reads correctly.
 """
@@ -13,8 +15,9 @@ from typing import Callable
 import pandas as pd
 
 from harness.analysis import Analysis, headline_workers
+from workloads._schema import gil_forced
 
-FLAGSHIP = "countdown"
+MEMORY_BAR = 1.20  # PEP 779: a supported free-threaded build uses at most 20% more memory
 KIND_NAMES = {"free-threading": "Free-threading", "forced GIL": "Forced-GIL"}
 
 
@@ -52,7 +55,12 @@ class _Writer:
         self.a = analysis
         self.labels = labels
         self.k = headline_workers(analysis.derived)
-        self.tags = benchmarks.drop_duplicates("workload").set_index("workload")["tags"]
+        first = benchmarks.drop_duplicates("workload").set_index("workload")
+        self.tags, self.roles = first["tags"], first["roles"]
+
+    def role(self, role: str) -> str:
+        """The workload holding ``role`` in these runs ('' when none does)."""
+        return next((w for w, roles in self.roles.items() if role in roles), "")
 
     def who(self, env: str) -> str:
         return self.labels.get(env, env)
@@ -64,7 +72,8 @@ class _Writer:
         """Derived rows at the headline worker count, for one workload or several."""
         d = self.a.derived
         names = [workload] if isinstance(workload, str) else workload
-        return d[(d["params"] == "") & d["workload"].isin(names) & (d["mode"] == mode) & (d["workers"] == self.k)]
+        return d[(d["params"] == "") & d["workload"].isin(names) & (d["mode"] == mode) & (d["workers"] == self.k)
+                 & (d["problem"] == "")]  # fmt: skip
 
     def overhead(self, env: str, workload: str, kind: str) -> pd.Series | None:
         o = self.a.overheads
@@ -75,7 +84,7 @@ class _Writer:
 
     def gil_flags(self) -> list[str]:
         b = self.bench
-        flagged = b[b["free_threaded_build"] & b["gil_enabled"] & (b["python_gil_env"] != "1")]
+        flagged = b[b["free_threaded_build"] & b["gil_enabled"] & ~b["python_gil_env"].map(gil_forced)]
         return [
             "Warning: on %s, %d benchmark(s) ran with the GIL enabled although the build is free-threaded and "
             "PYTHON_GIL is not set (%s): an imported extension switched it back on."
@@ -84,7 +93,7 @@ class _Writer:
         ]
 
     def gil_threads(self) -> list[str]:
-        rows = self.at(FLAGSHIP, "threads")
+        rows = self.at(self.role("flagship"), "threads")
         out = []
         gil = rows[rows["gil_enabled"]].sort_values("speedup")
         if not gil.empty:
@@ -98,13 +107,13 @@ class _Writer:
             )
             out.append(
                 "Under the GIL, %d threads run %s at %s the speed of one thread (%s): they take turns.%s"
-                % (self.k, FLAGSHIP, _span(gil["speedup"]), each, caveat)
+                % (self.k, self.role("flagship"), _span(gil["speedup"]), each, caveat)
             )
         for _, row in rows[~rows["gil_enabled"]].iterrows():
             verdict = "they run in parallel" if row["speedup"] >= 1.5 and row["speedup_significant"] else "little gain"
             out.append(
                 "Without the GIL, on %s, %d threads run %s %s faster than one: %s."
-                % (self.who(row["env"]), self.k, FLAGSHIP, _r(row, "speedup"), verdict)
+                % (self.who(row["env"]), self.k, self.role("flagship"), _r(row, "speedup"), verdict)
             )
         return out
 
@@ -125,7 +134,7 @@ class _Writer:
         ]
 
     def processes(self) -> list[str]:
-        rows = self.at(FLAGSHIP, "processes")
+        rows = self.at(self.role("flagship"), "processes")
         if rows.empty:
             return []
         caveat = "" if rows["speedup_significant"].all() else " (some not significant)"
@@ -138,18 +147,18 @@ class _Writer:
         return [
             "multiprocessing.Pool with %d processes ran %s %s faster than serial on the %d interpreters%s. Each "
             "process has its own interpreter and its own GIL."
-            % (self.k, FLAGSHIP, _span(rows["speedup"]), len(rows), caveat)
+            % (self.k, self.role("flagship"), _span(rows["speedup"]), len(rows), caveat)
         ]
 
     def net(self) -> list[str]:
-        rows = self.at(FLAGSHIP, "threads")
+        rows = self.at(self.role("flagship"), "threads")
         if "net_speedup" not in rows:
             return []
-        rows = rows[rows["free_threaded_build"] & (rows["python_gil_env"] == "") & rows["net_speedup"].notna()]
+        rows = rows[rows["free_threaded_build"] & ~rows["python_gil_env"].map(gil_forced) & rows["net_speedup"].notna()]
         out = []
         for _, row in rows.iterrows():
             base = self.who(row["net_baseline_env"])
-            over = self.overhead(row["env"], FLAGSHIP, "free-threading")
+            over = self.overhead(row["env"], self.role("flagship"), "free-threading")
             because = (
                 "" if over is None else ", because one thread takes %s of %s's time" % (_r(over, "overhead"), base)
             )
@@ -159,7 +168,7 @@ class _Writer:
                 % (
                     self.who(row["env"]),
                     self.k,
-                    FLAGSHIP,
+                    self.role("flagship"),
                     _r(row, "speedup"),
                     _r(row, "net_speedup"),
                     base,
@@ -194,7 +203,8 @@ class _Writer:
         return out
 
     def native(self) -> list[str]:
-        nogil, holding = self.at("native_lcg", "threads-nogil"), self.at("native_lcg", "threads-holding-gil")
+        native = self.role("native")
+        nogil, holding = self.at(native, "threads-nogil"), self.at(native, "threads-holding-gil")
         out = []
         for gil, label in ((True, "GIL builds"), (False, "free-threaded builds")):
             free = nogil[nogil["gil_enabled"] == gil]["speedup"]
@@ -257,6 +267,52 @@ class _Writer:
             "becomes %s (switch interval 5 ms)." % (k, _ms_span(base["p99"]), "; ".join(parts))
         ]
 
+    def memory(self) -> list[str]:
+        """Peak memory of the free-threaded build against its partner, held against PEP 779's bar."""
+        o = self.a.overheads
+        if o.empty or "memory" not in o:
+            return []
+        out = []
+        rows = o[(o["kind"] == "free-threading") & (o["params"] == "") & o["memory"].notna()]
+        for env, group in rows.groupby("env", sort=False):
+            over = group[group["memory_lo"] > MEMORY_BAR]
+            worst = group.loc[group["memory"].idxmax()]
+            out.append(
+                "Peak memory (RSS of the benchmark process) of %s vs %s: median %.2f×, at most %s for %s; %s"
+                % (
+                    self.who(env),
+                    self.who(group.iloc[0]["baseline_env"]),
+                    group["memory"].median(),
+                    _r(worst, "memory"),
+                    worst["workload"],
+                    "%d of %d workloads are above PEP 779's bar of 20%% more memory" % (len(over), len(group))
+                    if len(over)
+                    else "every workload is within PEP 779's bar of 20%% more memory (or not significantly above it)",
+                )
+            )
+        return out
+
+    def waiting(self) -> list[str]:
+        """Why threads do not scale: the share of thread time spent not running."""
+        rows = self.at(self.role("flagship"), "threads").dropna(subset=["waiting"])
+        if rows.empty:
+            return []
+        parts = ["%s %.0f%%" % (self.who(r["env"]), 100 * r["waiting"]) for _, r in rows.iterrows()]
+        return [
+            "Time spent waiting: with %d threads running %s, each thread spent this share of the run not running "
+            "(for the GIL, a lock or a CPU): %s." % (self.k, self.role("flagship"), ", ".join(parts))
+        ]
+
+    def problems(self) -> list[str]:
+        d = self.a.derived
+        bad = d[d["problem"] != ""]
+        if bad.empty:
+            return []
+        return [
+            "%d ratio(s) failed a sanity gate (above the physical limit, or one worker not within 5%% of serial) "
+            "and are shown as measurement problems, not results." % len(bad)
+        ]
+
     def noise(self) -> list[str]:
         d = self.a.derived
         ns = int((~d["speedup_significant"]).sum())
@@ -277,6 +333,9 @@ SECTIONS: tuple[Callable[[_Writer], list[str]], ...] = (
     _Writer.contention,
     _Writer.io,
     _Writer.convoy,
+    _Writer.memory,
+    _Writer.waiting,
+    _Writer.problems,
     _Writer.noise,
 )
 

@@ -94,6 +94,37 @@ print(json.dumps({
 """
 
 
+# The matched pair bench-all and the test suite build when no free-threaded CPython exists:
+# its tarball is pinned above and served by Debian's pool as well as python.org.
+DEFAULT_PAIR = "3.13.5"
+DEFAULT_UV_PAIR = "3.13"
+
+
+def ensure_free_threaded(write: Optional[Callable[[str], None]] = None) -> List[Path]:
+    """Obtain a free-threaded CPython (with its matched default half) unless one is found.
+
+    ``uv python install`` where uv is present and works (seconds), else the
+    matched-pair source build (minutes; a no-op once cached).  Returns the prefixes
+    provisioned, ``[]`` when a free-threaded build already exists.
+    """
+    from harness.interpreters import assign, discover
+
+    say = write or functools.partial(print, flush=True)
+    if any(f.endswith("t") for f in assign(discover())):
+        return []
+    if shutil.which("uv"):
+        say("no free-threaded CPython found: installing CPython %st and %s with uv" % ((DEFAULT_UV_PAIR,) * 2))
+        try:
+            return provision(parse_request("cpython", DEFAULT_UV_PAIR, pair=True, uv=True), say)
+        except ProvisionError as exc:
+            say("uv could not install it (%s); building from source instead" % exc)
+    say(
+        "no free-threaded CPython found: building the matched CPython %s pair from source into %s "
+        "(about 6 minutes on 2 cores, once; --no-provision skips this)" % (DEFAULT_PAIR, provisioned_root())
+    )
+    return provision(parse_request("cpython", DEFAULT_PAIR, pair=True), say)
+
+
 class ProvisionError(Exception):
     """One line for the user (the CLI prints it as ``error: ...``, exit status 2)."""
 

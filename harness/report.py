@@ -15,9 +15,10 @@ import jinja2
 import pandas as pd
 
 from harness import charts
-from harness.analysis import Analysis, analyse, headline_workers
+from harness.analysis import Analysis, analyse, headline_workers, precision_summary
 from harness.collect import RunData, summary_frame
 from harness.findings import findings
+from workloads._registry import PROFILES
 
 TEMPLATES = Path(__file__).parent / "templates"
 MACHINE_COLUMNS = ["machine", "hostname", "cpu_model", "cpu_count"]
@@ -68,18 +69,43 @@ def timeline_captures(timelines: list[dict[str, Any]]) -> list[dict[str, Any]]:
     )
 
 
+def role_workload(benchmarks: pd.DataFrame, role: str) -> str:
+    """The workload that holds ``role`` (see ``workloads._registry.ROLES``), or ''."""
+    held = benchmarks.loc[benchmarks["roles"].map(lambda r: role in r), "workload"]
+    return str(held.iloc[0]) if len(held) else ""
+
+
+def around_picks(benchmarks: pd.DataFrame) -> list[tuple[str, str]]:
+    """(mode, workload) bars of "what gets around the GIL": the flagship loop in every
+    parallel mode, the native loop releasing and holding the GIL."""
+    flagship, native = role_workload(benchmarks, "flagship"), role_workload(benchmarks, "native")
+    return [(m, flagship) for m in ("threads", "processes", "interpreters")] + [
+        (m, native) for m in ("threads-nogil", "threads-holding-gil")
+    ]
+
+
 def _charts(data: RunData, analysis: Analysis, labels: dict[str, str]) -> list[Chart]:
-    """The report's figures, most telling first; per-workload scaling curves last."""
+    """The report's figures, most telling first; per-workload scaling curves last.
+
+    Ratios that failed a sanity gate are left out of every chart: they are listed
+    as measurement problems instead."""
     derived, out = analysis.derived, []
+    if not derived.empty:
+        derived = derived[derived["problem"] == ""]
     colors = charts.env_colors(list(labels))
+    flagship = role_workload(data.benchmarks, "flagship")
     if not derived.empty:
         k = headline_workers(derived)
         caption = "Speedup at %d workers for each way of running in parallel; error bars are 95%% intervals." % k
-        out.append(Chart("around-gil", "What gets around the GIL", caption, charts.around_gil(derived, labels, k)))
-        if "countdown" in set(derived["workload"]):
-            caption = "Speedup against worker count, same total work split k ways; bands are 95% intervals."
-            svg = charts.scaling(derived, labels, colors, "countdown")
-            out.append(Chart("scaling-countdown", "Scaling: countdown", caption, svg))
+        svg = charts.around_gil(derived, labels, k, around_picks(data.benchmarks))
+        out.append(Chart("around-gil", "What gets around the GIL", caption, svg))
+        if flagship in set(derived["workload"]):
+            caption = (
+                "Speedup against worker count, same total work split k ways; bands are 95% intervals. The dashed "
+                "line is the most k workers can give on this machine: min(k, CPUs)."
+            )
+            svg = charts.scaling(derived, labels, colors, flagship)
+            out.append(Chart("scaling-" + flagship, "Scaling: " + flagship, caption, svg))
         caption = "The best speedup threads reached (any worker count) per interpreter and workload."
         out.append(Chart("heatmap", "Best thread speedup, every workload", caption, charts.heatmap(derived, labels)))
     if not analysis.overheads.empty:
@@ -95,9 +121,12 @@ def _charts(data: RunData, analysis: Analysis, labels: dict[str, str]) -> list[C
         out.append(Chart("convoy", "Convoy effect: I/O latency beside CPU-bound threads", caption, svg))
     captures = timeline_captures(data.timelines)
     if captures:
-        caption = "When each of two countdown threads ran, from their own clocks (first %.0f ms)." % charts.TIMELINE_MS
+        caption = "When each of two %s threads ran, from their own clocks (first %.0f ms)." % (
+            captures[0].get("workload", "CPU-bound"),
+            charts.TIMELINE_MS,
+        )
         out.append(Chart("timeline", "GIL timeline", caption, charts.timeline(captures, labels)))
-    others = sorted(set(derived["workload"]) - {"countdown"}) if not derived.empty else []
+    others = sorted(set(derived["workload"]) - {flagship}) if not derived.empty else []
     for workload in others:
         svg = charts.scaling(derived, labels, colors, workload)
         out.append(Chart("scaling-" + workload, "Scaling: " + workload, "", svg))
@@ -129,6 +158,20 @@ def at_workers(derived: pd.DataFrame, labels: dict[str, str], workers: int) -> l
     return tables
 
 
+def precision_context(analysis: Analysis, benchmarks: pd.DataFrame) -> dict[str, Any] | None:
+    """The precision reached by the headline ratios, against the profile's target."""
+    targets = {PROFILES[p].precision for p in set(benchmarks["profile"]) if p in PROFILES}
+    target = max(targets, default=0.0)
+    if not target:
+        return None
+    summary = precision_summary(analysis, target)
+    missed = [
+        "%s %s of %s: ±%s" % (r["kind"], r["name"], r["env"], "n/a" if pd.isna(r["hw"]) else "%.1f%%" % (100 * r["hw"]))
+        for _, r in summary["widest"].iterrows()
+    ]
+    return {**summary, "missed": missed}
+
+
 def render(report: Report) -> str:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
@@ -149,7 +192,10 @@ def render(report: Report) -> str:
         frame["interpreter"] = frame["env"].map(report.labels)
         return frame.to_dict("records")
 
-    main = [c for c in report.charts if not c.name.startswith("scaling-") or c.name == "scaling-countdown"]
+    derived = report.analysis.derived
+    gated = derived[derived["problem"] != ""] if not derived.empty else derived
+    flagship = role_workload(bench, "flagship")
+    main = [c for c in report.charts if not c.name.startswith("scaling-") or c.name == "scaling-" + flagship]
     k = headline_workers(report.analysis.derived)
     context = {
         "title": "gilbench report — " + ", ".join(sorted(set(bench["run_id"]))),
@@ -161,6 +207,8 @@ def render(report: Report) -> str:
         "gallery": [c for c in report.charts if c not in main],
         "numbers": numbers.to_dict("records"),
         "speedups": records(report.analysis.derived),
+        "gated": records(gated),
+        "precision": precision_context(report.analysis, bench),
         "headline_k": k,
         "at_k": at_workers(report.analysis.derived, report.labels, k),
         "overheads": records(report.analysis.overheads),

@@ -1,28 +1,38 @@
-"""Run the whole benchmark matrix on this interpreter: ``python -m workloads``.
+"""Plan, prepare and measure the benchmark matrix: ``python -m workloads``.
 
-This is what each tox bench env runs.  Each pyperf worker process of a benchmark
-runs in its own process group, so a crash, a segfault or a hang costs that
-benchmark only: it is recorded as failed or timed out, and the run goes on.  After
-each process the env's pyperf file and status file are rewritten atomically, so
-Ctrl-C or a kill loses at most the process in flight, and ``--resume RUN_ID``
-finishes the rest.
+Run by hand (or ``tox -e bench-py313t``), it measures this interpreter alone, in
+rounds.  Under bench-all, each tox env only *prepares* (``--prepare``: the plan,
+the work sizes calibrated for this interpreter, the GIL timeline) and the host
+measures every env from one scheduler, ``run_rounds``, so that round r of every
+interpreter runs before round r+1 of any.
+
+Each pyperf worker process runs in its own process group, so a crash, a segfault or
+a hang costs that benchmark only: it is recorded as failed or timed out, and the
+run goes on.  After each process the env's pyperf file and status file are
+rewritten atomically, so Ctrl-C or a kill loses at most the process in flight, and
+``--resume RUN_ID`` finishes the rest.
 """
 
 from __future__ import annotations
 
 import argparse
 import glob
+import json
+import math
 import os
+import random
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from typing import Any, Dict, List, Optional, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
-from workloads import _meta, _results
-from workloads._registry import PROFILES, Bench, Profile, cpu_count, load_all, plan
+from workloads import _meta, _results, _schema
+from workloads._registry import PROFILES, USER_WORKLOADS_ENV, Bench, Profile, Workload, cpu_count, load_all, plan
+from workloads._schema import BenchSpec, BenchStatus, Outcome
 from workloads.modes import MODES, mode_unavailable
 
 TAIL_CHARS = 2000  # of a failed benchmark's output, kept in the status file
@@ -35,10 +45,13 @@ class UsageError(Exception):
 
 # What pyperf's manager passes to its workers (pyperf._utils.create_environ): no stray
 # variables that could change how the measured code behaves.
-_WORKER_ENV = ("PATH", "HOME", "TEMP", "TMPDIR", "PYTHONPATH", "PYTHON_CPU_COUNT", "PYTHON_GIL", "PYTHON_JIT", "LANG")
+_WORKER_ENV = ("PATH", "HOME", "TEMP", "TMPDIR", "PYTHONPATH", "PYTHON_CPU_COUNT", "PYTHON_GIL", "PYTHON_JIT", "LANG",
+               "GILBENCH_WORKLOAD_MODULES", USER_WORKLOADS_ENV)  # fmt: skip
+CALIBRATION_TIMEOUT = 120.0
+MAX_SCALE = 4096
 
 
-def _worker_environ() -> Dict[str, str]:
+def worker_environ() -> Dict[str, str]:
     return {k: v for k, v in os.environ.items() if k in _WORKER_ENV or k.startswith("LC_")}
 
 
@@ -76,51 +89,87 @@ def _describe_exit(code: int) -> str:
     return "exit status %d" % code
 
 
-class EnvRun:
-    """One interpreter's pass over the matrix, with its files under ``results/<run-id>/``."""
+@dataclass(frozen=True)
+class Target:
+    """Where one env's benchmark processes run: its interpreter, environment, folder.
 
-    def __init__(self, args: argparse.Namespace, profile: Profile, benches: List[Bench]) -> None:
-        self.args = args
+    ``python -m workloads`` runs its own interpreter; bench-all runs every env's
+    interpreter (the tox env's python) from one scheduler, so rounds interleave
+    across interpreters.
+    """
+
+    env: str
+    python: str
+    environ: Dict[str, str]
+    cwd: str
+
+
+def own_target(env: str) -> Target:
+    """This interpreter, as a pyperf manager would start its workers."""
+    return Target(env, sys.executable, worker_environ(), tempfile.gettempdir())
+
+
+class EnvRun:
+    """One env's share of a run: its plan, its pyperf file and its status file."""
+
+    def __init__(
+        self, results_dir: str, run_id: str, profile: Profile, target: Target, timeout: Optional[float] = None
+    ) -> None:
         self.profile = profile
-        self.benches = benches
-        folder = os.path.join(args.results_dir, args.run_id)
-        self.suite_path = os.path.join(folder, args.env + ".json")
-        self.status_path = os.path.join(folder, args.env + _results.STATUS_SUFFIX)
-        os.makedirs(folder, exist_ok=True)
+        self.target = target
+        self.run_id = run_id
+        self.timeout = timeout or profile.timeout
+        folder = os.path.join(results_dir, run_id)
+        self.suite_path = os.path.join(folder, target.env + ".json")
+        self.status_path = _schema.meta_path(folder, target.env + _schema.STATUS_SUFFIX)
+        os.makedirs(os.path.dirname(self.status_path), exist_ok=True)
         for stale in glob.glob(os.path.join(folder, ".bench-*")):  # scratch of a killed run (we hold the lock)
             shutil.rmtree(stale, ignore_errors=True)
-        self.status = self._load_status()
-        self.suite = self._load_suite()
-        self.started = time.monotonic()
+        self.status: Dict[str, Any] = {}
+        self.specs: List[BenchSpec] = []
+        self.suite: Dict[str, Any] = {}
 
-    def _load_status(self) -> Dict[str, Any]:
+    # -- status and suite files ------------------------------------------------------
+
+    def create(self, specs: List[BenchSpec], facts: Dict[str, Any], jit: bool) -> None:
+        """A new status file: the plan is on disk before any benchmark runs."""
         if os.path.exists(self.status_path):
-            if not self.args.resume:
-                raise UsageError(
-                    "%s already exists; pass --resume %s to finish that run" % (self.status_path, self.args.run_id)
-                )
-            try:
-                status = _results.read_json(self.status_path)
-            except ValueError as exc:
-                raise UsageError("%s: not a gilbench status file (%s)" % (self.status_path, exc)) from None
-            if status.get("format") != _results.STATUS_FORMAT:
-                raise UsageError("%s: not a gilbench status file" % self.status_path)
-            if status.get("profile", {}).get("name") != self.profile.name:
-                raise UsageError(
-                    "%s was run with profile %r; resume it with the same profile"
-                    % (self.status_path, status.get("profile", {}).get("name"))
-                )
-            return status
-        return {
-            "format": _results.STATUS_FORMAT,
-            "env": self.args.env,
-            "run_id": self.args.run_id,
+            raise UsageError("%s already exists; pass --resume %s to finish that run" % (self.status_path, self.run_id))
+        self.specs = specs
+        self.status = {
+            "format": _schema.STATUS_FORMAT,
+            "env": self.target.env,
+            "run_id": self.run_id,
             "profile": dict(self.profile.__dict__),
-            "interpreter": _meta.interpreter_facts(),
+            "interpreter": facts,
+            "warmups": self.profile.warmups_for(jit),
             "cpu_count": cpu_count(),
             "started": _results.utc_now(),
+            "planned": [s.name for s in specs],
+            "plan": [s.to_json() for s in specs],
             "benchmarks": {},
         }
+        for spec in specs:
+            if spec.unavailable:
+                self._record(spec, Outcome.UNAVAILABLE, 0.0, spec.unavailable)
+        self._save_status()
+
+    def load(self) -> None:
+        """Pick up an existing status file (a prepared env, or a run to resume)."""
+        try:
+            status = _results.read_json(self.status_path)
+        except (OSError, ValueError) as exc:
+            raise UsageError("%s: not a gilbench status file (%s)" % (self.status_path, exc)) from None
+        if status.get("format") != _schema.STATUS_FORMAT or "plan" not in status:
+            raise UsageError("%s: not a gilbench status file of this version" % self.status_path)
+        if status.get("profile", {}).get("name") != self.profile.name:
+            raise UsageError(
+                "%s was run with profile %r; resume it with the same profile"
+                % (self.status_path, status.get("profile", {}).get("name"))
+            )
+        self.status = status
+        self.specs = [BenchSpec.from_json(s) for s in status["plan"]]
+        self.suite = self._load_suite()
 
     def _load_suite(self) -> Dict[str, Any]:
         """Benchmarks measured so far (a resumed run starts from its file), by name."""
@@ -139,169 +188,202 @@ class EnvRun:
 
         _results.atomic_write_text(self.suite_path, _dumps(pyperf.BenchmarkSuite(list(self.suite.values()))))
 
-    def _record(self, bench: Bench, outcome: str, seconds: float, reason: str = "") -> None:
-        previous = self.status["benchmarks"].get(bench.name, {})
-        self.status["benchmarks"][bench.name] = {
-            "workload": bench.workload.name,
-            "mode": bench.mode,
-            "workers": bench.workers,
-            "params": bench.param_dict,
-            "work_size": bench.size,
-            "status": outcome,
-            "runs": self.suite[bench.name].get_nrun() if bench.name in self.suite else 0,
-            "seconds": round(previous.get("seconds", 0.0) + seconds, 3),
-            "reason": reason,
-        }
+    def _save_status(self) -> None:
         self.status["updated"] = _results.utc_now()
         _results.atomic_write_json(self.status_path, self.status)
 
-    def _next_round(self, bench: Bench) -> Optional[int]:
-        """The index of the pyperf process this benchmark needs next, or None when it is finished."""
-        entry = self.status["benchmarks"].get(bench.name)
+    def entry(self, spec: BenchSpec) -> Optional[BenchStatus]:
+        data = self.status["benchmarks"].get(spec.name)
+        return BenchStatus.from_json(data) if data else None
+
+    def _record(self, spec: BenchSpec, outcome: Outcome, seconds: float, reason: str = "") -> None:
+        previous = self.entry(spec)
+        self.status["benchmarks"][spec.name] = BenchStatus(
+            workload=spec.workload,
+            mode=spec.mode,
+            workers=spec.workers,
+            params=dict(spec.params),
+            work_size=spec.size,
+            status=outcome,
+            runs=self.suite[spec.name].get_nrun() if spec.name in self.suite else 0,
+            seconds=round((previous.seconds if previous else 0.0) + seconds, 3),
+            reason=reason,
+        ).to_json()
+        self._save_status()
+
+    def next_round(self, spec: BenchSpec) -> Optional[int]:
+        """The round this benchmark's next process belongs to, or None when it is done."""
+        entry = self.entry(spec)
         if entry is None:
             return 0
-        if entry["status"] in ("partial", "interrupted"):
-            return entry["runs"]
-        return None  # ok, unavailable, failed or timeout
+        return entry.runs if entry.status.open else None
 
-    def _forget_failures(self) -> None:
+    def open_specs(self) -> List[BenchSpec]:
+        return [s for s in self.specs if self.next_round(s) is not None]
+
+    def close(self, spec: BenchSpec, reason: str = "") -> None:
+        """Stop measuring ``spec``: its rounds are complete (or the target is met)."""
+        entry = self.entry(spec)
+        if entry is not None and entry.status.open:
+            self._record(spec, Outcome.OK, 0.0, reason)
+
+    def forget_failures(self) -> None:
         """``--retry-failed``: failed and timed-out benchmarks start over."""
         for name, entry in list(self.status["benchmarks"].items()):
-            if entry["status"] in ("failed", "timeout"):
+            if Outcome(entry["status"]).failed:
                 del self.status["benchmarks"][name]
                 self.suite.pop(name, None)
 
-    def _command(self, bench: Bench, part: str) -> List[str]:
+    def finish(self) -> None:
+        self.status["finished"] = _results.utc_now()
+        self._save_status()
+
+    # -- one pyperf process ----------------------------------------------------------
+
+    def _command(self, spec: BenchSpec, round_: int, part: str) -> List[str]:
         """One pyperf worker process: it measures, then writes a one-run benchmark to ``part``."""
-        values = self.profile.latency_values if bench.workload.self_timed else self.profile.values
+        values = self.profile.latency_values if spec.self_timed else self.profile.values
         cmd = [
-            sys.executable, "-m", "workloads._runner", "--worker",
+            self.target.python, "-m", "workloads._runner", "--worker",
             "--values", str(values),
-            "--warmups", str(self.profile.warmups),
+            "--warmups", str(self.status.get("warmups", self.profile.warmups)),
             "--loops", "1",
             "--output", part,
-            "--module", bench.workload.module,
-            "--workload", bench.workload.name,
-            "--mode", bench.mode,
-            "--workers", str(bench.workers),
-            "--size", str(bench.size),
+            "--module", spec.module,
+            "--workload", spec.workload,
+            "--mode", spec.mode,
+            "--workers", str(spec.workers),
+            "--size", str(spec.size),
+            "--round", str(round_),
             "--bench-profile", self.profile.name,
-            "--run-id", self.args.run_id,
-            "--env", self.args.env,
+            "--run-id", self.run_id,
+            "--env", self.target.env,
         ]  # fmt: skip
-        for key, value in bench.params:
+        for key, value in spec.params:
             cmd.extend(("--param", "%s=%s" % (key, value)))
         return cmd
 
-    def _run_process(self, bench: Bench) -> str:
-        """One pyperf worker process of ``bench``, in its own process group: pyperf's
-        manager, minus a process.  Record its run; return the outcome word."""
+    def run_process(self, spec: BenchSpec, round_: int) -> Outcome:
+        """One pyperf worker process of ``spec``, in its own process group: pyperf's
+        manager, minus a process.  Record its run; return the outcome."""
         import pyperf
 
         scratch = tempfile.mkdtemp(prefix=".bench-", dir=os.path.dirname(self.suite_path))
         part = os.path.join(scratch, "worker.json")
         start = time.monotonic()
         proc = subprocess.Popen(
-            self._command(bench, part),
-            env=_worker_environ(),
+            self._command(spec, round_, part),
+            cwd=self.target.cwd,
+            env=self.target.environ,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: we can kill pool workers too
             preexec_fn=_die_with_parent,
         )
         try:
-            out, _ = proc.communicate(timeout=self.args.timeout or self.profile.timeout)
+            out, _ = proc.communicate(timeout=self.timeout)
             elapsed = time.monotonic() - start
             if proc.returncode != 0 or not os.path.exists(part):
                 detail = _describe_exit(proc.returncode)
-                self._record(bench, "failed", elapsed, "%s\n%s" % (detail, _tail(out.decode("utf-8", "replace"))))
-                return "FAILED (%s)" % detail
+                self._record(spec, Outcome.FAILED, elapsed, "%s\n%s" % (detail, _tail(out.decode("utf-8", "replace"))))
+                return Outcome.FAILED
             run = pyperf.Benchmark.load(part)
-            if bench.name in self.suite:
-                self.suite[bench.name].add_runs(run)
+            if spec.name in self.suite:
+                self.suite[spec.name].add_runs(run)
             else:
-                self.suite[bench.name] = run
+                self.suite[spec.name] = run
             self._save_suite()
-            runs = self.suite[bench.name].get_nrun()
-            if runs >= self.profile.processes:
-                self._record(bench, "ok", elapsed)
-                return "ok"
-            self._record(
-                bench, "partial", elapsed, "%d of %d pyperf processes measured" % (runs, self.profile.processes)
-            )
-            return "partial"
+            self._record(spec, Outcome.PARTIAL, elapsed, "measured in %d round(s)" % self.suite[spec.name].get_nrun())
+            return Outcome.OK
         except subprocess.TimeoutExpired:
             _kill_group(proc)
             out, _ = proc.communicate()
             elapsed = time.monotonic() - start
             detail = "timed out after %.0f s" % elapsed
-            self._record(bench, "timeout", elapsed, "%s\n%s" % (detail, _tail(out.decode("utf-8", "replace"))))
-            return "TIMEOUT (%s)" % detail
+            self._record(spec, Outcome.TIMEOUT, elapsed, "%s\n%s" % (detail, _tail(out.decode("utf-8", "replace"))))
+            return Outcome.TIMEOUT
         except BaseException:
             _kill_group(proc)
             proc.wait()
-            self._record(bench, "interrupted", time.monotonic() - start, "interrupted by the user")
+            self._record(spec, Outcome.INTERRUPTED, time.monotonic() - start, "interrupted by the user")
             raise
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
-    def _capture_timeline(self) -> str:
-        """Record which thread runs when (workloads/_timeline.py); never fails the run."""
-        path = self.suite_path[: -len(".json")] + _results.TIMELINE_SUFFIX
-        cmd = [sys.executable, "-m", "workloads._timeline", "--threads", "2", "--seconds", "0.25",
-               "--env", self.args.env, "--run-id", self.args.run_id, "--output", path]  # fmt: skip
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMELINE_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            return "timed out after %d s" % TIMELINE_TIMEOUT
-        return "ok" if proc.returncode == 0 else "failed: " + _tail(proc.stderr or proc.stdout)
 
-    def run(self) -> int:
-        """Run what is not yet done, in rounds; exit status 1 if any benchmark failed.
+# After a round: the (env, benchmark name) pairs that need no more rounds, and a
+# line for the progress display (e.g. the widest interval still open).
+StopRule = Callable[[List[EnvRun], int], Tuple[Set[Tuple[str, str]], str]]
 
-        Round r runs the r-th pyperf process of every benchmark, so each benchmark's
-        processes are spread over the whole run: a slow spell of a shared machine
-        then widens every benchmark's interval a little instead of biasing a few.
-        """
-        if self.args.retry_failed:
-            self._forget_failures()
-        self.status["planned"] = [b.name for b in self.benches]
-        _results.atomic_write_json(self.status_path, self.status)  # the plan is on disk before any benchmark
-        progress = os.environ.get("GILBENCH_PROGRESS")  # "env 2/8", set by bench-all
-        prefix = "[%s%s]" % (self.args.env, " " + progress if progress else "")
-        pending = [b for b in self.benches if self._next_round(b) is not None]
-        done = len(self.benches) - len(pending)
-        for bench in pending:
-            reason = bench.workload.unavailable_reason() or mode_unavailable(bench.mode)
-            if reason:
-                self._record(bench, "unavailable", 0.0, reason)
-        pending = [b for b in pending if self._next_round(b) is not None]
-        print(
-            "%s %d benchmarks (%d to measure, in %d round(s) of one pyperf process each), profile %s, run %s"
-            % (prefix, len(self.benches), len(pending), self.profile.processes, self.profile.name, self.args.run_id),
-            flush=True,
-        )
-        failures = 0
-        for round_ in range(self.profile.processes):
-            todo = [b for b in pending if self._next_round(b) == round_]
-            for index, bench in enumerate(todo, start=1):
-                t0 = time.monotonic()
-                outcome = self._run_process(bench)
-                failures += outcome.startswith(("FAILED", "TIMEOUT"))
-                print(
-                    "%s round %d/%d %3d/%d %-40s %-10s %6.1fs  (elapsed %s)"
-                    % (prefix, round_ + 1, self.profile.processes, index, len(todo), bench.name,
-                       outcome if len(outcome) < 60 else outcome[:57] + "...", time.monotonic() - t0,
-                       _clock(time.monotonic() - self.started)),
-                    flush=True,
-                )  # fmt: skip
-        if self.args.timeline and "timeline" not in self.status:
-            self.status["timeline"] = self._capture_timeline()
-            print("%s GIL timeline: %s" % (prefix, self.status["timeline"]), flush=True)
-        self.status["finished"] = _results.utc_now()
-        _results.atomic_write_json(self.status_path, self.status)
-        print("%s wrote %s (%d benchmarks were already done)" % (prefix, self.suite_path, done), flush=True)
-        return 1 if failures else 0
+
+@dataclass
+class Rounds:
+    """How many rounds, when to stop early, and the shuffle seed."""
+
+    least: int
+    most: int
+    seed: int
+    stop: Optional[StopRule] = None
+    budget: Optional[float] = None  # seconds; no new round starts after it is spent
+
+
+def run_rounds(runs: List[EnvRun], rounds: Rounds, log: Callable[[str], None] = print) -> int:
+    """Measure every open benchmark of every env in interleaved rounds; return failures.
+
+    Round r runs one pyperf process of every benchmark that still needs one, in every
+    env, in an order shuffled from ``seed`` and r: a slow spell of a shared machine
+    then falls on random benchmarks of every interpreter alike, and ratios taken
+    within a round (blocks) cancel it.  Benchmarks stop after ``least`` rounds when
+    ``stop`` says their ratios are precise enough, and after ``most`` in any case.
+    """
+    started = time.monotonic()
+    failures = 0
+    round_ = min((r.next_round(s) for r in runs for s in r.open_specs()), default=rounds.most)
+    last_round = 0.0
+    while round_ < rounds.most:
+        todo = [(r, s) for r in runs for s in r.open_specs() if r.next_round(s) == round_]
+        if not todo:
+            round_ += 1
+            continue
+        elapsed = time.monotonic() - started
+        if rounds.budget is not None and round_ >= rounds.least and elapsed + last_round > rounds.budget:
+            log("budget of %s reached after %d rounds: %d benchmarks stop short of the target"
+                % (_clock(rounds.budget), round_, len(todo)))  # fmt: skip
+            break
+        random.Random("%d:%d" % (rounds.seed, round_)).shuffle(todo)
+        t_round = time.monotonic()
+        for index, (run, spec) in enumerate(todo, start=1):
+            t0 = time.monotonic()
+            outcome = run.run_process(spec, round_)
+            failures += outcome.failed
+            log("round %d %3d/%d %-16s %-40s %-8s %5.1fs  (elapsed %s)"
+                % (round_ + 1, index, len(todo), run.target.env, spec.name, outcome.value,
+                   time.monotonic() - t0, _clock(time.monotonic() - started)))  # fmt: skip
+        last_round = time.monotonic() - t_round
+        measured = round_ + 1
+        if measured >= rounds.most:
+            break
+        if measured >= rounds.least:
+            if rounds.stop is None:
+                stop, note = {(r.target.env, s.name) for r in runs for s in r.open_specs()}, ""
+            else:
+                stop, note = rounds.stop(runs, measured)
+            for run in runs:
+                for spec in run.open_specs():
+                    if (run.target.env, spec.name) in stop:
+                        run.close(spec, "target reached after %d rounds" % measured if rounds.stop else "")
+            still = sum(len(r.open_specs()) for r in runs)
+            eta = last_round * still / max(len(todo), 1)
+            log("after round %d: %d benchmarks still open%s; next round about %s"
+                % (measured, still, note and ", " + note, _clock(eta)))  # fmt: skip
+        round_ += 1
+    for run in runs:
+        for spec in run.open_specs():
+            entry = run.entry(spec)
+            if entry is not None and entry.runs > 0:
+                run.close(spec, "stopped after %d rounds" % entry.runs)
+        run.finish()
+    return failures
 
 
 def _dumps(suite: Any) -> str:
@@ -336,6 +418,76 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         pass
 
 
+def _calibrated_size(wl: Workload, size: int, profile: Profile, ladder: Sequence[int], log: Callable) -> int:
+    """``size`` scaled by a power of two until one serial value lasts long enough.
+
+    Long enough is ``profile.min_value`` × the most workers that can run at once
+    (I/O workloads: the most workers), so that every parallel value of the workload
+    reaches ``min_value`` too.  Timed in a subprocess (a workload that crashes must
+    not take the env down), second call of two so a JIT has compiled the loop.
+    Sizes only grow: the declared size stays wherever it already suffices, so most
+    CPython builds measure identical work.
+    """
+    if not profile.min_value or wl.self_timed or "serial" not in wl.modes or wl.unavailable_reason():
+        return size
+    most = max(ladder) if "io" in wl.tags else min(max(ladder), cpu_count())
+    target = profile.min_value * most
+    cmd = [sys.executable, "-m", "workloads._calibrate", wl.module, wl.name, str(size)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=CALIBRATION_TIMEOUT, env=worker_environ())
+        seconds = float(proc.stdout.strip().splitlines()[-1])
+    except (subprocess.TimeoutExpired, ValueError, IndexError):
+        log("calibration of %s failed; its declared size is used" % wl.name)
+        return size
+    if seconds >= target:
+        return size
+    factor = min(MAX_SCALE, 2 ** math.ceil(math.log2(target / max(seconds, 1e-9))))
+    log("%s: one serial value took %.1f ms; work size x%d (values >= %.0f ms)"
+        % (wl.name, seconds * 1e3, factor, profile.min_value * 1e3))  # fmt: skip
+    return size * factor
+
+
+def plan_specs(
+    registry: Dict[str, Workload], profile: Profile, benches: List[Bench], calibrate: bool, log: Callable = print
+) -> List[BenchSpec]:
+    """The plan as records for the status file: availability and calibrated sizes included."""
+    ladder = sorted({b.workers for b in benches if b.mode != "serial"} or {1})
+    sizes: Dict[str, int] = {}
+    specs = []
+    for bench in benches:
+        wl = bench.workload
+        if wl.name not in sizes:
+            sizes[wl.name] = _calibrated_size(wl, bench.size, profile, ladder, log) if calibrate else bench.size
+        specs.append(
+            BenchSpec(
+                name=bench.name,
+                workload=wl.name,
+                module=wl.module,
+                mode=bench.mode,
+                workers=bench.workers,
+                size=sizes[wl.name] if not wl.self_timed else bench.size,
+                params=bench.params,
+                self_timed=wl.self_timed,
+                tags=wl.tags,
+                roles=wl.roles,
+                unavailable=wl.unavailable_reason() or mode_unavailable(bench.mode) or "",
+            )
+        )
+    return specs
+
+
+def capture_timeline(run_dir: str, env: str, run_id: str) -> str:
+    """Record which thread runs when (workloads/_timeline.py); never fails the run."""
+    path = _schema.meta_path(run_dir, env + _schema.TIMELINE_SUFFIX)
+    cmd = [sys.executable, "-m", "workloads._timeline", "--threads", "2", "--seconds", "0.25",
+           "--env", env, "--run-id", run_id, "--output", path]  # fmt: skip
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMELINE_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return "timed out after %d s" % TIMELINE_TIMEOUT
+    return "ok" if proc.returncode == 0 else "failed: " + _tail(proc.stderr or proc.stdout)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m workloads",
@@ -346,14 +498,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--env", help="env name recorded in results (default: $TOX_ENV_NAME)")
     parser.add_argument("--results-dir", default=os.environ.get("GILBENCH_RESULTS", "results"))
     parser.add_argument("--workload", action="append", help="run only these (repeat or comma-separate)")
+    parser.add_argument("--workloads", metavar="PATH_OR_MODULE", action="append",
+                        help="also your own @workload functions: a .py file, a folder or a module")  # fmt: skip
     parser.add_argument("--mode", action="append", help="run only these modes")
     parser.add_argument("--workers", help="worker counts, e.g. 1,2,4 (default: the machine's ladder)")
     parser.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run")
     parser.add_argument("--retry-failed", action="store_true", help="with --resume, rerun failed benchmarks")
-    parser.add_argument("--timeout", type=float, help="seconds per benchmark (default: the profile's)")
+    parser.add_argument("--timeout", type=float, help="seconds per benchmark process (default: the profile's)")
+    parser.add_argument("--seed", type=int, help="seed of the order within rounds (default: from the run id)")
     parser.add_argument("--force", action="store_true", help="run even if another benchmark run holds the lock")
     parser.add_argument("--no-timeline", dest="timeline", action="store_false", help="skip the GIL timeline capture")
+    parser.add_argument(
+        "--prepare",
+        action="store_true",
+        help="write the plan (calibrated for this interpreter) and the timeline, measure nothing",
+    )
     parser.add_argument("--list", action="store_true", help="print the planned benchmarks and exit")
+    parser.add_argument("--list-json", action="store_true", help="print the plan as JSON and exit")
     return parser
 
 
@@ -372,9 +533,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 130
 
 
+def seed_of(run_id: str) -> int:
+    """The default shuffle seed: stable for a run id, so a resumed run keeps its order."""
+    return int.from_bytes(run_id.encode()[-8:].rjust(8, b"\0"), "big") % (2**31)
+
+
 def _main(args: argparse.Namespace) -> int:
     profile = resolve_profile(args.profile)
-    registry = load_all()
+    if args.workloads:
+        os.environ[USER_WORKLOADS_ENV] = os.pathsep.join(os.path.abspath(w) if os.path.exists(w) else w
+                                                         for w in comma_list(args.workloads))  # fmt: skip
+    try:
+        registry = load_all()
+    except (ImportError, ValueError, SyntaxError) as exc:
+        raise UsageError("--workloads: %s: %s" % (type(exc).__name__, exc)) from None
     names = choose("workload", comma_list(args.workload), list(registry))
     modes = choose("mode", comma_list(args.mode), list(MODES))
     try:
@@ -388,6 +560,9 @@ def _main(args: argparse.Namespace) -> int:
         for bench in benches:
             print(bench.name)
         return 0
+    if args.list_json:
+        json.dump([s.to_json() for s in plan_specs(registry, profile, benches, calibrate=False)], sys.stdout)
+        return 0
     if args.resume and args.run_id and args.resume != args.run_id:
         raise UsageError("--resume %s conflicts with --run-id %s" % (args.resume, args.run_id))
     args.run_id = args.resume or args.run_id or os.environ.get("GILBENCH_RUN_ID") or _results.new_run_id()
@@ -398,7 +573,40 @@ def _main(args: argparse.Namespace) -> int:
               file=sys.stderr)  # fmt: skip
     _install_sigterm_handler()
     with _results.bench_lock(force=args.force):
-        return EnvRun(args, profile, benches).run()
+        return _measure(args, profile, registry, benches)
+
+
+def _measure(args: argparse.Namespace, profile: Profile, registry: Dict[str, Workload], benches: List[Bench]) -> int:
+    progress = os.environ.get("GILBENCH_PROGRESS")  # "env 2/8", set by bench-all
+    prefix = "[%s%s]" % (args.env, " " + progress if progress else "")
+
+    def log(line: str) -> None:
+        print("%s %s" % (prefix, line), flush=True)
+
+    run = EnvRun(args.results_dir, args.run_id, profile, own_target(args.env), args.timeout)
+    run_dir = os.path.join(args.results_dir, args.run_id)
+    if args.resume and os.path.exists(run.status_path):
+        run.load()
+    else:
+        facts = _meta.interpreter_facts()
+        run.create(plan_specs(registry, profile, benches, calibrate=True, log=log), facts, facts["jit"] == "on")
+        if args.timeline:
+            run.status["timeline"] = capture_timeline(run_dir, args.env, args.run_id)
+            log("GIL timeline: %s" % run.status["timeline"])
+    if args.retry_failed:
+        run.forget_failures()
+    if args.prepare:
+        run.status["prepared"] = _results.utc_now()
+        run.finish()
+        log("prepared %d benchmarks (%d to measure) in %s" % (len(run.specs), len(run.open_specs()), run.status_path))
+        return 0
+    done = len(run.specs) - len(run.open_specs())
+    log("%d benchmarks (%d to measure, in %d round(s) of one pyperf process each), profile %s, run %s"
+        % (len(run.specs), len(run.open_specs()), profile.rounds, profile.name, args.run_id))  # fmt: skip
+    seed = args.seed if args.seed is not None else seed_of(args.run_id)
+    failures = run_rounds([run], Rounds(profile.rounds, profile.rounds, seed), log)
+    log("wrote %s (%d benchmarks were already done)" % (run.suite_path, done))
+    return 1 if failures else 0
 
 
 def _install_sigterm_handler() -> None:

@@ -17,10 +17,21 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+# What a workload can stand for; findings and charts pick workloads by role, so the
+# harness names no workload.  A role is held by at most one workload of a run.
+ROLES = {
+    "flagship": "the pure-Python CPU loop that headline findings and charts quote",
+    "native": "a C loop called from threads, releasing the GIL or holding it",
+    "latency": "request latency beside CPU-bound threads (self-timed)",
+}
+
 # Concurrency modes for plain-Python workloads.  ``threads-nogil`` and
 # ``threads-holding-gil`` are declared by native workloads through ``variants``.
 DEFAULT_MODES = ("serial", "threads", "processes", "interpreters")
 THREAD_ONLY_MODES = ("serial", "threads")
+# Modes timed by the same code as ``serial`` (one fresh thread per worker): at one
+# worker with the serial function they measure exactly what ``serial`` does.
+SAME_AS_SERIAL_AT_1 = ("threads", "threads-nogil", "threads-holding-gil")
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,8 @@ class Workload:
     self_timed: bool = False
     workers: Optional[Tuple[int, ...]] = None
     params: Tuple[Dict[str, Any], ...] = ({},)
+    roles: Tuple[str, ...] = ()
+    setup: Optional[Callable[[Bench], None]] = None
 
     def func_for(self, mode: str) -> Callable[..., Any]:
         """The function a mode calls: a variant where declared, else ``func``."""
@@ -83,6 +96,8 @@ def workload(
     workers: Optional[Sequence[int]] = None,
     params: Sequence[Dict[str, Any]] = ({},),
     name: Optional[str] = None,
+    roles: Sequence[str] = (),
+    setup: Optional[Callable[[Bench], None]] = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare ``func`` as a workload; returns it unchanged.
 
@@ -91,8 +106,14 @@ def workload(
     the machine's worker ladder, ``params`` adds extra benchmark parameters (one
     benchmark per dict and worker count; a ``"workers"`` key in a dict overrides the
     counts for that dict alone).  ``self_timed`` workloads take the profile's
-    ``latency_values`` values per process.
+    ``latency_values`` values per process.  ``roles`` (see ``ROLES``) say what the
+    workload stands for in findings and charts.  ``setup(bench)`` runs in the
+    benchmark process before its metadata is recorded and before any value, e.g. to
+    set the switch interval the values are measured under.
     """
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        raise ValueError("unknown role(s) %s; known: %s" % (", ".join(unknown), ", ".join(ROLES)))
 
     def register(func: Callable[..., Any]) -> Callable[..., Any]:
         wl_name = name or func.__name__
@@ -112,6 +133,8 @@ def workload(
             self_timed=self_timed,
             workers=tuple(workers) if workers is not None else None,
             params=tuple(params),
+            roles=tuple(roles),
+            setup=setup,
         )
         return func
 
@@ -119,19 +142,56 @@ def workload(
 
 
 EXTRA_MODULES_ENV = "GILBENCH_WORKLOAD_MODULES"
+# Set by ``--workloads PATH_OR_MODULE``: user workloads, os.pathsep-separated; every
+# benchmark process inherits it, so a pyperf worker imports the same module.
+USER_WORKLOADS_ENV = "GILBENCH_WORKLOADS"
+
+
+def user_workload_modules(spec: str) -> List[str]:
+    """Importable module names for ``--workloads`` entries, adding folders to ``sys.path``.
+
+    An entry is a ``.py`` file (its folder goes on ``sys.path``, its stem is the
+    module), a folder (every public ``.py`` file in it), or an importable module
+    name.  A missing path raises ValueError naming it.
+    """
+    names: List[str] = []
+    for entry in (e for e in spec.split(os.pathsep) if e):
+        if entry.endswith(".py") or os.sep in entry or os.path.isdir(entry):
+            path = os.path.abspath(entry)
+            if os.path.isfile(path) and path.endswith(".py"):
+                folder, files = os.path.dirname(path), [os.path.basename(path)]
+            elif os.path.isdir(path):
+                folder = path
+                files = sorted(f for f in os.listdir(path) if f.endswith(".py") and not f.startswith("_"))
+            else:
+                raise ValueError("--workloads %s: no such .py file or folder" % entry)
+            if folder not in sys.path:
+                sys.path.insert(0, folder)
+            names.extend(f[: -len(".py")] for f in files)
+        else:
+            names.append(entry)
+    return names
 
 
 def workload_modules() -> List[str]:
     """Modules that declare workloads, as importable names.
 
     Every public module of the ``workloads`` package (dropping a file in adds
-    workloads), plus any modules named, comma-separated, in
-    ``$GILBENCH_WORKLOAD_MODULES`` (workloads kept outside this package).
+    workloads), then the modules named, comma-separated, in
+    ``$GILBENCH_WORKLOAD_MODULES``, then the user's ``--workloads`` entries
+    (``$GILBENCH_WORKLOADS``).
     """
     import workloads
 
     names = ["workloads." + i.name for i in pkgutil.iter_modules(workloads.__path__) if not i.name.startswith("_")]
-    return sorted(names) + [m for m in os.environ.get(EXTRA_MODULES_ENV, "").split(",") if m]
+    names = sorted(names) + [m for m in os.environ.get(EXTRA_MODULES_ENV, "").split(",") if m]
+    return names + user_workload_modules(os.environ.get(USER_WORKLOADS_ENV, ""))
+
+
+def import_workload_module(name: str) -> None:
+    """Import one workload module in a benchmark process, user folders on ``sys.path`` first."""
+    user_workload_modules(os.environ.get(USER_WORKLOADS_ENV, ""))
+    importlib.import_module(name)
 
 
 def load_all() -> Dict[str, Workload]:
@@ -167,31 +227,59 @@ def worker_ladder(cpus: int) -> List[int]:
 class Profile:
     """How long and how often to measure: identical for every interpreter.
 
-    ``latency_values`` is the values per process for self-timed latency workloads,
-    where one value is one request.  ``workers`` replaces the machine's worker
-    ladder: smoke checks every workload and mode at one count, with only the
+    A run is a sequence of rounds (randomised blocks): in round r every open
+    benchmark of every env gets one fresh pyperf process, in a shuffled order.
+    ``rounds`` is the minimum; with a ``precision`` target, bench-all keeps
+    measuring a benchmark until every headline ratio that uses it has a 95%
+    interval within ±precision, up to ``max_rounds``.  ``min_value`` (seconds) is
+    the shortest a value may be: work sizes are scaled up per interpreter (PyPy's
+    JIT finishes the declared work in a few ms) until the serial value is at least
+    ``min_value`` × the most workers that can run at once, so that every parallel
+    value is long enough too.  ``jit_warmups`` replaces ``warmups`` where a JIT is
+    on.  ``latency_requests`` is the requests per latency configuration over the
+    minimum rounds (one value is one request).  ``workers`` replaces the machine's
+    worker ladder: smoke checks every workload and mode at one count, with only the
     first parameter set of each workload and the ends of pinned worker lists.
     """
 
     name: str
-    processes: int
+    rounds: int
     values: int
     warmups: int
     scale: float
-    timeout: float  # seconds per benchmark before it is stopped
-    latency_values: int
+    timeout: float  # seconds per benchmark process before it is stopped
+    latency_requests: int
     workers: Optional[Tuple[int, ...]] = None
+    max_rounds: int = 0  # 0: the same as rounds
+    jit_warmups: int = 0  # 0: the same as warmups
+    min_value: float = 0.0
+    precision: float = 0.0  # target relative half-width of headline ratios; 0: none
+
+    @property
+    def most_rounds(self) -> int:
+        return max(self.rounds, self.max_rounds)
+
+    def warmups_for(self, jit: bool) -> int:
+        return max(self.warmups, self.jit_warmups) if jit else self.warmups
+
+    @property
+    def latency_values(self) -> int:
+        """Requests per pyperf process, so the minimum rounds reach ``latency_requests``."""
+        return -(-self.latency_requests // self.rounds)
 
 
 PROFILES: Dict[str, Profile] = {
     p.name: p
     for p in (
-        Profile("smoke", processes=1, values=2, warmups=1, scale=0.05, timeout=60.0, latency_values=10, workers=(2,)),
-        Profile("fast", processes=3, values=1, warmups=1, scale=0.25, timeout=300.0, latency_values=20),
-        Profile("default", processes=6, values=4, warmups=1, scale=1.0, timeout=900.0, latency_values=60),
-        Profile("rigorous", processes=12, values=5, warmups=2, scale=1.0, timeout=1800.0, latency_values=100),
+        Profile("smoke", rounds=1, values=2, warmups=1, scale=0.05, timeout=60.0, latency_requests=10, workers=(2,)),
+        Profile("fast", rounds=3, values=1, warmups=1, jit_warmups=3, scale=0.25, timeout=300.0,
+                latency_requests=200, min_value=0.05),
+        Profile("default", rounds=4, max_rounds=16, values=1, warmups=1, jit_warmups=4, scale=1.0, timeout=900.0,
+                latency_requests=1000, min_value=0.1, precision=0.03),
+        Profile("rigorous", rounds=8, max_rounds=40, values=3, warmups=2, jit_warmups=6, scale=1.0, timeout=1800.0,
+                latency_requests=3000, min_value=0.2, precision=0.02),
     )
-}
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -244,6 +332,9 @@ def plan(
                 if profile.workers and counts is not ladder:  # smoke: a pinned list keeps its ends
                     counts = sorted({min(counts), max(counts)})
                 for count in [1] if mode == "serial" else counts:
+                    if (count == 1 and mode in SAME_AS_SERIAL_AT_1 and not wl.self_timed
+                            and wl.func_for(mode) is wl.func_for("serial")):  # fmt: skip
+                        continue  # one worker thread running the serial function IS the serial benchmark
                     benches.append(Bench(wl, mode, count, size, tuple(sorted(extra.items()))))
     return benches
 

@@ -1,12 +1,11 @@
-"""The results layout every stage agrees on, and crash-safe writes.
+"""Crash-safe writes, run ids and the machine lock (the layout is in ``_schema``).
 
-``results/<run-id>/<env>.json``         one pyperf BenchmarkSuite per tox env
-``results/<run-id>/<env>.status.json``  what was planned, and each benchmark's outcome:
-                                        ok, partial, interrupted (in the pyperf file with
-                                        the processes measured so far), failed, timeout,
-                                        unavailable (with the reason)
-``results/<run-id>/<env>.timeline.json`` a GIL timeline capture (optional)
-``results/<run-id>/run.json``           the bench-all manifest: envs run and skipped
+``results/<run-id>/<env>.json``              one pyperf BenchmarkSuite per env, the only
+                                             ``*.json`` in the folder, so pyperf's own CLI
+                                             takes ``results/<run-id>/*.json``
+``results/<run-id>/meta/<env>.status.json``  the plan, and each benchmark's outcome
+``results/<run-id>/meta/<env>.timeline.json`` a GIL timeline capture (optional)
+``results/<run-id>/meta/run.json``           the bench-all manifest
 
 Everything is written to a temporary file and renamed, so a kill at any moment
 leaves either the old file or the new one, never a truncated one.
@@ -23,10 +22,7 @@ import tempfile
 import time
 from typing import Any, Dict, Iterator, Optional
 
-STATUS_FORMAT = "gilbench-status/1"
-STATUS_SUFFIX = ".status.json"
-TIMELINE_SUFFIX = ".timeline.json"
-MANIFEST = "run.json"
+from workloads._schema import MANIFEST, STATUS_FORMAT, STATUS_SUFFIX, TIMELINE_SUFFIX  # noqa: F401 (re-exported)
 
 
 def machine_id() -> str:

@@ -12,21 +12,21 @@ runtime truth for the code that is measured.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import multiprocessing
+import statistics
 import sys
 from typing import Any, Dict, List
 
 import pyperf
 
-from workloads import _meta
-from workloads._registry import _REGISTRY, PROFILES, Bench, Workload
-from workloads.modes import time_bench
+from workloads import _meta, _schema
+from workloads._registry import _REGISTRY, PROFILES, Bench, Workload, import_workload_module
+from workloads.modes import THREAD_CPU_SHARES, time_bench
 
 # Our options, forwarded to every pyperf worker.
 # (pyperf owns --profile for cProfile output, hence --bench-profile.)
-_OPTIONS = ("module", "workload", "mode", "workers", "size", "param", "bench_profile", "run_id", "env")
+_OPTIONS = ("module", "workload", "mode", "workers", "size", "param", "round", "bench_profile", "run_id", "env")
 
 
 def _parse_param(text: str) -> Any:
@@ -53,38 +53,39 @@ def benchmark_metadata(bench: Bench, args: argparse.Namespace) -> Dict[str, Any]
     facts = _meta.interpreter_facts()
     build = facts.pop("build")
     profile = PROFILES[args.bench_profile]
+    values = profile.latency_values if bench.workload.self_timed else profile.values
     meta: Dict[str, Any] = {
         "workload": bench.workload.name,
         "mode": bench.mode,
         "workers": bench.workers,
         "work_size": bench.size,
+        "round": args.round,
         "workload_sha256": bench.workload.source_sha256,
+        "roles": list(bench.workload.roles) or None,
         "profile": args.bench_profile,
-        "profile_settings": "processes=%d values=%d warmups=%d loops=1"
-        % (profile.processes, profile.latency_values if bench.workload.self_timed else profile.values, profile.warmups),
+        "profile_settings": "values=%d warmups=%d loops=1" % (values, args.warmups or 0),
         "run_id": args.run_id,
         "env": args.env,
         "implementation": facts["implementation"],
         "implementation_version": facts["implementation_version"],
         "version": facts["version"],
-        "free_threaded_build": str(facts["free_threaded_build"]),
-        "gil_enabled": str(facts["gil_enabled"]),
+        "free_threaded_build": facts["free_threaded_build"],
+        "gil_enabled": facts["gil_enabled"],
         "python_gil_env": facts["python_gil_env"],
         "jit": facts["jit"],
-        "switch_interval": sys.getswitchinterval(),
-        "build_pgo": str(build["pgo"]),
-        "build_lto": str(build["lto"]),
+        "switch_interval": sys.getswitchinterval(),  # after the workload's setup: the value in force
+        "build_pgo": build["pgo"],
+        "build_lto": build["lto"],
         "build_source_sha256": build["source_sha256"],
         "build_pair_id": build["pair_id"],
     }
     if bench.mode == "processes":
         meta["mp_start_method"] = multiprocessing.get_start_method()
     for key, value in bench.params:
-        meta["param_" + key] = value
+        meta[_schema.PARAM_PREFIX + key] = value
     if bench.workload.tags:
         meta["tags"] = list(bench.workload.tags)
-    # pyperf rejects empty strings in metadata; absent means "not recorded".
-    return {k: v for k, v in meta.items() if v != ""}
+    return _schema.to_pyperf(meta)
 
 
 def _timed(bench: Bench, gil_before: bool):
@@ -112,17 +113,40 @@ def main() -> None:
     parser.add_argument("--workers", type=int, required=True)
     parser.add_argument("--size", type=int, required=True)
     parser.add_argument("--param", action="append", default=[])
+    parser.add_argument("--round", type=int, default=0)
     parser.add_argument("--bench-profile", choices=sorted(PROFILES), required=True)
     parser.add_argument("--run-id", required=True)
     parser.add_argument("--env", required=True)
     args = runner.parse_args()
 
-    importlib.import_module(args.module)
+    import_workload_module(args.module)
     wl: Workload = _REGISTRY[args.workload]
     params = tuple(sorted(_parse_param(p) for p in args.param))
     bench = Bench(wl, args.mode, args.workers, args.size, params)
+    if wl.setup is not None:
+        wl.setup(bench)
     metadata = benchmark_metadata(bench, args)
     runner.bench_time_func(bench.name, _timed(bench, _meta.gil_enabled()), metadata=metadata)
+    if args.worker and args.output and THREAD_CPU_SHARES:
+        _annotate(args.output, THREAD_CPU_SHARES[args.warmups or 0 :])
+
+
+def _annotate(path: str, shares: List[float]) -> None:
+    """Add what pyperf has no slot for to the run it just wrote: the threads' CPU share.
+
+    pyperf copies a benchmark's metadata before the values are measured, so a
+    quantity measured alongside them is written in afterwards, into this process's
+    own one-run file, before the driver reads it.
+    """
+    if not shares:
+        return
+    with open(path, encoding="utf-8") as fh:
+        data = json.load(fh)
+    for bench in data["benchmarks"]:
+        for run in bench["runs"]:
+            run.setdefault("metadata", {})["thread_cpu_share"] = round(statistics.mean(shares), 4)
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(data, fh)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,12 @@ barrier before they start counting, pool and interpreter workers are created and
 confirmed ready before the clock starts, and join/close happen after it stops.
 The value returned is wall-clock seconds from the first worker starting real work
 to the last one finishing, summed over ``loops``.
+
+``serial`` is the work in ONE fresh worker thread, through the very code that times
+k threads: same kind of thread, same start barrier, same makespan.  A speedup is
+then a ratio of two measurements made alike; the main thread of a pyperf worker
+runs the same loop 0-5% differently from a fresh thread, depending on the build,
+and that difference used to sit in every speedup.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import atexit
 import multiprocessing
 import sys
 import threading
-from time import perf_counter, sleep
+from time import perf_counter, sleep, thread_time
 from typing import Any, Callable, Dict, List, Optional
 
 from workloads._registry import Bench, split
@@ -30,31 +36,34 @@ def _make_shared(bench: Bench) -> Any:
     return factory() if factory is not None else None
 
 
-def time_serial(bench: Bench, loops: int) -> float:
-    func = bench.workload.func_for("serial")
-    total = 0.0
-    for _ in range(loops):
-        shared = _make_shared(bench)
-        start = perf_counter()
-        _call(func, bench.size, shared)
-        total += perf_counter() - start
-    return total
+# Share of the workers' time spent running, one entry per timed call of a thread
+# mode (warm-ups included): the runner writes the mean over values into the run's
+# metadata as ``thread_cpu_share``.  1 - share is the time spent waiting: for the
+# GIL, for a lock, or for a core when there are more threads than CPUs.
+THREAD_CPU_SHARES: List[float] = []
 
 
 def run_threads(func: Callable[..., Any], chunks: List[int], shared: Any) -> float:
-    """Run ``func(chunk)`` in one thread per chunk; seconds from first start to last end."""
+    """Run ``func(chunk)`` in one thread per chunk; seconds from first start to last end.
+
+    Each thread also reads its own CPU clock (``time.thread_time``) around its chunk,
+    so the share of the makespan the threads spent running is known too.
+    """
     count = len(chunks)
     barrier = threading.Barrier(count, timeout=READY_TIMEOUT)
     starts = [0.0] * count
     ends = [0.0] * count
+    cpu = [0.0] * count
     errors: List[BaseException] = []
 
     def target(index: int) -> None:
         try:
             barrier.wait()
+            cpu0 = thread_time()
             starts[index] = perf_counter()
             _call(func, chunks[index], shared)
             ends[index] = perf_counter()
+            cpu[index] = thread_time() - cpu0
         except BaseException as exc:  # re-raised in the caller's thread below
             errors.append(exc)
 
@@ -65,7 +74,10 @@ def run_threads(func: Callable[..., Any], chunks: List[int], shared: Any) -> flo
         thread.join()
     if errors:
         raise errors[0]
-    return max(ends) - min(starts)
+    makespan = max(ends) - min(starts)
+    if makespan > 0:
+        THREAD_CPU_SHARES.append(sum(cpu) / (count * makespan))
+    return makespan
 
 
 def time_threads(bench: Bench, loops: int) -> float:
@@ -140,7 +152,7 @@ def time_interpreters(bench: Bench, loops: int) -> float:
 
 
 MODES: Dict[str, Callable[[Bench, int], float]] = {
-    "serial": time_serial,
+    "serial": time_threads,  # one fresh worker thread: see the module docstring
     "threads": time_threads,
     "processes": time_processes,
     "interpreters": time_interpreters,

@@ -27,7 +27,7 @@ def test_the_four_are_declared_as_stdlib_workloads_not_cpu_ones():
     for name in NAMES:
         wl = registry[name]
         assert wl.module == "workloads.stdlib"
-        assert wl.modes == ("serial", "threads", "processes")
+        assert wl.modes == ("serial", "threads")
         assert "stdlib" in wl.tags and "cpu" not in wl.tags
         assert wl.size > 0 and wl.doc
         assert pickle.loads(pickle.dumps(wl.func)) is wl.func  # processes pickle it by reference
