@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import atexit
 import multiprocessing
-import sys
 import threading
-from time import perf_counter, sleep, thread_time
+from time import perf_counter, thread_time
 from typing import Any, Callable, Dict, List, Optional
 
 from workloads._registry import Bench, split
@@ -132,23 +131,10 @@ def time_processes(bench: Bench, loops: int) -> float:
 
 
 def time_interpreters(bench: Bench, loops: int) -> float:
-    """Subinterpreters via ``concurrent.futures.InterpreterPoolExecutor`` (3.14+)."""
-    from concurrent.futures import InterpreterPoolExecutor  # type: ignore[attr-defined]
+    """Subinterpreters: one pre-warmed, reused pool per worker count (see ``workloads._subinterpreters``)."""
+    from workloads import _subinterpreters
 
-    func = bench.workload.func_for("interpreters")
-    chunks = split(bench.size, bench.workers)
-    total = 0.0
-    for _ in range(loops):
-        with InterpreterPoolExecutor(max_workers=bench.workers) as pool:
-            # Each submit starts a new worker while fewer than max_workers exist;
-            # overlapping sleeps make every worker create its interpreter now.
-            for fut in [pool.submit(sleep, 0.05) for _ in chunks]:
-                fut.result(READY_TIMEOUT)
-            start = perf_counter()
-            for fut in [pool.submit(func, chunk) for chunk in chunks]:
-                fut.result()
-            total += perf_counter() - start
-    return total
+    return _subinterpreters.time_interpreters(bench, loops, READY_TIMEOUT)
 
 
 MODES: Dict[str, Callable[[Bench, int], float]] = {
@@ -164,13 +150,9 @@ MODES: Dict[str, Callable[[Bench, int], float]] = {
 def mode_unavailable(mode: str) -> Optional[str]:
     """Why ``mode`` cannot run on this interpreter, or None."""
     if mode == "interpreters":
-        try:
-            from concurrent.futures import InterpreterPoolExecutor  # noqa: F401
-        except ImportError:
-            return "needs concurrent.futures.InterpreterPoolExecutor (CPython 3.14+); this is %s %s" % (
-                sys.implementation.name,
-                ".".join(map(str, sys.version_info[:3])),
-            )
+        from workloads import _subinterpreters
+
+        return _subinterpreters.unavailable_reason()
     return None
 
 
