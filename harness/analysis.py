@@ -236,7 +236,7 @@ def per_workload(benchmarks: pd.DataFrame, derived: pd.DataFrame) -> pd.DataFram
     at = {
         (*key, mode, k): r
         for *key, mode, k, r in benchmarks[[*KEY, "mode", "workers", "rounds"]].itertuples(index=False)
-    }  # noqa: E501
+    }
 
     def pair(key: tuple, a: tuple, b: tuple) -> tuple[Rounds, Rounds, float] | None:
         return (at[(*key, *a)], at[(*key, *b)], 1.0) if (*key, *a) in at and (*key, *b) in at else None

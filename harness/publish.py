@@ -29,7 +29,7 @@ import pandas as pd
 import pyperf
 
 from harness import collect, report
-from workloads import _results
+from workloads import _results, _schema
 
 RESULTS = "results"
 RAW = "raw"
@@ -109,7 +109,7 @@ def _publish_run(folder: Path, root: Path) -> Path:
     for chart in built.charts:
         (staging / (_file_name(chart.name) + ".svg")).write_text(chart.svg, encoding="utf-8")
     collect.summary_frame(data.benchmarks).to_csv(staging / "summary.csv", index=False)
-    built.derived.to_csv(staging / "derived.csv", index=False)
+    report.derived_csv(built).to_csv(staging / "derived.csv", index=False)
     _swap_in(staging, root / run_id)
     page = root / (run_id + ".md")
     _results.atomic_write_text(str(page), _run_page(root / run_id, built, _run_info(root / run_id)))
@@ -117,25 +117,26 @@ def _publish_run(folder: Path, root: Path) -> Path:
 
 
 def _raw_name(path: Path) -> Optional[str]:
-    """The name ``path`` has under ``raw/``, or None when it is not part of a run's record."""
+    """Where ``path`` goes under ``raw/`` (sidecars in ``meta/``, as in a results folder),
+    or None when it is not part of a run's record."""
     name = path.name
-    if name == _results.MANIFEST or name.endswith((_results.STATUS_SUFFIX, _results.TIMELINE_SUFFIX)):
-        return name
+    if name == _schema.MANIFEST or name.endswith((_schema.STATUS_SUFFIX, _schema.TIMELINE_SUFFIX)):
+        return _schema.META_DIR + "/" + name
     if collect.is_suite_file(path):
         return name if name.endswith(".gz") else name + ".gz"
     return None
 
 
 def _copy_raw(folder: Path, raw: Path) -> None:
-    raw.mkdir(parents=True)
-    for path in sorted(folder.iterdir()):
+    (raw / _schema.META_DIR).mkdir(parents=True)
+    for path in collect.run_files(folder):
         name = _raw_name(path)
-        if name is None or not path.is_file():
+        if name is None:
             continue
-        if not SAFE_NAME.match(name):
+        if not SAFE_NAME.match(path.name):
             raise PublishError("%s: refusing to publish a file name with unusual characters" % path)
         data = path.read_bytes()
-        if name != path.name:
+        if name.endswith(".gz") and not path.name.endswith(".gz"):
             data = gzip.compress(data, mtime=0)  # mtime=0: the same results give the same bytes
         (raw / name).write_bytes(data)
 
@@ -174,8 +175,8 @@ def _run_date(raw: Path) -> str:
 
 
 def _manifest(raw: Path) -> dict[str, Any]:
-    path = raw / _results.MANIFEST
-    return _results.read_json(str(path)) if path.exists() else {}
+    path = _schema.find_meta(str(raw), _schema.MANIFEST)
+    return _results.read_json(path) if path else {}
 
 
 def _suite_metadata(raw: Path) -> list[dict[str, Any]]:
@@ -422,5 +423,6 @@ def _problems(data: collect.RunData) -> str:
 
 
 def _downloads(run_dir: Path) -> str:
-    files = ["summary.csv", "derived.csv"] + ["%s/%s" % (RAW, p.name) for p in sorted((run_dir / RAW).iterdir())]
+    raw = run_dir / RAW
+    files = ["summary.csv", "derived.csv"] + ["%s/%s" % (RAW, p.relative_to(raw)) for p in collect.run_files(raw)]
     return "".join("- {download}`%s <%s/%s>`\n" % (f, run_dir.name, f) for f in files)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import numpy as np
 import pandas as pd
 
 from harness import charts
@@ -156,6 +157,20 @@ def at_workers(derived: pd.DataFrame, labels: dict[str, str], workers: int) -> l
             )  # fmt: skip
         tables.append({"mode": mode, "interpreters": [labels.get(e, e) for e in envs], "rows": rows})
     return tables
+
+
+def derived_csv(report: Report) -> pd.DataFrame:
+    """``derived.csv``: a row per ratio, with the precision reached (``*_hw``, the 95%
+    interval's relative half-width) and whether it met the profile's target."""
+    derived = report.analysis.derived
+    if derived.empty:
+        return derived
+    out = derived.drop(columns=["tags", "roles"]).copy()
+    targets = {PROFILES[p].precision for p in set(report.data.benchmarks["profile"]) if p in PROFILES}
+    target = max(targets, default=0.0)
+    out["precision_target"] = target or np.nan
+    out["speedup_target_met"] = out["speedup_hw"] <= target if target else np.nan
+    return out
 
 
 def precision_context(analysis: Analysis, benchmarks: pd.DataFrame) -> dict[str, Any] | None:

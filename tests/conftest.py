@@ -18,6 +18,27 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Tests isolate GILBENCH_HOME (locks, caches) but must still find the interpreters
+# `tox -e tests` provisioned there, and must never start a build of their own.
+os.environ.setdefault("GILBENCH_PYTHONS", str(Path(os.environ.get("GILBENCH_HOME") or Path.home() / ".cache" /
+                                                   "gilbench") / "pythons"))  # fmt: skip
+
+# Optional parts of the suite: what skips without them, and the command that enables each.
+OPTIONAL = (
+    ("Chromium", lambda: shutil.which(os.environ.get("CHROMIUM", "chromium")) or shutil.which("chromium-browser"),
+     "browser tests (report and site in headless Chromium)", "apt-get install chromium"),
+    ("PyPy", lambda: shutil.which("pypy3"), "PyPy in the end-to-end run", "apt-get install pypy3 pypy3-dev"),
+)  # fmt: skip
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """Say which optional parts were skipped, and how to enable each."""
+    missing = [(name, what, how) for name, present, what, how in OPTIONAL if not present()]
+    if missing:
+        terminalreporter.section("optional parts skipped")
+        for name, what, how in missing:
+            terminalreporter.write_line("%s not found: %s skipped; enable with `%s`" % (name, what, how))
+
 
 def run_module(module: str, *args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 600):
     """Run ``python -m module args`` in a fresh process; return the CompletedProcess.
@@ -115,7 +136,7 @@ def publish_results(smoke_run, tmp_path_factory, gilbench_home) -> Path:
 
     manifest = {"format": "gilbench-run/1", "run_id": newer, "profile": "smoke", "started": "2026-01-02T00:00:00Z",
                 "machine": machine_info(), "envs": {"bench-other": {"status": "ok"}}}  # fmt: skip
-    (results / newer / "run.json").write_text(json.dumps(manifest))
+    (results / newer / "meta" / "run.json").write_text(json.dumps(manifest))
     shutil.copy(ROOT / "results" / "README.md", results / "README.md")  # a checkout's results/ has it too
     return results
 

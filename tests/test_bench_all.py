@@ -17,21 +17,35 @@ import pyperf
 import pytest
 
 from harness import interpreters
+from workloads import _schema
 
 pytestmark = pytest.mark.slow
 TOX_WORK = Path(interpreters.gilbench_home()) / "tox-tests"
+USER_WORKLOADS = '''
+from workloads import workload
+
+
+@workload(size=200_000, modes=("serial", "threads"))
+def my_sum(n):
+    """A user's own loop, declared outside gilbench."""
+    return sum(range(n))
+'''
 
 
 @pytest.fixture(scope="module")
 def bench_all(root, tmp_path_factory):
     found = interpreters.assign(interpreters.discover())
-    envs = [e for e in ("bench-py39", "bench-pypy3", "bench-py313t") if interpreters.env_factor(e) in found]
+    candidates = ("bench-py39", "bench-pypy3", "bench-py313t", "bench-py313t-gil")
+    envs = [e for e in candidates if interpreters.env_factor(e) in found]
     if len(envs) < 2:
         pytest.skip("needs at least two of CPython 3.9, PyPy, 3.13t on this machine")
     out = tmp_path_factory.mktemp("bench-all")
+    mine = out / "elsewhere" / "my_lib_bench.py"  # a user's workloads, outside the repo and off sys.path
+    mine.parent.mkdir()
+    mine.write_text(USER_WORKLOADS)
     cmd = [sys.executable, "-m", "tox", "run", "-c", str(root / "tox.ini"), "--workdir", str(TOX_WORK),
            "-e", "bench-all", "--", "--profile", "smoke", "--env", ",".join(envs + ["bench-py314"]),
-           "--workload", "countdown", "--workers", "1,2",
+           "--workload", "countdown,my_sum", "--workloads", str(mine), "--workers", "1,2", "--no-provision",
            "--results-dir", str(out / "results"), "--reports-dir", str(out / "reports")]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOX_")}
     proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=900)
@@ -42,7 +56,7 @@ def bench_all(root, tmp_path_factory):
 
 def test_every_found_env_ran_and_missing_ones_were_skipped(bench_all):
     envs, run_dir, stdout, _ = bench_all
-    manifest = json.loads((run_dir / "run.json").read_text())
+    manifest = json.loads((run_dir / "meta" / "run.json").read_text())
     for env in envs:
         assert manifest["envs"][env]["status"] == "ok"
         assert (run_dir / (env + ".json")).exists()
@@ -65,7 +79,8 @@ def test_report_path_is_printed(bench_all):
     report = out / "reports" / run_dir.name / "index.html"
     assert report.exists()
     assert "report: %s" % report in stdout
-    assert (run_dir / "summary.csv").exists()
+    assert (report.parent / "summary.csv").exists() and (report.parent / "derived.csv").exists()
+    assert sorted(p.name for p in run_dir.glob("*.json")) == sorted(e + ".json" for e in bench_all[0])
 
 
 def test_free_threaded_env_really_runs_without_the_gil(bench_all):
@@ -75,5 +90,33 @@ def test_free_threaded_env_really_runs_without_the_gil(bench_all):
     suite = pyperf.BenchmarkSuite.load(str(run_dir / "bench-py313t.json"))
     for bench in suite.get_benchmarks():
         meta = bench.get_metadata()
-        assert meta["free_threaded_build"] == "True"
-        assert meta["gil_enabled"] == "False", bench.get_name()
+        typed = _schema.from_pyperf(meta)
+        assert typed["free_threaded_build"] is True
+        assert typed["gil_enabled"] is False, bench.get_name()
+
+
+def test_pyperf_compare_to_takes_the_whole_run_folder(bench_all):
+    envs, run_dir, _, _ = bench_all
+    cmd = [sys.executable, "-m", "pyperf", "compare_to", *map(str, sorted(run_dir.glob("*.json"))), "--table"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "countdown[serial]" in proc.stdout and envs[1] in proc.stdout
+
+
+def test_envs_were_measured_in_interleaved_rounds(bench_all):
+    """Round r of every env ran before round r+1 of any: the rounds' processes overlap in time."""
+    envs, run_dir, stdout, _ = bench_all
+    assert "measuring %d env(s) in interleaved rounds" % len(envs) in stdout
+    manifest = json.loads((run_dir / "meta" / "run.json").read_text())
+    assert isinstance(manifest["seed"], int)
+    lines = [line for line in stdout.splitlines() if line.startswith("round 1 ")]
+    assert {env for env in envs if any(" %s " % env in line for line in lines)} == set(envs)
+
+
+def test_a_users_workload_file_runs_in_every_env_and_reaches_the_report(bench_all):
+    envs, run_dir, _, out = bench_all
+    for env in envs:
+        names = pyperf.BenchmarkSuite.load(str(run_dir / (env + ".json"))).get_benchmark_names()
+        assert {"my_sum[serial]", "my_sum[threads,w=2]"} <= set(names), (env, names)
+    html = (out / "reports" / run_dir.name / "index.html").read_text()
+    assert "my_sum" in html

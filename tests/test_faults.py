@@ -26,31 +26,39 @@ FAULTS = Path(__file__).parent / "faults"
 HOSTILE = "evil<script>alert(1)</script>"
 
 
-def fault_env(home: Path) -> dict[str, str]:
-    return {
+def fault_env(home: Path, gate: Path | None = None) -> dict[str, str]:
+    env = {
         "GILBENCH_WORKLOAD_MODULES": "faulty_workloads",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(FAULTS), os.environ.get("PYTHONPATH", "")])),
         "GILBENCH_HOME": str(home),
     }
+    if gate is not None:
+        env["GILBENCH_TEST_GATE"] = str(gate)
+    return env
 
 
-def driver(results: Path, home: Path, *args: str, run_id: str = "20260101T000000Z-fault0", timeout: float = 300):
+def driver(results: Path, home: Path, *args: str, run_id: str = "20260101T000000Z-fault0", timeout: float = 300,
+           gate: Path | None = None):  # fmt: skip
     return run_module(
         "workloads", "--profile", "smoke", "--run-id", run_id, "--env", "bench-host", "--results-dir", str(results),
-        "--no-timeline", *args, env=fault_env(home), timeout=timeout,
+        "--no-timeline", *args, env=fault_env(home, gate), timeout=timeout,
     )  # fmt: skip
 
 
-def start_driver(results: Path, home: Path, *args: str, run_id: str) -> subprocess.Popen:
+def start_driver(results: Path, home: Path, *args: str, run_id: str, gate: Path | None = None) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "workloads", "--profile", "smoke", "--run-id", run_id, "--env", "bench-host",
            "--results-dir", str(results), "--no-timeline", *args]  # fmt: skip
-    env = dict(os.environ, **fault_env(home))
+    env = dict(os.environ, **fault_env(home, gate))
     return subprocess.Popen(cmd, cwd=tempfile.gettempdir(), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)  # fmt: skip
 
 
+def status_path(run: Path) -> Path:
+    return run / "meta" / "bench-host.status.json"
+
+
 def status_of(run: Path) -> dict:
-    return json.loads((run / "bench-host.status.json").read_text())["benchmarks"]
+    return json.loads(status_path(run).read_text())["benchmarks"]
 
 
 def wait_for(predicate, timeout: float = 60.0) -> None:
@@ -67,6 +75,19 @@ def count_ok(run: Path) -> int:
         return sum(e["status"] == "ok" for e in status_of(run).values())
     except (OSError, ValueError):
         return 0
+
+
+def count_measured(run: Path) -> int:
+    """Benchmarks with at least one pyperf process on disk."""
+    try:
+        return sum(e["runs"] >= 1 for e in status_of(run).values())
+    except (OSError, ValueError):
+        return 0
+
+
+def waiting(gate: Path) -> set[str]:
+    """Pids of gated benchmark processes that have started and are waiting."""
+    return {p.name.split("-", 1)[1] for p in gate.glob("waiting-*")}
 
 
 @pytest.fixture(scope="module")
@@ -117,24 +138,31 @@ def test_a_hang_is_stopped_by_the_timeout_and_the_run_goes_on(tmp_path):
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupt_keeps_finished_benchmarks_and_resume_finishes(tmp_path, sig):
-    results, home, run_id = tmp_path / "r", tmp_path / "h", "20260101T000000Z-intr00"
+    """Race-free by construction: every benchmark waits at a gate the test opens, so the
+    signal always lands while a benchmark is in flight and after one has finished."""
+    results, home, gate, run_id = tmp_path / "r", tmp_path / "h", tmp_path / "gate", "20260101T000000Z-intr00"
+    gate.mkdir()
     run = results / run_id
-    args = ("--workload", "naps", "--workers", "1,2,4")
-    proc = start_driver(results, home, *args, run_id=run_id)
-    wait_for(lambda: count_ok(run) >= 1)
+    args = ("--workload", "gated", "--workers", "2,4")  # gated[serial], gated[threads,w=2], gated[threads,w=4]
+    proc = start_driver(results, home, *args, run_id=run_id, gate=gate)
+    wait_for(lambda: len(waiting(gate)) == 1)
+    (first,) = waiting(gate)
+    (gate / ("open-" + first)).write_text("")  # let the first benchmark finish ...
+    wait_for(lambda: count_measured(run) == 1 and len(waiting(gate)) == 2)  # ... and the second one start
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, out + err
     assert "--resume" in err and "Traceback" not in err
-    done_before = count_ok(run)
-    assert done_before >= 1
-    assert len(pyperf.BenchmarkSuite.load(str(run / "bench-host.json")).get_benchmarks()) == done_before
+    assert count_measured(run) == 1
+    assert len(pyperf.BenchmarkSuite.load(str(run / "bench-host.json")).get_benchmarks()) == 1
+    assert "interrupted" in {e["status"] for e in status_of(run).values()}
 
-    resumed = driver(results, home, *args, "--resume", run_id, run_id=run_id)
+    (gate / "open-all").write_text("")
+    resumed = driver(results, home, *args, "--resume", run_id, run_id=run_id, gate=gate)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-    assert "(%d benchmarks were already done)" % done_before in resumed.stdout
-    assert count_ok(run) == 4
-    assert len(pyperf.BenchmarkSuite.load(str(run / "bench-host.json")).get_benchmarks()) == 4
+    assert count_ok(run) == 3
+    suite = pyperf.BenchmarkSuite.load(str(run / "bench-host.json"))
+    assert [b.get_nrun() for b in suite.get_benchmarks()] == [1, 1, 1]  # the finished one was not measured again
 
 
 def test_kill_9_at_any_moment_leaves_readable_files(tmp_path):
@@ -149,12 +177,14 @@ def test_kill_9_at_any_moment_leaves_readable_files(tmp_path):
         if (run / "bench-host.json").exists():
             pyperf.BenchmarkSuite.load(str(run / "bench-host.json"))  # never truncated
             collect.load_runs([run])
-        if (run / "bench-host.status.json").exists():
-            json.loads((run / "bench-host.status.json").read_text())
+        if status_path(run).exists():
+            json.loads(status_path(run).read_text())
     finished = driver(results, home, *args, "--resume", run_id, run_id=run_id)
     assert finished.returncode == 0, finished.stdout + finished.stderr
-    # naps: serial + 3 thread counts; countdown: serial + 3 thread + 3 process counts (interpreters: 3.14+)
-    assert len(pyperf.BenchmarkSuite.load(str(run / "bench-host.json")).get_benchmarks()) == 11
+    # naps: serial + 2 thread counts (one thread is serial itself); countdown: the same + 3 process counts
+    # (+ 3 subinterpreter counts where the interpreter has them)
+    names = pyperf.BenchmarkSuite.load(str(run / "bench-host.json")).get_benchmark_names()
+    assert len([n for n in names if "interpreters" not in n]) == 9
     assert not list(run.glob(".bench-*")) and not list(run.glob(".tmp-*"))
 
 
@@ -195,7 +225,10 @@ def test_foreign_and_broken_files_are_named_and_the_rest_aggregates(crashed_run,
             (mixed / path.name).write_bytes(path.read_bytes())
     foreign = pyperf.Benchmark([pyperf.Run([0.1, 0.2], metadata={"name": "someone_elses"}, collect_metadata=False)])
     pyperf.BenchmarkSuite([foreign]).dump(str(mixed / "bench-foreign.json"))
-    (mixed / "bench-bad.status.json").write_text("{not json")
+    (mixed / "meta").mkdir()
+    for path in (run / "meta").iterdir():
+        (mixed / "meta" / path.name).write_bytes(path.read_bytes())
+    (mixed / "meta" / "bench-bad.status.json").write_text("{not json")
     (mixed / "bench-empty.json").write_text("")
     proc = run_module("harness", "report", str(mixed), "--reports-dir", str(tmp_path / "reports"))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
@@ -216,9 +249,9 @@ def test_hostile_strings_render_as_text_in_the_report(tmp_path):
     data = json.loads(suite_path.read_text())
     data["metadata"]["hostname"] = "<img src=x onerror=alert(2)>"  # metadata an attacker controls
     suite_path.write_text(json.dumps(data))
-    status = json.loads((run / "bench-host.status.json").read_text())
+    status = json.loads(status_path(run).read_text())
     status["benchmarks"]["countdown[processes,w=2]"].update(status="failed", reason="<script>alert(3)</script>")
-    (run / "bench-host.status.json").write_text(json.dumps(status))
+    status_path(run).write_text(json.dumps(status))
     reports = tmp_path / "reports"
     assert run_module("harness", "report", str(run), "--reports-dir", str(reports)).returncode == 0
     html_path = reports / run.name / "index.html"

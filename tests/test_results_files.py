@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import json
+import sys
+from pathlib import Path
 
 import pyperf
 import pytest
@@ -12,7 +16,7 @@ from workloads._registry import PROFILES
 
 CONTRACT = (
     "workload", "mode", "workers", "gil_enabled", "free_threaded_build", "work_size", "workload_sha256",
-    "profile", "run_id", "env", "implementation", "version", "jit", "profile_settings",
+    "profile", "run_id", "env", "implementation", "version", "jit", "profile_settings", "switch_interval",
 )  # fmt: skip
 
 
@@ -39,9 +43,14 @@ def test_pyperf_compare_to_works_between_two_envs(smoke_run, suite_file, tmp_pat
 def test_every_benchmark_carries_the_metadata_contract(suite_file):
     suite = pyperf.BenchmarkSuite.load(str(suite_file))
     names = suite.get_benchmark_names()
-    assert {"countdown[serial]", "countdown[threads,w=1]", "countdown[threads,w=2]",
+    assert {"countdown[serial]", "countdown[threads,w=2]", "countdown[processes,w=1]",
             "countdown[processes,w=2]"} <= set(names)  # fmt: skip
+    assert "countdown[threads,w=1]" not in names  # one worker thread is the serial benchmark itself
     hashes: dict[str, set] = {}
+    expected = {}
+    for module in ("workloads.cpu", "workloads.convoy"):
+        source = importlib.util.find_spec(module).origin
+        expected[module] = hashlib.sha256(Path(source).read_bytes()).hexdigest()
     for bench in suite.get_benchmarks():
         meta = bench.get_metadata()
         missing = [k for k in CONTRACT if k not in meta]
@@ -49,15 +58,23 @@ def test_every_benchmark_carries_the_metadata_contract(suite_file):
         assert meta["env"] == "bench-host" and meta["profile"] == "smoke"
         smoke = PROFILES["smoke"]
         values = smoke.latency_values if "latency" in meta.get("tags", []) else smoke.values
-        settings = "processes=%d values=%d warmups=%d loops=1" % (smoke.processes, values, smoke.warmups)
+        settings = "values=%d warmups=%d loops=1" % (values, smoke.warmups)
         assert meta["profile_settings"] == settings
-        assert bench.get_nrun() == smoke.processes and len(bench.get_values()) == smoke.processes * values
+        assert bench.get_nrun() == smoke.rounds and len(bench.get_values()) == smoke.rounds * values
+        assert [run.get_metadata()["round"] for run in bench.get_runs()] == list(range(smoke.rounds))
         hashes.setdefault(meta["workload"], set()).add(meta["workload_sha256"])
     assert all(len(h) == 1 for h in hashes.values())  # a workload's source hash is the same in every benchmark
+    assert hashes["countdown"] == {expected["workloads.cpu"]}  # and it is the hash of the module's file
+    assert hashes["convoy"] == {expected["workloads.convoy"]}
+
+
+def test_only_pyperf_files_match_the_run_folder_glob(smoke_run):
+    """Status, timeline and manifest live in meta/, where `results/<run>/*.json` does not reach."""
+    assert [p.name for p in smoke_run.glob("*.json")] == ["bench-host.json"]
 
 
 def test_status_file_records_every_planned_benchmark(smoke_run):
-    status = json.loads((smoke_run / "bench-host.status.json").read_text())
+    status = json.loads((smoke_run / "meta" / "bench-host.status.json").read_text())
     assert status["format"] == "gilbench-status/1"
     assert set(status["planned"]) == set(status["benchmarks"])
     outcomes = {e["status"] for e in status["benchmarks"].values()}
@@ -65,5 +82,5 @@ def test_status_file_records_every_planned_benchmark(smoke_run):
     for entry in status["benchmarks"].values():
         if entry["status"] == "unavailable":
             assert entry["reason"]
-        if entry["mode"] == "interpreters":
-            assert entry["status"] == "unavailable" and "3.14" in entry["reason"]
+        if entry["mode"] == "interpreters" and sys.version_info < (3, 12):
+            assert entry["status"] == "unavailable" and "3.12+" in entry["reason"]

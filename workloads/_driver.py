@@ -45,14 +45,14 @@ class UsageError(Exception):
 
 # What pyperf's manager passes to its workers (pyperf._utils.create_environ): no stray
 # variables that could change how the measured code behaves.
-_WORKER_ENV = ("PATH", "HOME", "TEMP", "TMPDIR", "PYTHONPATH", "PYTHON_CPU_COUNT", "PYTHON_GIL", "PYTHON_JIT", "LANG",
-               "GILBENCH_WORKLOAD_MODULES", USER_WORKLOADS_ENV)  # fmt: skip
+_WORKER_ENV = ("PATH", "HOME", "TEMP", "TMPDIR", "PYTHONPATH", "PYTHON_CPU_COUNT", "PYTHON_GIL", "PYTHON_JIT", "LANG")
 CALIBRATION_TIMEOUT = 120.0
 MAX_SCALE = 4096
 
 
 def worker_environ() -> Dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k in _WORKER_ENV or k.startswith("LC_")}
+    """The environment of a benchmark process: pyperf's list, plus gilbench's own variables."""
+    return {k: v for k, v in os.environ.items() if k in _WORKER_ENV or k.startswith(("LC_", "GILBENCH_"))}
 
 
 def comma_list(values: Optional[Sequence[str]]) -> List[str]:

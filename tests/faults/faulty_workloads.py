@@ -44,8 +44,37 @@ def deadlocks(n: int) -> None:
 
 @workload(size=60, modes=("serial", "threads"), tags=("fault",))
 def naps(n: int) -> None:
-    """Sleeps ``n`` ms in total: slow enough for a test to interrupt the run."""
+    """Sleeps ``n`` ms in total."""
     time.sleep(n / 1000)
+
+
+GATE_ENV = "GILBENCH_TEST_GATE"
+GATE_SECONDS = 120.0  # never wait for ever, whatever the test does
+
+
+def _gate_open(folder: str) -> bool:
+    return os.path.exists(os.path.join(folder, "open-all")) or os.path.exists(
+        os.path.join(folder, "open-%d" % os.getpid())
+    )
+
+
+@workload(size=2, modes=("serial", "threads"), tags=("fault",))
+def gated(n: int) -> None:
+    """Blocks until the test opens its gate, so a test can interrupt a benchmark *in flight*.
+
+    The benchmark process announces itself with ``waiting-<pid>`` in the folder named by
+    ``$GILBENCH_TEST_GATE``, then waits for ``open-<pid>`` (or ``open-all``).  Whether a
+    signal lands before, during or after a benchmark is then decided by the test, not by
+    how fast the machine happens to be.
+    """
+    folder = os.environ[GATE_ENV]
+    waiting = os.path.join(folder, "waiting-%d" % os.getpid())
+    if not os.path.exists(waiting):
+        with open(waiting, "w") as fh:
+            fh.write("waiting")
+    deadline = time.monotonic() + GATE_SECONDS
+    while not _gate_open(folder) and time.monotonic() < deadline:
+        time.sleep(0.005)
 
 
 @workload(size=20_000, modes=SERIAL, tags=("cpu",), name="evil<script>alert(1)</script>")
