@@ -272,6 +272,46 @@ def latency(benchmarks: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+AA_SUFFIX = "-aa"  # bench-all --aa ENV measures ENV again as ENV-aa, in the same rounds
+WARMUP_TOLERANCE = 0.05  # a JIT's last warm-up within 5% of the values that follow: steady state
+
+
+def aa_calibration(benchmarks: pd.DataFrame) -> pd.DataFrame:
+    """A/A: every benchmark of ENV against the same benchmark of ENV-aa (the same
+    interpreter measured as two envs in one interleaved run).  The true ratio is 1, so
+    the share of 95% intervals that exclude 1 is the method's false-positive rate."""
+    timed = benchmarks[~benchmarks["roles"].map(lambda r: "latency" in r)]
+    twins = timed[timed["env"].str.endswith(AA_SUFFIX)].copy()
+    if twins.empty:
+        return pd.DataFrame()
+    twins["base_env"] = twins["env"].str[: -len(AA_SUFFIX)]
+    merged = twins.merge(timed, left_on=["run_id", "base_env", "name"], right_on=["run_id", "env", "name"],
+                         suffixes=("_aa", ""))  # fmt: skip
+    ratios = ratio_columns("ratio", [(a, b, 1.0) for a, b in zip(merged["rounds"], merged["rounds_aa"])])
+    return pd.concat([merged[["run_id", "env", "env_aa", "name"]].reset_index(drop=True), ratios], axis=1)
+
+
+def aa_summary(aa: pd.DataFrame) -> dict[str, Any] | None:
+    """The A/A figure: how many intervals exclude 1 when nothing differs (None without an A/A run)."""
+    rated = aa.dropna(subset=["ratio_lo"]) if not aa.empty else aa
+    if rated.empty:
+        return None
+    return {
+        "envs": sorted(set(rated["env"])),
+        "n": len(rated),
+        "excluding": int(rated["ratio_significant"].sum()),
+        "share": float(rated["ratio_significant"].mean()),
+        "median_hw": float(rated["ratio_hw"].median()),
+    }
+
+
+def warmup_problems(benchmarks: pd.DataFrame) -> pd.DataFrame:
+    """Benchmarks on a JIT whose last warm-up was still more than 5% off the values:
+    their values may include compilation, so they are listed beside the gated ratios."""
+    jit = benchmarks[(benchmarks["jit"] == "on") & (benchmarks["warmup_drift"].abs() > WARMUP_TOLERANCE)]
+    return jit[["run_id", "env", "name", "warmup_drift"]].reset_index(drop=True)
+
+
 @dataclass
 class Analysis:
     """Every derived frame of a collection of runs; what charts, findings and pages read."""
@@ -280,6 +320,8 @@ class Analysis:
     overheads: pd.DataFrame
     per_workload: pd.DataFrame
     latency: pd.DataFrame
+    aa: pd.DataFrame
+    warmups: pd.DataFrame
 
     def headline(self) -> pd.DataFrame:
         """Every headline ratio with the benchmarks it uses and the precision it reached:
@@ -313,6 +355,8 @@ def analyse(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> Analysis:
         overheads=build_overheads(benchmarks, envs),
         per_workload=per_workload(benchmarks, derived),
         latency=latency(benchmarks),
+        aa=aa_calibration(benchmarks),
+        warmups=warmup_problems(benchmarks),
     )
 
 

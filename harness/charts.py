@@ -191,10 +191,11 @@ def around_gil(derived: pd.DataFrame, labels: dict[str, str], workers: int, pick
     return to_svg(_around_gil_figure(derived, labels, workers, picks), "around-gil")
 
 
-def overheads(over: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any]) -> str:
-    """(3) Build overheads per workload: free-threaded vs matched default build, and
-    PYTHON_GIL=1 vs the same free-threaded build (serial time ratios, 95% CI)."""
-    o = over[over["params"] == ""]
+def _ratio_dots(over: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any], column: str, xlabel: str,
+                salt: str, bar: tuple[float, str] | None = None) -> str:  # fmt: skip
+    """A dot per workload and build comparison for one ratio ``column`` of the overheads
+    frame, with its 95% interval; ``bar`` draws a labelled threshold line."""
+    o = over[(over["params"] == "") & over[column].notna()]
     workloads = sorted(set(o["workload"]))
     series = list(o.groupby(["kind", "env"], sort=True))
     fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(workloads) + 2.2), layout="constrained")
@@ -203,21 +204,64 @@ def overheads(over: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any]
     for i, ((kind, env), group) in enumerate(series):
         rows = group.set_index("workload").reindex(workloads)
         offset = (i - (len(series) - 1) / 2) * step
-        err = np.vstack([rows["overhead"] - rows["overhead_lo"], rows["overhead_hi"] - rows["overhead"]])
+        err = np.vstack([rows[column] - rows[column + "_lo"], rows[column + "_hi"] - rows[column]])
         base = labels.get(group.iloc[0]["baseline_env"], group.iloc[0]["baseline_env"])
         name = "%s: %s vs %s" % (kind, labels.get(env, env), base)
         marker = "o" if kind == "free-threading" else "s"
-        ax.errorbar(
-            rows["overhead"], y + offset, xerr=err, fmt=marker, ms=4, capsize=2, color=colors.get(env), label=name
-        )
+        ax.errorbar(rows[column], y + offset, xerr=np.nan_to_num(err), fmt=marker, ms=4, capsize=2,
+                    color=colors.get(env), label=name)  # fmt: skip
     ax.axvline(1.0, color="0.3", lw=0.8)
+    if bar is not None:
+        ax.axvline(bar[0], color="#d1495b", lw=1, ls=(0, (4, 3)), label=bar[1])
     ax.set_yticks(y)
     ax.set_yticklabels(workloads, fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel("serial time ratio (>1 = slower than the baseline)")
+    ax.set_xlabel(xlabel)
     ax.grid(axis="x", alpha=0.3)
     _legend_below(fig, ax, ncol=1)
-    return to_svg(fig, "overheads")
+    return to_svg(fig, salt)
+
+
+def overheads(over: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any]) -> str:
+    """(3) Build overheads per workload: free-threaded vs matched default build, and
+    PYTHON_GIL=1 vs the same free-threaded build (serial time per unit of work, 95% CI)."""
+    return _ratio_dots(over, labels, colors, "overhead", "serial time ratio (>1 = slower than the baseline)",
+                       "overheads")  # fmt: skip
+
+
+def memory(over: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any], bar: float) -> str:
+    """(3b) Peak memory of the same serial processes (pyperf's ``mem_max_rss``), free-threaded
+    build vs its matched default build, against PEP 779's bar for a supported build."""
+    ft = over[over["kind"] == "free-threading"]
+    note = "PEP 779: at most %d%% more memory" % round(100 * (bar - 1))
+    return _ratio_dots(ft, labels, colors, "memory", "peak RSS ratio (>1 = more memory than the default build)",
+                       "memory", (bar, note))  # fmt: skip
+
+
+def waiting(derived: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any], workload: str) -> str:
+    """(1b) Why threads do not scale: the share of each thread's time spent not running
+    (1 - CPU time / makespan), against the thread count, per interpreter."""
+    data = derived[(derived["workload"] == workload) & (derived["params"] == "") & (derived["mode"] == "threads")]
+    data = data.dropna(subset=["waiting"])
+    fig, ax = plt.subplots(figsize=(5.2, 3.9), layout="constrained")
+    cpus = cpus_of(derived)
+    counts = sorted(set(data["workers"]))
+    if counts:  # what waiting for a CPU alone costs: k threads on `cpus` cores
+        ax.plot(counts, [max(0.0, 1 - cpus / k) for k in counts], color="0.6", lw=1, ls=(0, (4, 3)),
+                label="no lock at all (only %d CPUs)" % cpus)  # fmt: skip
+    for env in _order(data["env"], labels):
+        line = data[data["env"] == env].sort_values("workers")
+        ax.plot(line["workers"], line["waiting"], marker="o", ms=3.5, lw=1.6, color=colors.get(env),
+                label=labels.get(env, env))  # fmt: skip
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(counts or [1])
+    ax.get_xaxis().set_major_formatter(ScalarFormatter())
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("threads (fixed total work)")
+    ax.set_ylabel("share of thread time spent waiting")
+    ax.grid(alpha=0.3)
+    _legend_below(fig, ax, ncol=2)
+    return to_svg(fig, "waiting-" + workload)
 
 
 def _heatmap_figure(derived: pd.DataFrame, labels: dict[str, str]) -> plt.Figure:

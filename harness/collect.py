@@ -51,6 +51,16 @@ def params_label(params: dict[str, Any]) -> str:
     return ",".join("%s=%s" % kv for kv in sorted(params.items()))
 
 
+def warmup_drift(bench: pyperf.Benchmark) -> float:
+    """How far the last warm-up value was from the values that followed, at worst over
+    the processes: ``last warm-up / mean(values) - 1``.  Near 0 when the warm-ups
+    reached a steady state (a JIT had compiled the loop); NaN without warm-ups."""
+    drifts = [
+        run.warmups[-1][1] / float(np.mean(run.values)) - 1.0 for run in bench.get_runs() if run.warmups and run.values
+    ]
+    return max(drifts, key=abs) if drifts else math.nan
+
+
 def _per_round(bench: pyperf.Benchmark) -> tuple[dict[int, float], dict[int, float], dict[int, float]]:
     """Per round: the mean of that process's values, its peak RSS, its threads' CPU share.
 
@@ -122,6 +132,7 @@ def _benchmark_row(bench: pyperf.Benchmark, path: Path) -> dict[str, Any]:
         "build_lto": meta.get("build_lto", False),
         "runs": runs,
         "rounds": rounds,
+        "warmup_drift": warmup_drift(bench),
         "rss": rss,
         "cpu_share": share,
     }

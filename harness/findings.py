@@ -14,7 +14,7 @@ from typing import Callable
 
 import pandas as pd
 
-from harness.analysis import Analysis, headline_workers
+from harness.analysis import Analysis, aa_summary, headline_workers
 from workloads._schema import gil_forced
 
 MEMORY_BAR = 1.20  # PEP 779: a supported free-threaded build uses at most 20% more memory
@@ -313,6 +313,17 @@ class _Writer:
             "and are shown as measurement problems, not results." % len(bad)
         ]
 
+    def aa(self) -> list[str]:
+        """The A/A figure: how often an interval excludes 1 when nothing differs."""
+        aa = aa_summary(self.a.aa)
+        if aa is None:
+            return []
+        return [
+            "A/A calibration: %s measured twice in the same rounds; %d of %d 95%% intervals exclude 1 (%.1f%%; a "
+            "calibrated method excludes about 5%%), median precision ±%.1f%%."
+            % (", ".join(aa["envs"]), aa["excluding"], aa["n"], 100 * aa["share"], 100 * aa["median_hw"])
+        ]
+
     def noise(self) -> list[str]:
         d = self.a.derived
         ns = int((~d["speedup_significant"]).sum())
@@ -336,6 +347,7 @@ SECTIONS: tuple[Callable[[_Writer], list[str]], ...] = (
     _Writer.memory,
     _Writer.waiting,
     _Writer.problems,
+    _Writer.aa,
     _Writer.noise,
 )
 

@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 from harness import charts
-from harness.analysis import Analysis, analyse, headline_workers, precision_summary
+from harness.analysis import Analysis, aa_summary, analyse, headline_workers, precision_summary
 from harness.collect import RunData, summary_frame
-from harness.findings import findings
+from harness.findings import MEMORY_BAR, findings
 from workloads._registry import PROFILES
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -107,6 +107,12 @@ def _charts(data: RunData, analysis: Analysis, labels: dict[str, str]) -> list[C
             )
             svg = charts.scaling(derived, labels, colors, flagship)
             out.append(Chart("scaling-" + flagship, "Scaling: " + flagship, caption, svg))
+            caption = (
+                "Each thread's time spent not running (1 − its CPU time / the makespan): waiting for the GIL, a "
+                "lock, or a CPU. The dashed line is what waiting for a CPU alone costs."
+            )
+            svg = charts.waiting(derived, labels, colors, flagship)
+            out.append(Chart("waiting-" + flagship, "Why threads do not scale: " + flagship, caption, svg))
         caption = "The best speedup threads reached (any worker count) per interpreter and workload."
         out.append(Chart("heatmap", "Best thread speedup, every workload", caption, charts.heatmap(derived, labels)))
     if not analysis.overheads.empty:
@@ -116,6 +122,13 @@ def _charts(data: RunData, analysis: Analysis, labels: dict[str, str]) -> list[C
         )
         svg = charts.overheads(analysis.overheads, labels, colors)
         out.append(Chart("overheads", "Free-threading and forced-GIL overhead", caption, svg))
+        if (analysis.overheads["kind"] == "free-threading").any() and analysis.overheads["memory"].notna().any():
+            caption = (
+                "Peak memory (RSS) of the same serial benchmark processes, free-threaded build over its matched "
+                "default build; the dashed line is PEP 779's bar for a supported free-threaded build."
+            )
+            svg = charts.memory(analysis.overheads, labels, colors, MEMORY_BAR)
+            out.append(Chart("memory", "Free-threading memory overhead", caption, svg))
     if not analysis.latency.empty:
         caption = "Loopback echo latency while k threads spin in pure Python."
         svg = charts.convoy(analysis.latency, labels, colors)
@@ -211,6 +224,8 @@ def render(report: Report) -> str:
     gated = derived[derived["problem"] != ""] if not derived.empty else derived
     flagship = role_workload(bench, "flagship")
     main = [c for c in report.charts if not c.name.startswith("scaling-") or c.name == "scaling-" + flagship]
+    unavailable = problems[problems["status"] == "unavailable"] if not problems.empty else problems
+    problems = problems[problems["status"] != "unavailable"] if not problems.empty else problems
     k = headline_workers(report.analysis.derived)
     context = {
         "title": "gilbench report — " + ", ".join(sorted(set(bench["run_id"]))),
@@ -231,6 +246,14 @@ def render(report: Report) -> str:
         "envs": report.data.envs.to_dict("records") if not report.data.envs.empty else [],
         "labels": report.labels,
         "problems": problems.to_dict("records") if not problems.empty else [],
+        "unavailable": [
+            {"env": env, "reason": reason, "count": len(group), "names": ", ".join(group["name"])}
+            for (env, reason), group in unavailable.groupby(["env", "reason"], sort=True)
+        ]
+        if not unavailable.empty
+        else [],
+        "warmups": records(report.analysis.warmups),
+        "aa": aa_summary(report.analysis.aa),
         "load_problems": report.data.problems,
         "skipped": [
             {"env": env, "reason": info.get("reason", "")}

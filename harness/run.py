@@ -26,6 +26,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -137,13 +138,23 @@ def _env_run(opts: BenchAllOptions, env: str, prepared: str) -> EnvRun:
     return run
 
 
-def precision_rule(target: float) -> StopRule:
-    """Close every benchmark whose headline ratios all reached ±``target`` (95%)."""
+def precision_rule(target: float, history: list[dict[str, Any]]) -> StopRule:
+    """Close every benchmark whose headline ratios all reached ±``target`` (95%).
+
+    After each round, ``history`` gets how many headline ratios are within ±5% and
+    ±3% and the elapsed time: ``benchmarks/time_to_precision.py`` reads it back from
+    the manifest.
+    """
     from harness import analysis, collect
+
+    started = time.monotonic()
 
     def rule(runs: list[EnvRun], measured: int) -> tuple[set[tuple[str, str]], str]:
         data = collect.from_runs(runs)
         head = analysis.analyse(data.benchmarks, data.envs).headline()
+        history.append({"round": measured, "seconds": round(time.monotonic() - started, 1), "ratios": len(head),
+                        "within_5": int((head["hw"] <= 0.05).sum()), "within_3": int((head["hw"] <= 0.03).sum()),
+                        "widest": float(head["hw"].max()) if len(head) else None})  # fmt: skip
         wide = head[~(head["hw"] <= target)]
         needed = set(zip(wide["env"], wide["name"])) | set(zip(wide["other_env"], wide["other_name"]))
         open_now = {(r.target.env, s.name) for r in runs for s in r.open_specs()}
@@ -221,14 +232,18 @@ def bench_all(opts: BenchAllOptions) -> int:
               % (len(runs), opts.profile.rounds, opts.profile.most_rounds,
                  ", until every headline ratio is within ±%g%%" % (100 * opts.precision) if opts.precision else "",
                  opts.seed), flush=True)  # fmt: skip
+        history: list[dict[str, Any]] = []
         rounds = Rounds(
             least=opts.profile.rounds,
             most=opts.profile.most_rounds if opts.precision else opts.profile.rounds,
             seed=opts.seed,
-            stop=precision_rule(opts.precision) if opts.precision else None,
+            stop=precision_rule(opts.precision, history) if opts.precision else None,
             budget=opts.budget,
         )
+        measuring = time.monotonic()
         failures = run_rounds(runs, rounds, lambda line: print(line, flush=True))
+        manifest["measuring_seconds"] = round(time.monotonic() - measuring, 1)
+        manifest["precision_history"] = history
         for run in runs:
             bad = any(Outcome(e["status"]).failed for e in run.status["benchmarks"].values())
             manifest["envs"][run.target.env]["status"] = "some benchmarks failed" if bad else "ok"
