@@ -18,7 +18,6 @@ Frames produced (one function each):
 - ``build_overheads``: free-threading overhead (FT serial / matched default serial)
   and forced-GIL overhead (``PYTHON_GIL=1`` serial / same FT build's serial), with
   the peak-memory ratio of the same processes;
-- ``per_workload``: processes vs threads, and the best speedup per mode;
 - ``latency``: p50/p99 request latency with order-statistic intervals.
 
 Sanity gates.  A speedup is a measurement of physics: k workers cannot do CPU-bound
@@ -224,37 +223,6 @@ def build_overheads(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> pd.DataFram
     return pd.concat([pd.DataFrame(rows), ratio_columns("overhead", times), ratio_columns("memory", memory)], axis=1)
 
 
-def per_workload(benchmarks: pd.DataFrame, derived: pd.DataFrame) -> pd.DataFrame:
-    """Per env x workload: processes vs threads, and the best speedup of each mode.
-
-    ``processes_vs_threads`` = T(threads, k) / T(processes, k) at the largest k not
-    above the CPU count (>1 = processes win), paired by round.  ``best_<mode>`` is
-    the best speedup over worker counts that passed the sanity gates.
-    """
-    if derived.empty:
-        return pd.DataFrame()
-    at = {
-        (*key, mode, k): r
-        for *key, mode, k, r in benchmarks[[*KEY, "mode", "workers", "rounds"]].itertuples(index=False)
-    }
-
-    def pair(key: tuple, a: tuple, b: tuple) -> tuple[Rounds, Rounds, float] | None:
-        return (at[(*key, *a)], at[(*key, *b)], 1.0) if (*key, *a) in at and (*key, *b) in at else None
-
-    fits = derived[derived["workers"] <= derived["cpu_count"].where(derived["cpu_count"] > 0, 2)]
-    compare_k = fits.groupby(KEY)["workers"].max()
-    frame = pd.DataFrame([dict(zip(KEY, key), compare_workers=int(k)) for key, k in compare_k.items()])
-    versus = [pair(key, ("threads", k), ("processes", k)) for key, k in compare_k.items()]
-    frame = pd.concat([frame, ratio_columns("processes_vs_threads", versus)], axis=1)
-    measured = derived[derived["speedup"].notna() & (derived["problem"] == "")]
-    if measured.empty:
-        return frame
-    best = measured.loc[measured.groupby([*KEY, "mode"])["speedup"].idxmax()]
-    wide = best.pivot_table(index=KEY, columns="mode", values=["speedup", "speedup_significant"], aggfunc="first")
-    wide.columns = ["best_" + mode + ("" if value == "speedup" else "_significant") for value, mode in wide.columns]
-    return frame.merge(wide.reset_index(), on=KEY, how="left")
-
-
 def latency(benchmarks: pd.DataFrame) -> pd.DataFrame:
     """Request latency of self-timed workloads: p50 and p99 with distribution-free
     (order-statistic) intervals over every request of every round, and requests/s."""
@@ -318,7 +286,6 @@ class Analysis:
 
     derived: pd.DataFrame
     overheads: pd.DataFrame
-    per_workload: pd.DataFrame
     latency: pd.DataFrame
     aa: pd.DataFrame
     warmups: pd.DataFrame
@@ -353,7 +320,6 @@ def analyse(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> Analysis:
     return Analysis(
         derived=derived,
         overheads=build_overheads(benchmarks, envs),
-        per_workload=per_workload(benchmarks, derived),
         latency=latency(benchmarks),
         aa=aa_calibration(benchmarks),
         warmups=warmup_problems(benchmarks),

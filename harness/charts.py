@@ -274,7 +274,9 @@ def _heatmap_figure(derived: pd.DataFrame, labels: dict[str, str]) -> plt.Figure
     sig = best.pivot(index="env", columns="workload", values="speedup_significant").reindex(
         index=envs, columns=workloads
     )
-    fig, ax = plt.subplots(figsize=(0.62 * len(workloads) + 2.8, 0.42 * len(envs) + 1.8), layout="constrained")
+    width = 0.62 * len(workloads) + 2.8
+    # never flatter than 4:1, or one interpreter's row shrinks to a sliver on a page
+    fig, ax = plt.subplots(figsize=(width, max(0.42 * len(envs) + 1.8, width / 4)), layout="constrained")
     cap = speedup_cap(int(d["workers"].max()), cpus_of(d))
     norm = TwoSlopeNorm(vmin=0.0, vcenter=1.0, vmax=cap)
     image = ax.imshow(grid.values, cmap="RdBu", norm=norm, aspect="auto")

@@ -196,6 +196,7 @@ def bench_all(opts: BenchAllOptions) -> int:
     if opts.resume and manifest_path.exists():
         previous = _results.read_json(str(manifest_path))
         manifest.update({k: previous[k] for k in ("started", "seed") if k in previous})
+        opts.seed = manifest["seed"]  # a resumed run keeps the order it was started with
     for env, _interp, reason in plan:
         if reason:
             print("skip %-18s %s" % (env, reason))

@@ -23,7 +23,7 @@ def test_a_run_against_a_copy_of_itself_changes_nothing(smoke_run, tmp_path):
     assert rows and all(line.endswith("not significant") for line in rows)
     assert proc.stdout.rstrip().endswith("0 of %d benchmarks changed significantly" % len(rows))
     markdown = run_module("harness", "compare", str(smoke_run), str(copy), "--format", "md")
-    assert markdown.stdout.startswith("| env | benchmark | A | B | B vs A | 95% CI | verdict |")
+    assert markdown.stdout.startswith("| env | benchmark | A | B | B vs A | 95% CI | ± | verdict | provenance |")
 
 
 def test_two_envs_of_the_committed_run_compare_by_benchmark_name():
