@@ -95,8 +95,9 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-m", "harness", "bench-all", *session.posargs)
 
 
-@nox.session(python=False)
+@nox.session
 def provision(session: nox.Session) -> None:
     """Same as `tox -e provision`: e.g. `nox -s provision -- cpython 3.13.5 --pair`."""
-    # standard library only; `-m` finds the source tree because nox runs sessions from ROOT
-    session.run(sys.executable, "-m", "harness", "provision", *session.posargs, external=True)
+    # filelock, not gilbench; `-m` finds the source tree because nox runs sessions from ROOT
+    session.install("filelock>=3.12")
+    session.run("python", "-m", "harness", "provision", *session.posargs)

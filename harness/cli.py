@@ -45,8 +45,10 @@ def cmd_interpreters(args: argparse.Namespace) -> int:
 
 
 def cmd_provision(args: argparse.Namespace) -> int:
-    from harness import provision
-
+    try:
+        from harness import provision
+    except ModuleNotFoundError as exc:  # filelock, on a bare system Python
+        raise CliError("%s: run it as `tox -e provision -- ARGS`, which installs it" % exc) from None
     try:
         request = provision.parse_request(
             args.implementation, args.version, pair=args.pair, optimized=args.optimized,

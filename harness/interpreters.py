@@ -267,8 +267,8 @@ def _how_to_get(factor: str) -> str:
     match = re.match(r"py3(\d+)(t?)", factor)
     minor, threaded = match.groups() if match else ("?", "")
     if threaded:
-        return "`python -m harness provision cpython 3.%s.X --pair`, or `uv python install 3.%st`" % (minor, minor)
-    return "`python -m harness provision cpython 3.%s.X`, pyenv, or `uv python install 3.%s`" % (minor, minor)
+        return "`tox -e provision -- cpython 3.%s.X --pair`, or `uv python install 3.%st`" % (minor, minor)
+    return "`tox -e provision -- cpython 3.%s.X`, pyenv, or `uv python install 3.%s`" % (minor, minor)
 
 
 def table(interpreters: List[Interpreter]) -> List[Dict[str, str]]:

@@ -13,14 +13,13 @@ rename, mean "complete": it is written last, atomically, after ``make install`` 
 a self-check of the installed interpreter.  Discovery ignores a prefix without it;
 provisioning removes such a prefix (a build killed half-way) and builds it again.
 
-Standard library only, so ``python3 -m harness provision`` runs on a bare system
-Python 3.10+ before anything else is installed.
+The standard library and ``filelock``, not gilbench itself: ``tox -e provision``
+installs only filelock and runs this on Python 3.10+ before anything else is built.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import functools
 import hashlib
 import json
@@ -38,6 +37,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+
+from filelock import FileLock, Timeout
 
 from harness.interpreters import provisioned_root
 from workloads._meta import BUILD_MARKER
@@ -67,7 +68,7 @@ HEARTBEAT = 15.0  # seconds: the longest a running phase stays silent
 PYPY_HOWTO = (
     "gilbench never builds PyPy; install Debian's packages (`apt-get install pypy3 pypy3-dev`: "
     "pyperf's psutil compiles against pypy3-dev), or where uv can download: "
-    "`python -m harness provision pypy 3.11 --uv`"
+    "`tox -e provision -- pypy 3.11 --uv`"
 )
 
 _VERSION = re.compile(r"^3\.(\d+)\.(\d+)(t?)$")
@@ -383,12 +384,13 @@ def _locked(root: Path, names: Sequence[str], progress: _Progress) -> Iterator[N
     folder.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
         for name in sorted(names):  # a fixed order: two pairs never deadlock
-            handle = stack.enter_context(open(folder / (name + ".lock"), "a+"))
+            lock = FileLock(folder / (name + ".lock"))
             try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+                lock.acquire(blocking=False)
+            except Timeout:
                 progress.say(name, "waiting: another provision is building it")
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+                lock.acquire()
+            stack.callback(lock.release)
         yield
 
 

@@ -195,7 +195,8 @@ def lock_holder(tmp_path):
     first = start_driver(tmp_path / "r1", home, "--workload", "deadlocks", "--timeout", "30",
                          run_id="20260101T000000Z-lock01")  # fmt: skip
     try:
-        wait_for(lambda: (home / "bench.lock").exists() and "pid" in (home / "bench.lock").read_text())
+        holder = home / "bench.lock.holder"
+        wait_for(lambda: holder.exists() and "pid" in holder.read_text())
         yield home
     finally:
         first.kill()
@@ -204,7 +205,7 @@ def lock_holder(tmp_path):
 
 def test_a_second_run_at_once_is_refused_unless_forced(tmp_path, lock_holder):
     second = driver(tmp_path / "r2", lock_holder, "--workload", "countdown", "--workers", "2")
-    assert_one_line_error(second, "another benchmark run holds", "--force")
+    assert_one_line_error(second, "another benchmark run holds", "(pid ", " since ", "--force")
     forced = driver(tmp_path / "r3", lock_holder, "--workload", "countdown", "--workers", "2", "--force")
     assert forced.returncode == 0, forced.stderr
     assert "timings will be distorted" in forced.stderr

@@ -52,7 +52,7 @@ def test_override_pins_an_interpreter(monkeypatch):
 
 def test_missing_envs_say_how_to_get_them():
     plan = {env: reason for env, interp, reason in interpreters.bench_plan([])}
-    assert "provision cpython 3.14" in plan["bench-py314t"]
+    assert "tox -e provision -- cpython 3.14" in plan["bench-py314t"]
     assert "pypy3-dev" in plan["bench-pypy3"]
 
 

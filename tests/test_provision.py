@@ -115,6 +115,16 @@ def test_uv_missing_is_said_plainly(tmp_path):
     assert_one_line_error(proc, "uv is not on PATH", "drop --uv")
 
 
+def test_a_bare_python_is_told_to_use_tox(tmp_path):
+    """Without filelock (``-S``: no site-packages), one line saying how to run it instead."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(provision_env(tmp_path / "pythons", tmp_path))
+    proc = subprocess.run([sys.executable, "-S", "-m", "harness", "provision", "cpython", "3.13.5"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert_one_line_error(proc, "filelock", "tox -e provision --")
+    assert installed(tmp_path / "pythons") == []
+
+
 # -- the source is verified before anything is unpacked ---------------------------------------------
 
 
@@ -321,7 +331,7 @@ def real_pair() -> dict:
             markers[name] = json.loads((root / name / provision.BUILD_MARKER).read_text())
     ids = {m.get("pair_id") for m in markers.values()}
     if len(markers) < 2 or len(ids) != 1 or any(m["optimized"]["pgo"] for m in markers.values()):
-        pytest.skip("the 3.13.5 pair is not provisioned in %s (`python -m harness provision cpython 3.13.5 "
+        pytest.skip("the 3.13.5 pair is not provisioned in %s (`tox -e provision -- cpython 3.13.5 "
                     "--pair`; CI's .ci/run does it)" % root)  # fmt: skip
     return markers
 

@@ -92,35 +92,37 @@ def bench_lock(force: bool = False) -> Iterator[None]:
     """One benchmark run per machine: concurrent runs distort each other's timings.
 
     A parent that already holds the lock (bench-all) sets ``GILBENCH_LOCK_HELD`` for
-    its children.  ``force`` proceeds anyway; the caller warns.
+    its children.  ``force`` proceeds anyway; the caller warns.  The holder ("pid N
+    since DATE") is written to ``bench.lock.holder`` beside the lock, so that a refused
+    run can say who holds it.
     """
     if force or os.environ.get("GILBENCH_LOCK_HELD") == "1":
         yield
         return
-    try:
-        import fcntl
-    except ImportError:  # no flock (Windows): nothing to hold
-        yield
-        return
+    # Imported here: every `python -m harness` command imports this module, and
+    # `tox -e interpreters` runs on a bare Python with nothing installed.
+    from filelock import FileLock, Timeout
+
     path = os.path.join(gilbench_home(), "bench.lock")
+    holder = path + ".holder"
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "a+", encoding="utf-8") as fh:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            fh.seek(0)
-            holder = fh.read().strip() or "another process"
-            raise LockHeld(
-                "another benchmark run holds %s (%s); wait for it, or pass --force "
-                "(concurrent runs distort timings)" % (path, holder)
-            ) from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write("pid %d since %s\n" % (os.getpid(), utc_now()))
-        fh.flush()
+    lock = FileLock(path)
+    try:
+        lock.acquire(blocking=False)
+    except Timeout:
+        who = ""
+        with contextlib.suppress(OSError), open(holder, encoding="utf-8") as fh:
+            who = fh.read().strip()
+        raise LockHeld(
+            "another benchmark run holds %s (%s); wait for it, or pass --force "
+            "(concurrent runs distort timings)" % (path, who or "another process")
+        ) from None
+    try:
+        atomic_write_text(holder, "pid %d since %s\n" % (os.getpid(), utc_now()))
         os.environ["GILBENCH_LOCK_HELD"] = "1"  # inherited by our child processes
-        try:
-            yield
-        finally:
-            os.environ.pop("GILBENCH_LOCK_HELD", None)
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        yield
+    finally:
+        os.environ.pop("GILBENCH_LOCK_HELD", None)
+        with contextlib.suppress(OSError):
+            os.unlink(holder)  # a finished run must not be named (a killed one is overwritten next time)
+        lock.release()
