@@ -274,7 +274,7 @@ PROFILES: Dict[str, Profile] = {
         Profile("smoke", rounds=1, values=2, warmups=1, scale=0.05, timeout=60.0, latency_requests=10, workers=(2,)),
         Profile("fast", rounds=3, values=1, warmups=1, jit_warmups=3, scale=0.25, timeout=300.0,
                 latency_requests=200, min_value=0.05),
-        Profile("default", rounds=4, max_rounds=16, values=1, warmups=1, jit_warmups=4, scale=1.0, timeout=900.0,
+        Profile("default", rounds=3, max_rounds=16, values=1, warmups=1, jit_warmups=4, scale=1.0, timeout=900.0,
                 latency_requests=1000, min_value=0.1, precision=0.03),
         Profile("rigorous", rounds=8, max_rounds=40, values=3, warmups=2, jit_warmups=6, scale=1.0, timeout=1800.0,
                 latency_requests=3000, min_value=0.2, precision=0.02),
