@@ -39,6 +39,7 @@ from harness import stats
 from workloads._schema import gil_forced
 
 KEY = ["run_id", "env", "workload", "params"]
+DEFAULT_SWITCH_MS = 5.0  # CPython's default sys.getswitchinterval(): latency sweeps over k threads use it
 GATE_SLACK = 0.05  # speedups may exceed the physical limit by this much before they are flagged
 ONE_WORKER = (0.95, 1.05)  # a one-worker ratio outside this range is a measurement problem
 Rounds = Mapping[int, float]

@@ -22,6 +22,8 @@ import pandas as pd
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.ticker import ScalarFormatter
 
+from harness.analysis import DEFAULT_SWITCH_MS
+
 # Modes in the order readers compare them, with their line styles and bar colours.
 MODE_STYLE = {
     "threads": ("-", "#d1495b"),
@@ -306,7 +308,7 @@ def convoy(lat: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any]) ->
     """(5) Convoy latency: p50/p99 against CPU-bound threads (5 ms switch interval),
     and p99 against the switch interval with one CPU-bound thread (log axes).
     A panel whose sweep the run did not measure (smoke) is left out."""
-    k_sweep = lat[lat["switch_ms"] == 5]
+    k_sweep = lat[lat["switch_ms"] == DEFAULT_SWITCH_MS]
     s_sweep = lat[lat["workers"] == 1]
     panels = [p for p, rows in (("k", k_sweep), ("switch", s_sweep)) if len(rows) > 1]
     fig, axes = plt.subplots(1, max(len(panels), 1), figsize=(5 * max(len(panels), 1), 4.4), squeeze=False,
@@ -326,7 +328,7 @@ def convoy(lat: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any]) ->
         ax.set_yscale("log")
         ax.grid(alpha=0.3, which="both")
         if panel == "k":
-            ax.set_xlabel("CPU-bound threads (switch interval 5 ms)")
+            ax.set_xlabel("CPU-bound threads (switch interval %g ms)" % DEFAULT_SWITCH_MS)
             ax.set_ylabel("echo latency, ms (solid p99, dotted p50)")
             ax.set_xticks(sorted(set(k_sweep["workers"])))
         else:
@@ -355,5 +357,6 @@ def timeline(captures: list[dict[str, Any]], labels: dict[str, str]) -> str:
         ax.set_title(labels.get(capture["env"], capture["env"]), fontsize=9, loc="left")
         ax.set_xlim(0, TIMELINE_MS)
         ax.invert_yaxis()
-    axes[-1, 0].set_xlabel("milliseconds (countdown in %d threads)" % captures[0]["threads"])
+    axes[-1, 0].set_xlabel("milliseconds (%s in %d threads)" % (captures[0].get("workload", "a CPU-bound loop"),
+                                                                captures[0]["threads"]))  # fmt: skip
     return to_svg(fig, "timeline")

@@ -14,7 +14,7 @@ from typing import Callable
 
 import pandas as pd
 
-from harness.analysis import Analysis, aa_summary, headline_workers
+from harness.analysis import DEFAULT_SWITCH_MS, Analysis, aa_summary, headline_workers
 from workloads._schema import gil_forced
 
 MEMORY_BAR = 1.20  # PEP 779: a supported free-threaded build uses at most 20% more memory
@@ -247,7 +247,7 @@ class _Writer:
         lat = self.a.latency
         if lat.empty:
             return []
-        at5 = lat[lat["switch_ms"] == 5]
+        at5 = lat[lat["switch_ms"] == DEFAULT_SWITCH_MS]
         loaded = at5[at5["workers"] > 0]
         if loaded.empty or at5[at5["workers"] == 0].empty:
             return []
@@ -264,7 +264,7 @@ class _Writer:
                 parts.append("%s on %s" % (_ms_span(group["p99"]), label))
         return [
             "Convoy effect: with %d CPU-bound thread(s) beside it, a loopback echo's p99 latency, %s with none, "
-            "becomes %s (switch interval 5 ms)." % (k, _ms_span(base["p99"]), "; ".join(parts))
+            "becomes %s (switch interval %g ms)." % (k, _ms_span(base["p99"]), "; ".join(parts), DEFAULT_SWITCH_MS)
         ]
 
     def memory(self) -> list[str]:

@@ -20,6 +20,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
+from workloads import _results
+from workloads._meta import BUILD_MARKER
+
 ROOT = Path(__file__).resolve().parent.parent
 PROBE = ROOT / "workloads" / "_meta.py"
 
@@ -72,7 +75,8 @@ class Interpreter:
 
 
 def gilbench_home() -> Path:
-    return Path(os.environ.get("GILBENCH_HOME") or Path.home() / ".cache" / "gilbench")
+    """The per-user cache (``$GILBENCH_HOME``): one definition, in ``workloads._results``."""
+    return Path(_results.gilbench_home())
 
 
 def provisioned_root() -> Path:
@@ -108,7 +112,7 @@ def candidates() -> List[Tuple[str, Path]]:
     root = provisioned_root()
     for prefix in sorted(root.glob("*")):
         # a build killed half-way has no marker and is never used
-        if (prefix / "gilbench-build.json").exists():
+        if (prefix / BUILD_MARKER).exists():
             found += [("provisioned", exe) for exe in _executables(prefix / "bin")[:1]]
     for prefix in sorted(_uv_root().glob("*")):
         found += [("uv", exe) for exe in _executables(prefix / "bin")[:1]]
@@ -151,7 +155,7 @@ def probe(exe: Path, cache: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """
     real = os.path.realpath(exe)
     stat = os.stat(real)
-    marker = Path(real).parent.parent / "gilbench-build.json"
+    marker = Path(real).parent.parent / BUILD_MARKER
     marked = marker.stat().st_mtime_ns if marker.exists() else 0
     key = "%s|%d|%d|%s|%d" % (real, stat.st_size, stat.st_mtime_ns, PROBE.stat().st_mtime_ns, marked)
     if cache is not None and key in cache:
