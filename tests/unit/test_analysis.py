@@ -1,0 +1,167 @@
+"""The code that computes numbers, on small synthetic runs whose answers are known.
+
+A synthetic run is built the way ``collect`` builds a real one: one row per benchmark
+with its per-round means.  Every ratio is then known exactly (the noise is a fixed
+per-round pattern), so these tests check the arithmetic, the pairing, the per-unit
+normalisation across interpreters, the sanity gates and which sentences the findings
+may write -- never a timing.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from harness import analysis, findings
+
+RUN = "20260101T000000Z-test00"
+ROUNDS = 6
+# A machine whose rounds differ a lot (slow spells hit both sides of a round alike)
+# plus a small wobble per benchmark: paired ratios must see through the first.
+SPELLS = np.array([1.0, 1.3, 0.9, 1.0, 1.25, 1.05])
+
+
+def wobble(seed: int) -> np.ndarray:
+    return 1 + 0.004 * np.random.default_rng(seed).standard_normal(ROUNDS)
+
+
+ENVS = {
+    # env: implementation, version, free-threaded build, GIL at run time, PYTHON_GIL, pair id
+    "bench-py313": ("cpython", "3.13.5", False, True, "", "pair-1"),
+    "bench-py313t": ("cpython", "3.13.5", True, False, "", "pair-1"),
+    "bench-py313t-gil": ("cpython", "3.13.5", True, True, "1", "pair-1"),
+}
+
+
+def bench(env: str, workload: str, mode: str, workers: int, seconds: float, size: int = 1000, seed: int = 0,
+          tags: tuple[str, ...] = ("cpu",), roles: tuple[str, ...] = ()) -> dict:  # fmt: skip
+    impl, version, ft, gil, forced, _ = ENVS[env]
+    means = seconds * SPELLS * wobble(seed)
+    name = "%s[%s]" % (workload, mode if mode == "serial" else "%s,w=%d" % (mode, workers))
+    rounds = {r: float(v) for r, v in enumerate(means)}
+    return {
+        "run_id": RUN, "env": env, "name": name, "workload": workload, "mode": mode, "workers": workers,
+        "params": "", "params_dict": {}, "implementation": impl, "version": version, "free_threaded_build": ft,
+        "gil_enabled": gil, "python_gil_env": forced, "jit": "off", "cpu_count": 2, "tags": list(tags),
+        "roles": list(roles), "work_size": size, "profile": "default", "unit": "second", "n": ROUNDS,
+        "mean": float(np.mean(means)), "switch_interval": 0.005, "runs": [[v] for v in means], "rounds": rounds,
+        "rss": {r: 30e6 * (1.1 if ft else 1.0) for r in rounds}, "cpu_share": {r: 0.5 for r in rounds},
+        "warmup_drift": 0.0,
+    }  # fmt: skip
+
+
+def env_frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {"run_id": RUN, "env": env, "implementation": impl, "version": version, "free_threaded_build": ft,
+             "gil_enabled": gil, "python_gil_env": forced, "pair_id": pair, "executable": "/x/" + env}
+            for env, (impl, version, ft, gil, forced, pair) in ENVS.items()
+        ]
+    )  # fmt: skip
+
+
+def synthetic_run() -> pd.DataFrame:
+    """countdown: 1.0 s serial on the default build, 1.5 s per unit of work on the
+    free-threaded build (which measured twice the work), 1.6 s with PYTHON_GIL=1; two
+    threads take 1.02 s under a GIL and 0.8 s without (per unit where sizes differ)."""
+    rows = [
+        bench("bench-py313", "countdown", "serial", 1, 1.0, seed=1, roles=("flagship",)),
+        bench("bench-py313", "countdown", "threads", 2, 1.02, seed=2, roles=("flagship",)),
+        bench("bench-py313t", "countdown", "serial", 1, 3.0, size=2000, seed=3, roles=("flagship",)),
+        bench("bench-py313t", "countdown", "threads", 2, 1.6, size=2000, seed=4, roles=("flagship",)),
+        bench("bench-py313t-gil", "countdown", "serial", 1, 4.8, size=3000, seed=5, roles=("flagship",)),
+        bench("bench-py313t-gil", "countdown", "threads", 2, 4.9, size=3000, seed=6, roles=("flagship",)),
+        # a physically impossible speedup (2.6x on 2 CPUs) and a one-worker ratio far from 1
+        bench("bench-py313", "spin", "serial", 1, 1.0, seed=7),
+        bench("bench-py313", "spin", "threads", 2, 1.0 / 2.6, seed=8),
+        bench("bench-py313", "spin", "processes", 1, 1.0 / 0.8, seed=9),
+        # I/O may scale past the CPU count
+        bench("bench-py313", "naps", "serial", 1, 1.0, seed=10, tags=("io",)),
+        bench("bench-py313", "naps", "threads", 4, 0.26, seed=11, tags=("io",)),
+    ]
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def result() -> analysis.Analysis:
+    return analysis.analyse(synthetic_run(), env_frame())
+
+
+def row(frame: pd.DataFrame, **where: object) -> pd.Series:
+    picked = frame
+    for key, value in where.items():
+        picked = picked[picked[key] == value]
+    assert len(picked) == 1, where
+    return picked.iloc[0]
+
+
+def test_speedup_is_paired_by_round_so_slow_spells_cancel(result):
+    r = row(result.derived, env="bench-py313", name="countdown[threads,w=2]")
+    assert r["speedup"] == pytest.approx(1 / 1.02, rel=0.005)
+    assert r["speedup_n"] == ROUNDS
+    assert r["speedup_hw"] < 0.01  # the 30% spells would make an unpaired interval far wider
+    assert r["serial_name"] == "countdown[serial]" and r["problem"] == ""
+
+
+def test_cross_interpreter_ratios_are_per_unit_of_work(result):
+    net = row(result.derived, env="bench-py313t", name="countdown[threads,w=2]")
+    assert net["net_baseline_env"] == "bench-py313" and net["net_matched"]
+    # default build: 1.0 s per 1000 units; free-threaded, 2 threads: 1.6 s per 2000 units
+    assert net["net_speedup"] == pytest.approx(1.0 / 0.8, rel=0.01)
+    ft = row(result.overheads, kind="free-threading", env="bench-py313t")
+    assert ft["overhead"] == pytest.approx(1.5, rel=0.01) and ft["matched"]
+    assert ft["memory"] == pytest.approx(1.1, rel=1e-6)
+    forced = row(result.overheads, kind="forced GIL", env="bench-py313t-gil")
+    assert forced["baseline_env"] == "bench-py313t"
+    assert forced["overhead"] == pytest.approx(1.6 / 1.5, rel=0.01)
+
+
+def test_sanity_gates_flag_impossible_ratios_but_not_io(result):
+    fast = row(result.derived, name="spin[threads,w=2]")
+    assert "above the physical limit of 2×" in fast["problem"]
+    one = row(result.derived, name="spin[processes,w=1]")
+    assert "one worker" in one["problem"]
+    naps = row(result.derived, name="naps[threads,w=4]")
+    assert naps["speedup"] > 3.5 and naps["problem"] == ""
+
+
+def test_waiting_share_comes_from_the_threads_cpu_time(result):
+    assert row(result.derived, env="bench-py313", name="countdown[threads,w=2]")["waiting"] == pytest.approx(0.5)
+
+
+def test_headline_lists_every_ratio_with_the_benchmarks_it_uses(result):
+    head = result.headline()
+    assert set(head["kind"]) == {"speedup", "net speedup", "free-threading overhead", "forced GIL overhead"}
+    net = row(head, kind="net speedup", env="bench-py313t")
+    assert (net["other_env"], net["other_name"]) == ("bench-py313", "countdown[serial]")
+    summary = analysis.precision_summary(result, 0.03)
+    assert summary["ratios"] == len(head) and summary["met"] == len(head)
+
+
+def test_unpaired_rounds_give_no_interval_rather_than_a_wrong_one():
+    frame = analysis.ratio_columns("r", [({0: 1.0}, {0: 2.0}, 1.0), None])
+    assert frame["r"][0] == pytest.approx(0.5)
+    assert math.isnan(frame["r_lo"][0]) and math.isnan(frame["r"][1])
+
+
+def test_aa_calibration_pairs_each_env_with_its_twin():
+    twin = synthetic_run()
+    twin = twin[twin["env"] == "bench-py313"].assign(env="bench-py313-aa")
+    aa = analysis.aa_calibration(pd.concat([synthetic_run(), twin], ignore_index=True))
+    assert set(aa["env"]) == {"bench-py313"} and len(aa) == 7
+    assert aa["ratio"].to_numpy() == pytest.approx(1.0)
+    summary = analysis.aa_summary(aa)
+    assert summary["n"] == 7 and summary["envs"] == ["bench-py313"]
+
+
+def test_findings_pick_workloads_by_role_and_never_quote_a_gated_ratio(result):
+    sentences = findings.findings(synthetic_run(), result, {e: e for e in ENVS})
+    text = "\n".join(sentences)
+    assert "countdown" in text  # found by its role, not by its name
+    assert "2.60" not in text and "spin" not in text.split("failed a sanity gate")[0]
+    assert any("failed a sanity gate" in s for s in sentences)
+    assert any(s.startswith("Net gain on bench-py313t") for s in sentences)
+    assert any("PEP 779" in s for s in sentences)
