@@ -92,5 +92,6 @@ def main() -> None:
         print("HTML:              %.2f s   (%.1f MB)" % (t5 - t4, len(html) / 1e6))
         print("in all:            %.2f s   (target <= 5 s)" % (t5 - t0))
 
+
 if __name__ == "__main__":
     main()
