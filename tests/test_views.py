@@ -106,13 +106,12 @@ def test_report_and_docs_page_show_the_same_sections(published_docs, tmp_path):
 
     source = tmp_path / "src"
     shutil.copytree(run_dir, source / "results" / RUN)
-    (source / "conf.py").write_text(
-        "import sys\nsys.path.insert(0, %r)\nextensions = ['gilbench_docs']\n" % str(ROOT / "docs" / "_ext")
-    )
-    (source / "index.rst").write_text("Run\n===\n\n.. gilbench-run:: %s\n" % RUN)
+    conf = "import sys\nsys.path.insert(0, %r)\nextensions = ['gilbench_docs']\nroot_doc = 'results/run'\n"
+    (source / "conf.py").write_text(conf % str(ROOT / "docs" / "_ext"))
+    (source / "results" / "run.rst").write_text("Run\n===\n\n.. gilbench-run:: %s\n" % RUN)  # beside its folder
     proc = run_module("sphinx", "-W", "-q", "-b", "html", str(source), str(tmp_path / "out"))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    page = (tmp_path / "out" / "index.html").read_text()
+    page = (tmp_path / "out" / "results" / "run.html").read_text()
     assert _docs_titles(page) == titles + ["Data"]
     assert HOSTILE not in page and html.escape(HOSTILE, quote=False) in page
     for chart in Path(run_dir).glob("*.svg"):
