@@ -451,7 +451,7 @@ def _numbers(report: reporting.Report) -> Section:
     return section
 
 
-def gil_at_runtime(env: dict[str, Any]) -> str:
+def _gil_at_runtime(env: dict[str, Any]) -> str:
     """'on' / 'off'; a free-threaded build whose GIL came back without PYTHON_GIL=1 says so."""
     forced = str(env.get("python_gil_env") or "")
     if not env.get("gil_enabled", True):
@@ -464,7 +464,7 @@ def gil_at_runtime(env: dict[str, Any]) -> str:
 def _environment(report: reporting.Report) -> Section:
     rows = [
         Row([Text(e["env"]), Text(report.labels.get(e["env"], "%s %s" % (e["implementation"], e["version"]))),
-             Text("yes" if e["free_threaded_build"] else "no"), Text(gil_at_runtime(e)), Text(str(e["jit"])),
+             Text("yes" if e["free_threaded_build"] else "no"), Text(_gil_at_runtime(e)), Text(str(e["jit"])),
              Text(str(e["compiler"])), Text("%s/%s" % ("PGO" if e["pgo"] else "-", "LTO" if e["lto"] else "-")),
              Text(str(e["pair_id"])), Text("%s / %s / %s / %s" % (e["ok"], e["failed"], e["incomplete"],
                                                                    e["unavailable"])), Code(str(e["executable"]))])
