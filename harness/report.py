@@ -1,8 +1,10 @@
 """Render: collected + analysed results -> one self-contained HTML file.
 
 Charts are inlined SVG and the stylesheet is inlined, so the file works from
-``file://`` and offline.  Jinja2 autoescaping is on: every string that came from a
-results file (hostnames, metadata, error text) is escaped.
+``file://`` and offline.  What the page shows is ``views.build_view``'s; this module
+only lays it out.  Jinja2 autoescaping is on and tables are built with markupsafe's
+``escape``: every string that came from a results file (hostnames, metadata, error
+text) is escaped.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from typing import Any
 import jinja2
 import numpy as np
 import pandas as pd
+from markupsafe import Markup, escape
 
-from harness import charts
-from harness.analysis import Analysis, aa_summary, analyse, headline_workers, precision_summary
-from harness.collect import RunData, summary_frame
+from harness import charts, views
+from harness.analysis import Analysis, analyse, headline_workers, precision_summary
+from harness.collect import RunData
 from harness.findings import MEMORY_BAR, findings
 from workloads._registry import PROFILES
 
@@ -147,29 +150,11 @@ def _charts(data: RunData, analysis: Analysis, labels: dict[str, str]) -> list[C
     return out
 
 
-def build(data: RunData) -> Report:
-    analysis = analyse(data.benchmarks, data.envs)
+def build(data: RunData, analysis: Analysis | None = None) -> Report:
+    """Charts and findings of ``data``, from its ``analysis`` (analysed here when not given)."""
+    analysis = analysis or analyse(data.benchmarks, data.envs)
     labels = env_labels(data.benchmarks)
     return Report(data, analysis, labels, _charts(data, analysis, labels), findings(data.benchmarks, analysis, labels))
-
-
-def at_workers(derived: pd.DataFrame, labels: dict[str, str], workers: int) -> list[dict[str, Any]]:
-    """One table per mode at ``workers``: a row per workload, a cell per interpreter."""
-    if derived.empty:
-        return []
-    d = derived[(derived["workers"] == workers) & (derived["params"] == "")]
-    envs = sorted(set(d["env"]), key=lambda e: charts.natural_key(labels.get(e, e)))
-    tables = []
-    for mode in [m for m in charts.MODE_STYLE if m in set(d["mode"])]:
-        rows = []
-        for workload, group in d[d["mode"] == mode].groupby("workload"):
-            by_env = group.set_index("env")
-            rows.append(
-                {"workload": workload,
-                 "cells": [by_env.loc[e].to_dict() if e in by_env.index else None for e in envs]}
-            )  # fmt: skip
-        tables.append({"mode": mode, "interpreters": [labels.get(e, e) for e in envs], "rows": rows})
-    return tables
 
 
 def derived_csv(report: Report) -> pd.DataFrame:
@@ -200,70 +185,79 @@ def precision_context(analysis: Analysis, benchmarks: pd.DataFrame) -> dict[str,
     return {**summary, "missed": missed}
 
 
-def render(report: Report) -> str:
+def _cell_classes(cell: views.Cell) -> str:
+    """The ``report.css`` classes of a cell: ``num`` right-aligns figures, ``ns`` greys
+    what is not significant, ``problem`` marks a gated ratio, ``bad`` a failure."""
+    if isinstance(cell, views.Estimate):
+        if cell.brief and cell.problem:
+            return "num problem"
+        return "num ns" if cell.brief and cell.significant is False else "num"
+    if isinstance(cell, views.Number):
+        return "num"
+    if isinstance(cell, views.Text) and cell.tone:
+        return "ns" if cell.tone == "muted" else cell.tone
+    return ""
+
+
+def _inline(cell: views.Cell) -> str:
+    """One cell's content as HTML; every string is escaped, so nothing from a results
+    file can become markup."""
+    if isinstance(cell, views.Code):
+        return ('<pre class="reason">%s</pre>' if cell.block else "<code>%s</code>") % escape(cell.text)
+    if isinstance(cell, views.Link):
+        return '<a href="%s">%s</a>' % (escape(cell.href), escape(cell.text))
+    return str(escape(cell.text))
+
+
+def _td(cell: views.Cell) -> str:
+    classes, detail = _cell_classes(cell), getattr(cell, "detail", "")
+    return "<td%s%s>%s</td>" % (
+        ' class="%s"' % classes if classes else "",
+        ' title="%s"' % escape(detail) if detail else "",
+        _inline(cell),
+    )
+
+
+def table_html(table: views.Table) -> Markup:
+    """A table built in Python rather than by Jinja: a report of 10,000 benchmarks has
+    some 200,000 cells, and a template call per cell would dominate rendering."""
+    head = "".join("<th>%s</th>" % escape(c) for c in table.columns)
+    body = "\n".join(
+        "<tr%s>%s</tr>" % (' class="ns"' if row.muted else "", "".join(map(_td, row.cells))) for row in table.rows
+    )
+    return Markup('<table class="%s">\n<thead><tr>%s</tr></thead>\n<tbody>\n%s\n</tbody></table>') % (
+        table.name,
+        Markup(head),
+        Markup(body),
+    )
+
+
+def paragraph_html(paragraph: views.Paragraph) -> Markup:
+    """A paragraph's inline cells, escaped; a bad verdict keeps its colour."""
+    return Markup("".join(
+        '<span class="%s">%s</span>' % (_cell_classes(c), _inline(c)) if _cell_classes(c) else _inline(c)
+        for c in paragraph.parts
+    ))  # fmt: skip
+
+
+def render(report: Report, page: views.Page | None = None) -> str:
+    """The HTML report: ``page`` (by default ``views.build_view(report)``) through
+    ``report.html``, with the charts' SVG inlined."""
+    page = page or views.build_view(report)
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
-    env.filters["num"] = lambda v, fmt="%.3g": "" if pd.isna(v) else fmt % v
-    bench = report.data.benchmarks
-    numbers = summary_frame(bench).copy()
-    numbers["interpreter"] = numbers["env"].map(report.labels)
-    problems = report.data.outcomes
-    problems = problems[problems["status"] != "ok"] if not problems.empty else problems
-
-    def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-        if frame.empty:
-            return []
-        frame = frame.copy()
-        frame["interpreter"] = frame["env"].map(report.labels)
-        return frame.to_dict("records")
-
-    derived = report.analysis.derived
-    gated = derived[derived["problem"] != ""] if not derived.empty else derived
-    flagship = role_workload(bench, "flagship")
-    main = [c for c in report.charts if not c.name.startswith("scaling-") or c.name == "scaling-" + flagship]
-    unavailable = problems[problems["status"] == "unavailable"] if not problems.empty else problems
-    problems = problems[problems["status"] != "unavailable"] if not problems.empty else problems
-    k = headline_workers(report.analysis.derived)
-    context = {
-        "title": "gilbench report — " + ", ".join(sorted(set(bench["run_id"]))),
-        "run_ids": sorted(set(bench["run_id"])),
-        "machines": bench.drop_duplicates("machine")[MACHINE_COLUMNS].to_dict("records"),
-        "profiles": sorted(set(bench["profile"])),
-        "findings": report.findings,
-        "main_charts": main,
-        "gallery": [c for c in report.charts if c not in main],
-        "numbers": numbers.to_dict("records"),
-        "speedups": records(report.analysis.derived),
-        "gated": records(gated),
-        "precision": precision_context(report.analysis, bench),
-        "headline_k": k,
-        "at_k": at_workers(report.analysis.derived, report.labels, k),
-        "overheads": records(report.analysis.overheads),
-        "latency": records(report.analysis.latency),
-        "envs": report.data.envs.to_dict("records") if not report.data.envs.empty else [],
-        "labels": report.labels,
-        "problems": problems.to_dict("records") if not problems.empty else [],
-        "unavailable": [
-            {"env": env, "reason": reason, "count": len(group), "names": ", ".join(group["name"])}
-            for (env, reason), group in unavailable.groupby(["env", "reason"], sort=True)
-        ]
-        if not unavailable.empty
-        else [],
-        "warmups": records(report.analysis.warmups),
-        "aa": aa_summary(report.analysis.aa),
-        "load_problems": report.data.problems,
-        "skipped": [
-            {"env": env, "reason": info.get("reason", "")}
-            for manifest in report.data.manifests
-            for env, info in manifest.get("envs", {}).items()
-            if info.get("status") == "skipped"
-        ],
-        "stylesheet": (TEMPLATES / "report.css").read_text(),
-    }
-    return env.get_template("report.html").render(**context)
+    env.filters["table"] = table_html
+    env.filters["paragraph"] = paragraph_html
+    return env.get_template("report.html").render(
+        page=page,
+        svgs={c.name: Markup(c.svg) for c in report.charts},  # matplotlib escaped its text
+        stylesheet=Markup((TEMPLATES / "report.css").read_text()),
+    )
 
 
 def write(report: Report, out_dir: Path) -> Path:

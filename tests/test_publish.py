@@ -10,7 +10,7 @@ import shutil
 import pytest
 from conftest import HOSTILE, ROOT, assert_one_line_error, run_module
 
-from harness import collect, publish
+from harness import collect, publish, views
 
 OLDER, NEWER = "20260101T000000Z-test00", "20260102T000000Z-test01"
 
@@ -51,25 +51,31 @@ def test_raw_files_load_back_through_collect_and_pyperf(published_docs, publish_
     assert "countdown[threads,w=2]" in proc.stdout
 
 
-def test_run_page_shows_charts_tables_and_links_its_files(published_docs):
+def test_run_page_renders_the_runs_view_with_every_chart(published_docs):
     run_dir = published_docs / "results" / OLDER
     page = (published_docs / "results" / (OLDER + ".md")).read_text()
+    assert "```{gilbench-run} %s\n```" % OLDER in page
+    view = views.from_json((run_dir / publish.VIEW).read_text())
     charts = sorted(p.name for p in run_dir.glob("*.svg"))
     assert "scaling-countdown.svg" in charts
-    for chart in charts:
-        assert "```{figure} %s/%s" % (OLDER, chart) in page
-    for heading in ("## Findings", "## Speedups", "## Environment", "## Failed and unavailable", "## Data"):
-        assert heading in page
+    shown = [c for s in view.sections for sub in (s, *s.subsections) for c in sub.charts]
+    assert sorted(publish.chart_file(c.name) + ".svg" for c in shown) == charts
+    assert [s.title for s in view.sections] == ["Findings", "Charts", "Numbers", "Environment", "Failed & unavailable"]
     assert (run_dir / "summary.csv").stat().st_size and (run_dir / "derived.csv").stat().st_size
-    assert "countdown\\[interpreters\\,w\\=2\\] | unavailable" in page  # no subinterpreters on the host's 3.11
-    assert "{download}`raw/bench-host.json.gz <%s/raw/bench-host.json.gz>`" % OLDER in page
+    grouped = view.sections[-1].tables[0]  # no subinterpreters on the host's 3.11: one line per env and reason
+    rows = [r for r in grouped.rows if "countdown[interpreters,w=2]" in r.cells[1].detail.split(", ")]
+    assert grouped.name == "unavailable" and [r.cells[0].text for r in rows] == ["bench-host"]
 
 
-def test_strings_from_results_are_escaped_markdown(published_docs):
+def test_strings_from_results_are_escaped_markdown_or_view_text(published_docs):
+    """The index is Markdown, escaped; a run's page holds no result string at all: its
+    view.json keeps them as plain text, which the directive puts in text nodes."""
     for name in ("index.md", OLDER + ".md"):
         text = (published_docs / "results" / name).read_text()
         assert HOSTILE not in text and "<script>" not in text
-        assert "\\<script\\>alert\\(1\\)\\<\\/script\\>" in text
+    assert "\\<script\\>alert\\(1\\)\\<\\/script\\>" in (published_docs / "results" / "index.md").read_text()
+    view = views.from_json((published_docs / "results" / OLDER / publish.VIEW).read_text())
+    assert HOSTILE in view.meta[0].parts[0].text
 
 
 def test_publishing_again_gives_the_same_files(published_docs, publish_results, tmp_path):

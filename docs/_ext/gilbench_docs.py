@@ -6,6 +6,9 @@
 ``latest-chart``     the charts of the newest published run whose names match a glob
                      pattern, so the guide shows real numbers as soon as a run is published
                      and still builds, with a note in place of a figure that run lacks.
+``gilbench-run``     a published run's page: its ``view.json`` (``harness.views.Page``,
+                     the view the HTML report renders too) as sections, tables and
+                     figures, then links to the run's files.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from docutils import nodes
+from sphinx import addnodes
 from sphinx.util.docutils import SphinxDirective
 
 
@@ -98,8 +102,86 @@ class LatestChart(SphinxDirective):
         return nodes.figure("", nodes.image(uri=uri, alt=chart.stem, classes=["chart"]), nodes.caption(text=caption))
 
 
+def _inline(cell: Any, docname: str) -> nodes.Node:
+    """A view cell as an inline node: text stays text; a link is a download of the run's file."""
+    from harness import views
+
+    if isinstance(cell, views.Code):
+        return nodes.literal(text=cell.text)
+    if isinstance(cell, views.Link):
+        return addnodes.download_reference(
+            "", "", nodes.literal(text=cell.text), reftarget=cell.href, refdoc=docname, refexplicit=True
+        )
+    detail = getattr(cell, "detail", "")  # a hover in HTML; on paper it follows the text
+    return nodes.Text(cell.text + (" (%s)" % detail if detail else ""))
+
+
+def _cell(cell: Any, docname: str) -> nodes.Node:
+    """A table cell: an error message keeps its lines, anything else is one paragraph."""
+    from harness import views
+
+    if isinstance(cell, views.Code) and cell.block:
+        return nodes.literal_block(text=cell.text)
+    return nodes.paragraph("", "", _inline(cell, docname))
+
+
+class GilbenchRun(SphinxDirective):
+    """``gilbench-run RUN_ID``: the page of the run published as ``results/RUN_ID/``,
+    rendered from its ``view.json``.  Must come last on its page: it adds sections."""
+
+    required_arguments = 1
+
+    def run(self) -> list[nodes.Node]:
+        from harness import collect, publish, views
+
+        run_id = self.arguments[0]
+        run_dir = Path(self.env.srcdir) / publish.RESULTS / run_id
+        view = run_dir / publish.VIEW
+        self.env.note_dependency(str(view))
+        page = views.from_json(view.read_text(encoding="utf-8"))
+        out: list[nodes.Node] = [self._paragraph(p) for p in page.meta]
+        out += [self._section(s, run_id) for s in page.sections]
+        raw = run_dir / publish.RAW
+        files = ["summary.csv", "derived.csv"] + [
+            "%s/%s" % (publish.RAW, p.relative_to(raw)) for p in collect.run_files(raw)
+        ]
+        links = [views.Paragraph([views.Link(f, "%s/%s" % (run_id, f))]) for f in files]
+        out.append(self._section(views.Section("data", "Data", items=links), run_id))
+        return out
+
+    def _paragraph(self, paragraph: Any) -> nodes.paragraph:
+        node = nodes.paragraph("", "", *(_inline(c, self.env.docname) for c in paragraph.parts))
+        if paragraph.meta:
+            node["classes"].append("meta")
+        return node
+
+    def _section(self, section: Any, run_id: str) -> nodes.section:
+        from harness import publish
+
+        node = nodes.section(ids=[section.id], names=[nodes.fully_normalize_name(section.title)])
+        node += nodes.title(text=section.title)
+        node += [self._paragraph(p) for p in section.paragraphs]
+        if section.items:
+            node += nodes.bullet_list("", *(nodes.list_item("", self._paragraph(p)) for p in section.items), bullet="-")
+        for chart in section.charts:
+            uri = "%s/%s.svg" % (run_id, publish.chart_file(chart.name))
+            caption = " ".join(filter(None, (chart.title + ".", chart.caption)))
+            node += nodes.figure(
+                "", nodes.image(uri=uri, alt=chart.title), nodes.caption(text=caption), ids=["chart-" + chart.name],
+                classes=["chart"],
+            )  # fmt: skip
+        for table in section.tables:
+            rows = [[_cell(c, self.env.docname) for c in row.cells] for row in table.rows]
+            node += _table(table.columns, rows)
+        node += [self._paragraph(p) for p in section.notes]
+        node += [self._section(s, run_id) for s in section.subsections]
+        self.state.document.note_implicit_target(node, node)
+        return node
+
+
 def setup(app: Any) -> dict[str, Any]:
     app.add_directive("workloads-table", WorkloadsTable)
     app.add_directive("profiles-table", ProfilesTable)
     app.add_directive("latest-chart", LatestChart)
+    app.add_directive("gilbench-run", GilbenchRun)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,519 @@
+"""The one view of a report: what every renderer shows, built once from the analysis.
+
+The HTML report (``report.render``) and the docs page (the ``gilbench-run``
+directive, reading ``view.json``) both walk the same ``Page``: sections hold
+paragraphs, bulleted items, charts, tables and subsections; tables hold typed
+cells.  So the two can no longer disagree about what a run found, and neither
+renderer formats a number or decides what is significant.
+
+Every string here is plain text, whatever it came from: renderers escape it
+(markupsafe in HTML) or put it in text nodes (docutils), never parse it as markup.
+Numbers are formatted here, once, so renderers only copy strings.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar, Union
+
+import pandas as pd
+
+from harness import charts
+from harness import report as reporting  # a cycle: report renders views, at call time only
+from harness.analysis import aa_summary, headline_workers
+from harness.collect import summary_frame
+
+# -- cells -----------------------------------------------------------------------------
+
+
+def _value(value: Any) -> float | None:
+    """A number, or None for a missing one (NaN is not JSON)."""
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+@dataclass
+class Text:
+    """Plain text; ``detail`` is more of it (a hover in HTML, appended on paper);
+    ``tone`` is ``muted`` or ``bad`` where the text is a verdict."""
+
+    text: str
+    detail: str = ""
+    tone: str = ""
+    kind: ClassVar[str] = "text"
+
+
+@dataclass
+class Number:
+    """A number shown as ``fmt % value`` + ``unit``; empty when missing."""
+
+    value: float | None
+    fmt: str = "%.3g"
+    unit: str = ""
+    kind: ClassVar[str] = "number"
+
+    @property
+    def text(self) -> str:
+        return "" if self.value is None else self.fmt % self.value + self.unit
+
+
+@dataclass
+class Estimate:
+    """A ratio (or a latency) with its 95% interval.
+
+    ``significant`` is False where the interval contains 1 (None: not a test);
+    ``problem`` says why a ratio that failed a sanity gate is not a result.  A
+    ``brief`` estimate shows the value alone, its interval as detail: the compact
+    cells of the k-workers tables."""
+
+    value: float | None
+    lo: float | None = None
+    hi: float | None = None
+    significant: bool | None = None
+    problem: str = ""
+    fmt: str = "%.2f"
+    unit: str = "×"
+    brief: bool = False
+    kind: ClassVar[str] = "estimate"
+
+    @property
+    def interval(self) -> str:
+        if self.lo is None or self.hi is None:
+            return ""
+        return "%s–%s" % (self.fmt % self.lo, self.fmt % self.hi)
+
+    @property
+    def text(self) -> str:
+        if self.brief:
+            return "problem" if self.problem else "" if self.value is None else self.fmt % self.value + self.unit
+        if self.value is None:
+            return ""
+        text = self.fmt % self.value + self.unit + (" (%s)" % self.interval if self.interval else "")
+        if self.problem:
+            return text + " problem: " + self.problem
+        return text + (" not significant" if self.significant is False else "")
+
+    @property
+    def detail(self) -> str:
+        """What a brief estimate leaves out."""
+        if not self.brief:
+            return ""
+        return self.problem or ("95% CI " + self.interval if self.interval else "")
+
+
+@dataclass
+class Code:
+    """Literal text: a path, or a block such as an error message (``block``)."""
+
+    text: str
+    block: bool = False
+    kind: ClassVar[str] = "code"
+
+
+@dataclass
+class Link:
+    """A link to a file of the run; ``href`` is relative to the page."""
+
+    text: str
+    href: str
+    kind: ClassVar[str] = "link"
+
+
+Cell = Union[Text, Number, Estimate, Code, Link]
+CELL_KINDS: dict[str, type] = {c.kind: c for c in (Text, Number, Estimate, Code, Link)}
+
+
+# -- structure -------------------------------------------------------------------------
+
+
+@dataclass
+class Paragraph:
+    """Inline cells in a row; ``meta`` paragraphs explain rather than report."""
+
+    parts: list[Cell]
+    meta: bool = False
+
+
+@dataclass
+class Row:
+    cells: list[Cell]
+    muted: bool = False  # the whole row is not significant, or not a measurement
+
+
+@dataclass
+class Table:
+    name: str  # a CSS class in HTML: ``at-k``, ``speedups``, ...
+    columns: list[str]
+    rows: list[Row]
+
+
+@dataclass
+class ChartRef:
+    """A chart of ``Report.charts`` by name: the HTML inlines its SVG, the docs link ``<name>.svg``."""
+
+    name: str
+    title: str
+    caption: str
+
+
+@dataclass
+class Section:
+    """``collapsed`` sections are long listings, folded away in HTML."""
+
+    id: str
+    title: str
+    paragraphs: list[Paragraph] = field(default_factory=list)
+    items: list[Paragraph] = field(default_factory=list)
+    charts: list[ChartRef] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    notes: list[Paragraph] = field(default_factory=list)  # after the tables
+    subsections: list[Section] = field(default_factory=list)
+    collapsed: bool = False
+
+
+@dataclass
+class Page:
+    title: str
+    run_ids: list[str]
+    meta: list[Paragraph]
+    sections: list[Section]
+
+
+# -- JSON ------------------------------------------------------------------------------
+
+
+def _encode(obj: Any) -> Any:
+    """Dataclasses as dicts of their non-default fields; cells tagged with their kind."""
+    if isinstance(obj, list):
+        return [_encode(v) for v in obj]
+    if not hasattr(obj, "__dataclass_fields__"):
+        return obj
+    out: dict[str, Any] = {"kind": obj.kind} if type(obj) in CELL_KINDS.values() else {}
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        if f.default is not value and f.default != value:
+            out[f.name] = _encode(value)
+    return out
+
+
+def to_json(page: Page) -> str:
+    """``page`` as JSON, the same bytes for the same page (``view.json`` of a published run)."""
+    return json.dumps(_encode(page), ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def _cell(d: dict[str, Any]) -> Cell:
+    d = dict(d)
+    return CELL_KINDS[d.pop("kind")](**d)
+
+
+def _paragraphs(items: list[dict[str, Any]]) -> list[Paragraph]:
+    return [Paragraph([_cell(c) for c in p["parts"]], p.get("meta", False)) for p in items]
+
+
+def _row(d: dict[str, Any]) -> Row:
+    return Row([_cell(c) for c in d["cells"]], d.get("muted", False))
+
+
+def _section(d: dict[str, Any]) -> Section:
+    return Section(
+        id=d["id"],
+        title=d["title"],
+        paragraphs=_paragraphs(d.get("paragraphs", [])),
+        items=_paragraphs(d.get("items", [])),
+        charts=[ChartRef(**c) for c in d.get("charts", [])],
+        tables=[Table(t["name"], t["columns"], [_row(r) for r in t.get("rows", [])]) for t in d.get("tables", [])],
+        notes=_paragraphs(d.get("notes", [])),
+        subsections=[_section(s) for s in d.get("subsections", [])],
+        collapsed=d.get("collapsed", False),
+    )
+
+
+def from_json(text: str) -> Page:
+    d = json.loads(text)
+    return Page(d["title"], d["run_ids"], _paragraphs(d["meta"]), [_section(s) for s in d["sections"]])
+
+
+# -- building --------------------------------------------------------------------------
+
+
+def _p(text: str, meta: bool = False) -> Paragraph:
+    return Paragraph([Text(text)], meta)
+
+
+def _est(row: dict[str, Any], prefix: str, **kw: Any) -> Estimate:
+    """The ``prefix`` ratio of a derived-frame record, with its interval."""
+    return Estimate(
+        _value(row[prefix]),
+        _value(row[prefix + "_lo"]),
+        _value(row[prefix + "_hi"]),
+        bool(row[prefix + "_significant"]),
+        **kw,
+    )
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts, built column-wise: ``iterrows`` is far too slow for 10,000 rows."""
+    if frame.empty:
+        return []
+    columns = {c: frame[c].tolist() for c in frame.columns}
+    return [dict(zip(columns, values)) for values in zip(*columns.values())]
+
+
+def _versus(labels: dict[str, str], env: str, matched: bool) -> str:
+    return labels.get(env, env) + ("" if matched else " (not a matched build)")
+
+
+def _findings(report: reporting.Report) -> Section:
+    paragraphs = [] if report.findings else [_p("No comparisons could be made from these results.")]
+    note = (
+        "Speedup = T(serial) / T(mode, k workers) on the same interpreter for the same total work; serial is the work "
+        "in one fresh worker thread, timed by the same code as k threads. Every benchmark is measured in rounds (one "
+        "pyperf process of every benchmark of every interpreter per round, in shuffled order); a ratio is computed "
+        "round by round and its 95% interval is Student's t on the per-round log ratios. “±” is the precision reached "
+        "(the interval's relative half-width); “not significant” means the interval contains 1."
+    )
+    items = [_p(f) for f in report.findings]
+    return Section("findings", "Findings", paragraphs=paragraphs, items=items, notes=[_p(note, meta=True)])
+
+
+def _charts(report: reporting.Report) -> Section:
+    """The most telling charts, then the other workloads' scaling curves, folded away."""
+    flagship = reporting.role_workload(report.data.benchmarks, "flagship")
+    refs = [(ChartRef(c.name, c.title, c.caption), c.name.startswith("scaling-") and c.name != "scaling-" + flagship)
+            for c in report.charts]  # fmt: skip
+    main, gallery = [r for r, other in refs if not other], [r for r, other in refs if other]
+    section = Section("charts", "Charts", charts=main)
+    if not report.charts:
+        section.paragraphs.append(_p("No charts."))
+    if gallery:
+        title = "Scaling curves of the other %d workloads" % len(gallery)
+        section.subsections.append(Section("gallery", title, charts=gallery, collapsed=True))
+    return section
+
+
+def _at_k(derived: pd.DataFrame, labels: dict[str, str], k: int) -> list[Section]:
+    """A table per mode at ``k`` workers: a row per workload, a cell per interpreter."""
+    rows = _records(derived[(derived["workers"] == k) & (derived["params"] == "")])
+    envs = sorted({r["env"] for r in rows}, key=lambda e: charts.natural_key(labels.get(e, e)))
+    cells: dict[tuple[str, str, str], Estimate] = {
+        (r["mode"], r["workload"], r["env"]): _est(r, "speedup", problem=r["problem"], brief=True) for r in rows
+    }
+    modes = {r["mode"] for r in rows}
+    out = []
+    for mode in [m for m in charts.MODE_STYLE if m in modes]:
+        workloads = sorted({w for m, w, _ in cells if m == mode})
+        table = Table(
+            "at-k",
+            ["workload", *(labels.get(e, e) for e in envs)],
+            [Row([Text(w), *(cells.get((mode, w, e)) or Text("") for e in envs)]) for w in workloads],
+        )
+        out.append(Section("at-k-" + mode, "Speedup with %d %s workers" % (k, mode), tables=[table]))
+    return out
+
+
+def _speedups(derived: pd.DataFrame, labels: dict[str, str]) -> Section:
+    rows = []
+    for r in _records(derived):
+        netted = r["net_baseline_env"] != r["env"] and not pd.isna(r["net_speedup"])
+        rows.append(Row([
+            Text(labels.get(r["env"], r["env"])), Text(r["workload"]), Text(r["params"]), Text(r["mode"]),
+            Number(_value(r["workers"]), "%d"), _est(r, "speedup", problem=r["problem"]),
+            Number(_value(100 * r["speedup_hw"]), "%.1f", "%"), Number(_value(100 * r["efficiency"]), "%.0f", "%"),
+            Number(_value(100 * r["waiting"]), "%.0f", "%"),
+            _est(r, "net_speedup") if netted else Text(""),
+            Text(_versus(labels, r["net_baseline_env"], r["net_matched"]) if netted else ""),
+        ], muted=not r["speedup_significant"]))  # fmt: skip
+    columns = ["interpreter", "workload", "params", "mode", "workers", "speedup (95% CI)", "±", "efficiency",
+               "waiting", "net speedup (95% CI)", "net vs"]  # fmt: skip
+    title = "Every speedup, with intervals (%d rows)" % len(rows)
+    return Section("speedups", title, tables=[Table("speedups", columns, rows)], collapsed=True)
+
+
+def _gated(derived: pd.DataFrame, labels: dict[str, str]) -> list[Section]:
+    gated = _records(derived[derived["problem"] != ""])
+    if not gated:
+        return []
+    rows = [
+        Row([Text(labels.get(r["env"], r["env"])), Text(r["name"]), Number(_value(r["speedup"]), "%.2f", "×"),
+             Text(r["problem"])])
+        for r in gated
+    ]  # fmt: skip
+    table = Table("gated", ["interpreter", "benchmark", "ratio", "why it is not a result"], rows)
+    return [Section("measurement-problems", "Measurement problems", tables=[table])]
+
+
+def _warmups(report: reporting.Report) -> list[Section]:
+    warm = _records(report.analysis.warmups)
+    if not warm:
+        return []
+    listed = "; ".join(
+        "%s %s (%+.0f%%)" % (report.labels.get(w["env"], w["env"]), w["name"], 100 * w["warmup_drift"]) for w in warm
+    )
+    text = (
+        "Not at steady state (on a JIT, the last warm-up was more than 5%% off the values that followed; more "
+        "warm-ups are needed): %s." % listed
+    )
+    return [Section("warmups", "JIT warm-up problems", paragraphs=[_p(text)])]
+
+
+def _aa(report: reporting.Report) -> list[Section]:
+    aa = aa_summary(report.analysis.aa)
+    if not aa:
+        return []
+    text = (
+        "%s measured twice, as two envs in the same interleaved rounds: %d of %d 95%% intervals exclude 1 (%.1f%%; a "
+        "calibrated method excludes about 5%%); median precision ±%.1f%%."
+        % (", ".join(aa["envs"]), aa["excluding"], aa["n"], 100 * aa["share"], 100 * aa["median_hw"])
+    )
+    return [Section("aa", "A/A calibration", paragraphs=[_p(text)])]
+
+
+def _precision(report: reporting.Report) -> list[Section]:
+    precision = reporting.precision_context(report.analysis, report.data.benchmarks)
+    if not precision:
+        return []
+    text = (
+        "%d of %d headline ratios (speedups and net speedups at every worker count, free-threading and forced-GIL "
+        "overheads) have a 95%% interval within ±%.0f%%; median ±%.1f%%."
+        % (precision["met"], precision["ratios"], 100 * precision["target"], 100 * precision["median_hw"])
+    )
+    if precision["missed"]:
+        text += " Wider than the target:"
+    items = [_p(m) for m in precision["missed"]]
+    return [Section("precision", "Precision", paragraphs=[_p(text)], items=items)]
+
+
+def _overheads(report: reporting.Report) -> list[Section]:
+    labels, rows = report.labels, []
+    for r in _records(report.analysis.overheads):
+        rows.append(Row([
+            Text(r["kind"]), Text(labels.get(r["env"], r["env"])),
+            Text(_versus(labels, r["baseline_env"], r["matched"])), Text(r["workload"]),
+            Text(r["params"]), _est(r, "overhead"), Number(_value(100 * r["overhead_hw"]), "%.1f", "%"),
+            _est(r, "memory") if _value(r["memory"]) is not None else Text(""),
+        ], muted=not r["overhead_significant"]))  # fmt: skip
+    if not rows:
+        return []
+    columns = ["kind", "interpreter", "vs", "workload", "params", "time ratio (95% CI)", "±",
+               "peak memory ratio (95% CI)"]  # fmt: skip
+    title = "Build overheads (serial time ratios)"
+    return [Section("overheads", title, tables=[Table("overheads", columns, rows)])]
+
+
+def _latency(report: reporting.Report) -> list[Section]:
+    rows = [
+        Row([Text(report.labels.get(r["env"], r["env"])), Text(r["workload"]), Number(_value(r["workers"]), "%d"),
+             Number(_value(r["switch_ms"]), "%g", " ms"), Number(_value(r["n"]), "%d"),
+             *(Estimate(_value(r[q] * 1e3), _value(r[q + "_lo"] * 1e3), _value(r[q + "_hi"] * 1e3), fmt="%.3f",
+                        unit=" ms") for q in ("p50", "p99")),
+             Number(_value(r["requests_per_s"]), "%.0f")])
+        for r in _records(report.analysis.latency)
+    ]  # fmt: skip
+    if not rows:
+        return []
+    columns = ["interpreter", "workload", "CPU threads", "switch interval", "n", "p50 (95% CI)", "p99 (95% CI)",
+               "requests/s"]  # fmt: skip
+    return [Section("latency", "Latency", tables=[Table("latency", columns, rows)])]
+
+
+def _timings(report: reporting.Report) -> Section:
+    rows = [
+        Row([Text(report.labels.get(r["env"], r["env"])), Text(r["name"]), Number(_value(r["n"]), "%d"),
+             Number(_value(r["mean"] * 1e3), "%.3f", " ms"), Number(_value(r["stdev"] * 1e3), "%.3f", " ms"),
+             Number(_value(r["work_size"]), "%d")])
+        for r in _records(summary_frame(report.data.benchmarks))
+    ]  # fmt: skip
+    columns = ["interpreter", "benchmark", "n", "mean", "std dev", "work size"]
+    title = "All timings (%d benchmarks)" % len(rows)
+    return Section("timings", title, tables=[Table("timings", columns, rows)], collapsed=True)
+
+
+def _numbers(report: reporting.Report) -> Section:
+    derived, labels = report.analysis.derived, report.labels
+    section = Section("numbers", "Numbers")
+    if derived.empty:
+        section.paragraphs.append(_p("No speedups: no serial baseline was measured."))
+    else:
+        note = (
+            "Grey: not significant (the 95% interval contains 1); hover a number for its interval. “problem”: the "
+            "ratio failed a sanity gate (see Measurement problems) and is not a result."
+        )
+        section.paragraphs.append(_p(note, meta=True))
+        section.subsections += _at_k(derived, labels, headline_workers(derived)) + _gated(derived, labels)
+    section.subsections += _warmups(report) + _aa(report) + _precision(report)
+    if not derived.empty:
+        section.subsections.append(_speedups(derived, labels))
+    section.subsections += _overheads(report) + _latency(report) + [_timings(report)]
+    return section
+
+
+def _gil_at_runtime(env: dict[str, Any]) -> str:
+    """'on' / 'off'; a free-threaded build whose GIL came back without PYTHON_GIL=1 says so."""
+    forced = str(env.get("python_gil_env") or "")
+    if not env.get("gil_enabled", True):
+        return "off" + (" (PYTHON_GIL=%s)" % forced if forced else "")
+    if env.get("free_threaded_build") and forced != "1":
+        return "on: re-enabled at run time (an extension without free-threading support?)"
+    return "on" + (" (PYTHON_GIL=%s)" % forced if forced else "")
+
+
+def _environment(report: reporting.Report) -> Section:
+    rows = [
+        Row([Text(e["env"]), Text(report.labels.get(e["env"], "%s %s" % (e["implementation"], e["version"]))),
+             Text("yes" if e["free_threaded_build"] else "no"), Text(_gil_at_runtime(e)), Text(str(e["jit"])),
+             Text(str(e["compiler"])), Text("%s/%s" % ("PGO" if e["pgo"] else "-", "LTO" if e["lto"] else "-")),
+             Text(str(e["pair_id"])), Text("%s / %s / %s / %s" % (e["ok"], e["failed"], e["incomplete"],
+                                                                   e["unavailable"])), Code(str(e["executable"]))])
+        for e in _records(report.data.envs)
+    ]  # fmt: skip
+    blank: list[Cell] = [Text("") for _ in range(8)]
+    rows += [
+        Row([Text(env), Text("%s: %s" % (info.get("status", ""), info.get("reason", ""))), *blank], muted=True)
+        for manifest in report.data.manifests
+        for env, info in sorted(manifest.get("envs", {}).items())
+        if info.get("status") not in ("ok", "planned")
+    ]
+    columns = ["env", "interpreter", "free-threaded build", "GIL at runtime", "JIT", "compiler", "PGO/LTO", "pair",
+               "ok / failed / incomplete / unavailable", "executable"]  # fmt: skip
+    return Section("environment", "Environment", tables=[Table("envs", columns, rows)])
+
+
+def _problems(report: reporting.Report) -> Section:
+    outcomes = report.data.outcomes
+    bad = outcomes[outcomes["status"] != "ok"] if not outcomes.empty else outcomes
+    section = Section("problems", "Failed & unavailable", items=[Paragraph([Text(p, tone="bad")])
+                                                                 for p in report.data.problems])  # fmt: skip
+    unavailable = bad[bad["status"] == "unavailable"] if not bad.empty else bad
+    if not unavailable.empty:
+        rows = [
+            Row([Text(env), Text("%d benchmark(s)" % len(group), detail=", ".join(group["name"])), Text(reason)])
+            for (env, reason), group in unavailable.groupby(["env", "reason"], sort=True)
+        ]
+        section.tables.append(Table("unavailable", ["env", "unavailable", "why"], rows))
+    failed = _records(bad[bad["status"] != "unavailable"]) if not bad.empty else []
+    if failed:
+        rows = [
+            Row([Text(o["env"]), Text(o["name"]), Text(o["status"], tone="bad"), Code(str(o["reason"]), block=True)])
+            for o in failed
+        ]
+        section.tables.append(Table("problems", ["env", "benchmark", "status", "reason"], rows))
+    elif unavailable.empty:
+        section.paragraphs.append(_p("Every planned benchmark ran."))
+    return section
+
+
+def build_view(report: reporting.Report) -> Page:
+    """The view of ``report``: every section, table and chart either renderer shows."""
+    bench = report.data.benchmarks
+    run_ids = sorted(set(bench["run_id"]))
+    machines = "; ".join(
+        "%s (%s, %s CPUs)" % (m["hostname"], m["cpu_model"], m["cpu_count"])
+        for m in _records(bench.drop_duplicates("machine")[reporting.MACHINE_COLUMNS])
+    )
+    meta = "Run %s · profile %s · %s" % (", ".join(run_ids), ", ".join(sorted(set(bench["profile"]))), machines)
+    sections = [_findings(report), _charts(report), _numbers(report), _environment(report), _problems(report)]
+    return Page("gilbench report — " + ", ".join(run_ids), run_ids, [_p(meta, meta=True)], sections)

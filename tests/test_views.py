@@ -1,0 +1,118 @@
+"""One view, two renderers: the HTML report and the docs page show what ``views.build_view`` built."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import HOSTILE, ROOT, run_module
+
+from harness import analysis, collect, findings, publish, report, views
+
+RUN = "20260101T000000Z-test00"  # the published smoke run, with the hostile hostname
+
+
+@pytest.fixture(scope="module")
+def example() -> report.Report:
+    """The committed example run as a Report without charts (drawing them is the slow part)."""
+    latest = publish.latest_run(ROOT / "docs" / "results")
+    if latest is None:
+        pytest.skip("no example run is committed under docs/results")
+    data = collect.load_runs([ROOT / "docs" / "results" / latest / publish.RAW])
+    result = analysis.analyse(data.benchmarks, data.envs)
+    labels = report.env_labels(data.benchmarks)
+    return report.Report(data, result, labels, [], findings.findings(data.benchmarks, result, labels))
+
+
+def _section(page: views.Page | views.Section, id: str) -> views.Section:
+    """The section called ``id``, at any depth."""
+    for s in page.sections if isinstance(page, views.Page) else page.subsections:
+        if s.id == id:
+            return s
+        try:
+            return _section(s, id)
+        except KeyError:
+            pass
+    raise KeyError(id)
+
+
+def test_view_round_trips_through_json(example):
+    page = views.build_view(example)
+    text = views.to_json(page)
+    assert views.from_json(text) == page
+    assert views.to_json(views.from_json(text)) == text
+    json.loads(text)  # strict JSON: no NaN
+
+
+def test_view_shows_what_only_one_renderer_showed_before(example):
+    page = views.build_view(example)
+    assert [s.id for s in page.sections] == ["findings", "charts", "numbers", "environment", "problems"]
+    gated = _section(page, "measurement-problems").tables[0]
+    assert len(gated.rows) == int((example.analysis.derived["problem"] != "").sum())
+    assert _section(page, "warmups").paragraphs  # a JIT's warm-up problems
+    memory = _section(page, "overheads").tables[0]
+    assert memory.columns[-1] == "peak memory ratio (95% CI)"
+    assert any(isinstance(r.cells[-1], views.Estimate) for r in memory.rows)
+    unavailable = _section(page, "problems").tables[0]
+    pairs = [(r.cells[0].text, r.cells[2].text) for r in unavailable.rows]
+    assert len(pairs) == len(set(pairs)), "one line per env and reason"
+
+
+def test_a_free_threaded_build_whose_gil_came_back_says_so(example):
+    envs = example.data.envs.copy()
+    envs.loc[envs["env"] == "bench-py313t", "gil_enabled"] = True
+    data = collect.RunData(example.data.benchmarks, example.data.outcomes, envs, example.data.manifests)
+    page = views.build_view(report.Report(data, example.analysis, example.labels, [], []))
+    rows = {r.cells[0].text: r.cells[3].text for r in _section(page, "environment").tables[0].rows}
+    assert rows["bench-py313t"].startswith("on: re-enabled at run time")
+    assert rows["bench-py313t-gil"] == "on (PYTHON_GIL=1)" and rows["bench-py313"] == "on"
+
+
+def test_strings_in_the_view_are_text_and_the_html_escapes_them(example):
+    hostile = report.Report(example.data, example.analysis, example.labels, [], [HOSTILE])
+    page = views.build_view(hostile)
+    assert page.sections[0].items[0].parts == [views.Text(HOSTILE)]
+    out = report.render(hostile, page)
+    assert HOSTILE not in out and "<script>alert" not in out
+    assert html.escape(HOSTILE, quote=False) in out
+
+
+def _report_titles(text: str) -> list[str]:
+    """Section and subsection titles of the HTML report, in order (chart titles left out)."""
+    pattern = (
+        r'<section id="[^"]+">\s*<h2>(.*?)</h2>|<h3 id="[^"]+">(.*?)</h3>|<details id="[^"]+"><summary>(.*?)</summary>'
+    )
+    return [html.unescape("".join(m)) for m in re.findall(pattern, text)]
+
+
+def _docs_titles(text: str) -> list[str]:
+    """Section titles of a Sphinx page below its own title, in order."""
+    return [html.unescape(t) for t in re.findall(r"<h[2-6]>(.*?)<a class=\"headerlink\"", text)]
+
+
+def test_report_and_docs_page_show_the_same_sections(published_docs, tmp_path):
+    """The HTML report of a run and its published page render one view: the same
+    titles in the same order (the page adds its Data section: links to its files)."""
+    run_dir = published_docs / "results" / RUN
+    published = views.from_json((run_dir / publish.VIEW).read_text())
+    built = report.build(collect.load_runs([run_dir / publish.RAW]))
+    assert views.build_view(built) == published
+    titles = _report_titles(report.render(built, published))
+    assert titles[:2] == ["Findings", "Charts"] and "Environment" in titles
+
+    source = tmp_path / "src"
+    shutil.copytree(run_dir, source / "results" / RUN)
+    conf = "import sys\nsys.path.insert(0, %r)\nextensions = ['gilbench_docs']\nroot_doc = 'results/run'\n"
+    (source / "conf.py").write_text(conf % str(ROOT / "docs" / "_ext"))
+    (source / "results" / "run.rst").write_text("Run\n===\n\n.. gilbench-run:: %s\n" % RUN)  # beside its folder
+    proc = run_module("sphinx", "-W", "-q", "-b", "html", str(source), str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    page = (tmp_path / "out" / "results" / "run.html").read_text()
+    assert _docs_titles(page) == titles + ["Data"]
+    assert HOSTILE not in page and html.escape(HOSTILE, quote=False) in page
+    for chart in Path(run_dir).glob("*.svg"):
+        assert 'id="chart-%s"' % chart.stem in page
