@@ -49,8 +49,14 @@ def start_driver(results: Path, home: Path, *args: str, run_id: str, gate: Path 
     cmd = [sys.executable, "-m", "workloads", "--profile", "smoke", "--run-id", run_id, "--env", "bench-host",
            "--results-dir", str(results), "--no-timeline", *args]  # fmt: skip
     env = dict(os.environ, **fault_env(home, gate))
+    # SIGINT as a terminal delivers it, whatever the test runner inherited: a shell starts
+    # background jobs with SIGINT ignored, and Python keeps an inherited SIG_IGN.
     return subprocess.Popen(cmd, cwd=tempfile.gettempdir(), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)  # fmt: skip
+                            text=True, preexec_fn=_default_sigint)  # fmt: skip
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def status_path(run: Path) -> Path:
