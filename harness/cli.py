@@ -136,7 +136,11 @@ def _check_plan(args: argparse.Namespace, workloads: list[str], profile: str) ->
     cmd = [sys.executable, "-m", "workloads", "--list-json", "--profile", profile]
     cmd += [x for w in workloads for x in ("--workload", w)]
     cmd += [x for w in args.workloads or () for x in ("--workloads", w)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tempfile.gettempdir(), timeout=300)
+    import workloads  # the package, not a workload module: only to find where it lives
+
+    home = os.path.dirname(os.path.dirname(os.path.abspath(workloads.__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [home, os.environ.get("PYTHONPATH")])))
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tempfile.gettempdir(), env=env, timeout=300)
     if proc.returncode != 0:
         errors = [line[len("error: ") :] for line in proc.stderr.splitlines() if line.startswith("error: ")]
         raise CliError(errors[-1] if errors else "could not list the workloads: %s" % proc.stderr.strip()[-300:])
