@@ -25,6 +25,8 @@ def fmt(value: float, lo: float, hi: float, significant: bool | None = None) -> 
     """``1.86× (95% CI 1.80–1.91)``, with ``not significant`` where the CI contains 1."""
     if pd.isna(value):
         return "n/a"
+    if pd.isna(lo) or pd.isna(hi):
+        return "%.2f× (no interval: too few rounds)" % value
     text = "%.2f× (95%% CI %.2f–%.2f" % (value, lo, hi)
     return text + (", not significant)" if significant is False else ")")
 
@@ -154,7 +156,8 @@ class _Writer:
         rows = self.at(self.role("flagship"), "threads")
         if "net_speedup" not in rows:
             return []
-        rows = rows[rows["free_threaded_build"] & ~rows["python_gil_env"].map(gil_forced) & rows["net_speedup"].notna()]
+        rows = rows[rows["free_threaded_build"] & ~rows["python_gil_env"].map(gil_forced) & rows["net_speedup"].notna()
+                    & (rows["net_baseline_env"] != rows["env"])]  # fmt: skip
         out = []
         for _, row in rows.iterrows():
             base = self.who(row["net_baseline_env"])

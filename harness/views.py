@@ -311,7 +311,7 @@ def _at_k(derived: pd.DataFrame, labels: dict[str, str], k: int) -> list[Section
             ["workload", *(labels.get(e, e) for e in envs)],
             [Row([Text(w), *(cells.get((mode, w, e)) or Text("") for e in envs)]) for w in workloads],
         )
-        out.append(Section("at-k-" + mode, "Speedup with %d %s workers" % (k, mode), tables=[table]))
+        out.append(Section("at-k-" + mode, "Speedup at %d workers: %s" % (k, mode), tables=[table]))
     return out
 
 
