@@ -279,6 +279,19 @@ def aa_summary(aa: pd.DataFrame) -> dict[str, Any] | None:
     }
 
 
+def provenance_problems(benchmarks: pd.DataFrame) -> list[str]:
+    """What a run compares that should not differ: one workload measured with different
+    source code in different envs (a run resumed after an edit), or a free-threaded env
+    compared with a default build from another build pair."""
+    out = []
+    for (run_id, workload), group in benchmarks.groupby(["run_id", "workload"]):
+        hashes = sorted(set(group["workload_sha256"]) - {""})
+        if len(hashes) > 1:
+            out.append("%s was measured with %d different versions of its source in run %s (envs: %s)"
+                       % (workload, len(hashes), run_id, ", ".join(sorted(set(group["env"])))))  # fmt: skip
+    return out
+
+
 def warmup_problems(benchmarks: pd.DataFrame) -> pd.DataFrame:
     """Benchmarks on a JIT whose last warm-up was still more than 5% off the values:
     their values may include compilation, so they are listed beside the gated ratios."""

@@ -14,7 +14,7 @@ from typing import Callable
 
 import pandas as pd
 
-from harness.analysis import DEFAULT_SWITCH_MS, Analysis, aa_summary, headline_workers
+from harness.analysis import DEFAULT_SWITCH_MS, Analysis, aa_summary, headline_workers, provenance_problems
 from workloads._schema import gil_forced
 
 MEMORY_BAR = 1.20  # PEP 779: a supported free-threaded build uses at most 20% more memory
@@ -93,6 +93,9 @@ class _Writer:
             % (self.who(env), len(group), ", ".join(sorted(set(group["workload"]))))
             for env, group in flagged.groupby("env")
         ]
+
+    def provenance(self) -> list[str]:
+        return ["Warning: %s; its ratios compare different code." % p for p in provenance_problems(self.bench)]
 
     def gil_threads(self) -> list[str]:
         rows = self.at(self.role("flagship"), "threads")
@@ -337,6 +340,7 @@ class _Writer:
 
 
 SECTIONS: tuple[Callable[[_Writer], list[str]], ...] = (
+    _Writer.provenance,
     _Writer.gil_flags,
     _Writer.gil_threads,
     _Writer.across_cpu,

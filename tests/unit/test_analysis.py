@@ -49,7 +49,7 @@ def bench(env: str, workload: str, mode: str, workers: int, seconds: float, size
         "roles": list(roles), "work_size": size, "profile": "default", "unit": "second", "n": ROUNDS,
         "mean": float(np.mean(means)), "switch_interval": 0.005, "runs": [[v] for v in means], "rounds": rounds,
         "rss": {r: 30e6 * (1.1 if ft else 1.0) for r in rounds}, "cpu_share": {r: 0.5 for r in rounds},
-        "warmup_drift": 0.0,
+        "warmup_drift": 0.0, "workload_sha256": "sha-" + workload,
     }  # fmt: skip
 
 
@@ -165,3 +165,12 @@ def test_findings_pick_workloads_by_role_and_never_quote_a_gated_ratio(result):
     assert any("failed a sanity gate" in s for s in sentences)
     assert any(s.startswith("Net gain on bench-py313t") for s in sentences)
     assert any("PEP 779" in s for s in sentences)
+
+
+def test_a_workload_measured_with_different_code_is_flagged():
+    run = synthetic_run()
+    run["workload_sha256"] = "a"
+    assert analysis.provenance_problems(run) == []
+    run.loc[run["env"] == "bench-py313t", "workload_sha256"] = "b"
+    (problem,) = analysis.provenance_problems(run)
+    assert problem.startswith("countdown was measured with 2 different versions")
