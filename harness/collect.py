@@ -227,27 +227,26 @@ def from_runs(runs: list[Any]) -> RunData:
 
 
 def _env_row(status: dict[str, Any]) -> dict[str, Any]:
-    interp = status.get("interpreter", {})
-    build = interp.get("build", {})
+    facts = _schema.InterpreterFacts.from_json(status.get("interpreter", {}))
     counts = {o: 0 for o in Outcome}
     for entry in status.get("benchmarks", {}).values():
         counts[Outcome(entry["status"])] += 1
     return {
         "run_id": status.get("run_id", ""),
         "env": status.get("env", ""),
-        "implementation": interp.get("implementation", ""),
-        "version": interp.get("version", ""),
-        "free_threaded_build": _schema.METADATA["free_threaded_build"].type(interp.get("free_threaded_build", False)),
-        "gil_enabled": _schema.METADATA["gil_enabled"].type(interp.get("gil_enabled", True)),
-        "python_gil_env": interp.get("python_gil_env", ""),
-        "jit": interp.get("jit", ""),
-        "executable": interp.get("executable", ""),
-        "compiler": build.get("compiler", ""),
-        "pgo": bool(build.get("pgo")),
-        "lto": bool(build.get("lto")),
-        "pair_id": build.get("pair_id", ""),
-        "source_sha256": build.get("source_sha256", ""),
-        "config_args": build.get("config_args", ""),
+        "implementation": facts.implementation,
+        "version": facts.version,
+        "free_threaded_build": facts.free_threaded_build,
+        "gil_enabled": facts.gil_enabled,
+        "python_gil_env": facts.python_gil_env,
+        "jit": facts.jit,
+        "executable": facts.executable,
+        "compiler": facts.build.compiler,
+        "pgo": facts.build.pgo,
+        "lto": facts.build.lto,
+        "pair_id": facts.build.pair_id,
+        "source_sha256": facts.build.source_sha256,
+        "config_args": facts.build.config_args,
         "profile": status.get("profile", {}).get("name", ""),
         "cpu_count": status.get("cpu_count", 0),
         "planned": len(status.get("planned", [])),

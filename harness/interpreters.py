@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-from workloads import _results
+from workloads import _results, _schema
 from workloads._meta import BUILD_MARKER
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -188,8 +188,10 @@ def discover() -> List[Interpreter]:
         if "error" in facts:
             interp.error = facts["error"] or "probe failed"
         else:
-            for name in ("implementation", "version", "free_threaded_build", "gil_enabled", "jit", "build"):
-                setattr(interp, name, facts[name])
+            parsed = _schema.InterpreterFacts.from_json(facts)
+            for name in ("implementation", "version", "free_threaded_build", "gil_enabled", "jit"):
+                setattr(interp, name, getattr(parsed, name))
+            interp.build = asdict(parsed.build)
         result.append(interp)
     _save_cache(cache)
     return result

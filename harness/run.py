@@ -125,15 +125,15 @@ def _env_run(opts: BenchAllOptions, env: str, prepared: str) -> EnvRun:
     installed package, with its compiled extension, is imported, not the checkout)."""
     run_dir = str(opts.results_dir / opts.run_id)
     status = _results.read_json(_schema.meta_path(run_dir, prepared + _schema.STATUS_SUFFIX))
-    facts = status["interpreter"]
+    facts = _schema.InterpreterFacts.from_json(status["interpreter"])
     environ = {k: v for k, v in worker_environ().items() if k != "PYTHON_GIL"}
-    if facts.get("python_gil_env"):
-        environ["PYTHON_GIL"] = facts["python_gil_env"]
-    target = Target(env, facts["executable"], environ, tempfile.gettempdir())
+    if facts.python_gil_env:
+        environ["PYTHON_GIL"] = facts.python_gil_env
+    target = Target(env, facts.executable, environ, tempfile.gettempdir())
     run = EnvRun(str(opts.results_dir), opts.run_id, opts.profile, target)
     if env != prepared and not os.path.exists(run.status_path):  # an A/A twin: same interpreter, plan, sizes
         specs = [BenchSpec.from_json(s) for s in status["plan"]]
-        run.create(specs, facts, facts.get("jit") == "on")
+        run.create(specs, status["interpreter"], facts.jit == "on")
     run.load()
     return run
 

@@ -155,6 +155,69 @@ def gil_forced(python_gil_env: Any) -> bool:
 
 
 @dataclass(frozen=True)
+class BuildFacts:
+    """How an interpreter was built (``_meta.build_facts``): flags, compiler, provenance."""
+
+    config_args: str = ""
+    cc: str = ""
+    compiler: str = ""
+    pgo: bool = False
+    lto: bool = False
+    source: str = ""
+    source_sha256: str = ""
+    pair_id: str = ""
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> BuildFacts:
+        return cls(**{k: (_to_bool(data[k]) if k in ("pgo", "lto") else str(data[k] or ""))
+                      for k in cls.__dataclass_fields__ if k in data})  # fmt: skip
+
+
+@dataclass(frozen=True)
+class InterpreterFacts:
+    """What ``workloads/_meta.py`` reports about an interpreter, typed.
+
+    ``_meta.py`` itself writes a plain dict (it also runs as a bare script, the
+    discovery probe, where this package cannot be imported); every reader parses it
+    here: discovery's probe, the env status file, the collected env table, the host's
+    handle on a prepared env.
+    """
+
+    implementation: str = ""
+    implementation_version: str = ""
+    version: str = ""
+    free_threaded_build: bool = False
+    gil_enabled: bool = True
+    python_gil_env: str = ""
+    jit: str = "off"
+    executable: str = ""
+    base_prefix: str = ""
+    build: BuildFacts = field(default_factory=BuildFacts)
+
+    @property
+    def gil_forced(self) -> bool:
+        return gil_forced(self.python_gil_env)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> InterpreterFacts:
+        return cls(
+            implementation=str(data.get("implementation", "")),
+            implementation_version=str(data.get("implementation_version", "")),
+            version=str(data.get("version", "")),
+            free_threaded_build=_to_bool(data.get("free_threaded_build", False)),
+            gil_enabled=_to_bool(data.get("gil_enabled", True)),
+            python_gil_env=str(data.get("python_gil_env", "") or ""),
+            jit=str(data.get("jit", "off") or "off"),
+            executable=str(data.get("executable", "")),
+            base_prefix=str(data.get("base_prefix", "")),
+            build=BuildFacts.from_json(data.get("build") or {}),
+        )
+
+    def to_json(self) -> Dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class BenchSpec:
     """One planned benchmark, as the runner hands it to the host (JSON both ways).
 
