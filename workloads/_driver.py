@@ -278,7 +278,7 @@ class EnvRun:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: we can kill pool workers too
-            preexec_fn=_die_with_parent,
+            preexec_fn=_results.die_with_parent,
         )
         try:
             out, _ = proc.communicate(timeout=self.timeout)
@@ -398,17 +398,6 @@ def _dumps(suite: Any) -> str:
 def _clock(seconds: float) -> str:
     minutes, secs = divmod(int(seconds), 60)
     return "%dm%02ds" % (minutes, secs)
-
-
-def _die_with_parent() -> None:
-    """In the child: on Linux, get SIGKILL if the driver itself is killed (kill -9 included),
-    so no orphaned benchmark keeps measuring beside a resumed run."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass  # not Linux: the process group is still killed on timeout and Ctrl-C
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

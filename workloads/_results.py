@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import json
 import os
+import signal
 import socket
 import tempfile
 import time
@@ -41,6 +42,20 @@ def new_run_id(now: Optional[float] = None) -> str:
     """UTC timestamp (to the second) plus machine id, e.g. ``20261124T185012Z-ab12cd``."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
     return "%s-%s" % (stamp, machine_id())
+
+
+def die_with_parent() -> None:
+    """In a child process: on Linux, get SIGKILL when the parent dies (kill -9 included).
+
+    The driver's benchmark processes use it, so none keeps measuring beside a resumed
+    run, and so do a benchmark's pool workers, so none outlives its benchmark.
+    """
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the process group is still killed on timeout and Ctrl-C
 
 
 def utc_now() -> str:

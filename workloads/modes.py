@@ -22,6 +22,7 @@ from time import perf_counter, thread_time
 from typing import Any, Callable, Dict, List, Optional
 
 from workloads._registry import Bench, split
+from workloads._results import die_with_parent
 
 READY_TIMEOUT = 120.0  # seconds to wait for workers to come up; never hang forever
 
@@ -86,6 +87,7 @@ def time_threads(bench: Bench, loops: int) -> float:
 
 
 def _pool_ready(barrier: Any) -> None:
+    die_with_parent()  # a pool worker never outlives the benchmark process that made it
     barrier.wait(READY_TIMEOUT)
 
 
