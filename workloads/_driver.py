@@ -339,14 +339,15 @@ def run_rounds(runs: List[EnvRun], rounds: Rounds, log: Callable[[str], None] = 
     started = time.monotonic()
     failures = 0
     round_ = min((r.next_round(s) for r in runs for s in r.open_specs()), default=rounds.most)
-    last_round = 0.0
+    per_process = 0.0  # seconds one process took on average in the last round
     while round_ < rounds.most:
         todo = [(r, s) for r in runs for s in r.open_specs() if r.next_round(s) == round_]
         if not todo:
             round_ += 1
             continue
         elapsed = time.monotonic() - started
-        if rounds.budget is not None and round_ >= rounds.least and elapsed + last_round > rounds.budget:
+        expected = per_process * len(todo)  # this round measures only what is still open
+        if rounds.budget is not None and round_ >= rounds.least and elapsed + expected > rounds.budget:
             log("budget of %s reached after %d rounds: %d benchmarks stop short of the target"
                 % (_clock(rounds.budget), round_, len(todo)))  # fmt: skip
             break
@@ -359,7 +360,7 @@ def run_rounds(runs: List[EnvRun], rounds: Rounds, log: Callable[[str], None] = 
             log("round %d %3d/%d %-16s %-40s %-8s %5.1fs  (elapsed %s)"
                 % (round_ + 1, index, len(todo), run.target.env, spec.name, outcome.value,
                    time.monotonic() - t0, _clock(time.monotonic() - started)))  # fmt: skip
-        last_round = time.monotonic() - t_round
+        per_process = (time.monotonic() - t_round) / len(todo)
         measured = round_ + 1
         if measured >= rounds.most:
             break
@@ -373,9 +374,8 @@ def run_rounds(runs: List[EnvRun], rounds: Rounds, log: Callable[[str], None] = 
                     if (run.target.env, spec.name) in stop:
                         run.close(spec, "target reached after %d rounds" % measured if rounds.stop else "")
             still = sum(len(r.open_specs()) for r in runs)
-            eta = last_round * still / max(len(todo), 1)
             log("after round %d: %d benchmarks still open%s; next round about %s"
-                % (measured, still, note and ", " + note, _clock(eta)))  # fmt: skip
+                % (measured, still, note and ", " + note, _clock(per_process * still)))  # fmt: skip
         round_ += 1
     for run in runs:
         for spec in run.open_specs():
