@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
@@ -524,7 +525,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 def seed_of(run_id: str) -> int:
     """The default shuffle seed: stable for a run id, so a resumed run keeps its order."""
-    return int.from_bytes(run_id.encode()[-8:].rjust(8, b"\0"), "big") % (2**31)
+    return zlib.crc32(run_id.encode()) & 0x7FFFFFFF
 
 
 def _main(args: argparse.Namespace) -> int:
