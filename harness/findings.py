@@ -284,7 +284,7 @@ class _Writer:
             over = group[group["memory_lo"] > MEMORY_BAR]
             worst = group.loc[group["memory"].idxmax()]
             out.append(
-                "Peak memory (RSS of the benchmark process) of %s vs %s: median %.2f×, at most %s for %s; %s"
+                "Peak memory (RSS of the benchmark process) of %s vs %s: median %.2f×, at most %s for %s; %s."
                 % (
                     self.who(env),
                     self.who(group.iloc[0]["baseline_env"]),
@@ -293,7 +293,7 @@ class _Writer:
                     worst["workload"],
                     "%d of %d workloads are above PEP 779's bar of 20%% more memory" % (len(over), len(group))
                     if len(over)
-                    else "every workload is within PEP 779's bar of 20%% more memory (or not significantly above it)",
+                    else "every workload is within PEP 779's bar of 20% more memory (or not significantly above it)",
                 )
             )
         return out
