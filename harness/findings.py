@@ -332,10 +332,13 @@ class _Writer:
 
     def noise(self) -> list[str]:
         d = self.a.derived
-        ns = int((~d["speedup_significant"]).sum())
+        rated = d[d["speedup_lo"].notna()]
+        if rated.empty:
+            return ["No speedup has an interval: one round per benchmark cannot say how sure a number is."]
+        ns = int((~rated["speedup_significant"]).sum())
         return [
             "%d of %d speedups are not significant (their 95%% interval contains 1): read them as “no measurable "
-            "difference”, not as small gains or losses." % (ns, len(d))
+            "difference”, not as small gains or losses." % (ns, len(rated))
         ]
 
 
