@@ -19,7 +19,7 @@ import pandas as pd
 from markupsafe import Markup, escape
 
 from harness import charts, views
-from harness.analysis import Analysis, analyse, headline_workers, precision_summary
+from harness.analysis import AA_SUFFIX, Analysis, analyse, headline_workers, precision_summary
 from harness.collect import RunData
 from harness.findings import MEMORY_BAR, findings
 from workloads._registry import PROFILES
@@ -52,9 +52,11 @@ class Report:
 
 
 def env_labels(benchmarks: pd.DataFrame) -> dict[str, str]:
+    """A human name per env; an A/A twin (``--aa``) is named as such, not as its interpreter again."""
     first = benchmarks.drop_duplicates("env").set_index("env")
     return {
         env: charts.label(r["implementation"], r["version"], r["free_threaded_build"], r["python_gil_env"])
+        + (" (A/A twin)" if env.endswith(AA_SUFFIX) else "")
         for env, r in first.iterrows()
     }
 
