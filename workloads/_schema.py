@@ -194,10 +194,6 @@ class InterpreterFacts:
     base_prefix: str = ""
     build: BuildFacts = field(default_factory=BuildFacts)
 
-    @property
-    def gil_forced(self) -> bool:
-        return gil_forced(self.python_gil_env)
-
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> InterpreterFacts:
         return cls(
