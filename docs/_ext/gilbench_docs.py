@@ -166,10 +166,8 @@ class GilbenchRun(SphinxDirective):
         for chart in section.charts:
             uri = "%s/%s.svg" % (run_id, publish.chart_file(chart.name))
             caption = " ".join(filter(None, (chart.title + ".", chart.caption)))
-            node += nodes.figure(
-                "", nodes.image(uri=uri, alt=chart.title), nodes.caption(text=caption), ids=["chart-" + chart.name],
-                classes=["chart"],
-            )  # fmt: skip
+            image = nodes.image(uri=uri, alt=chart.title, classes=["chart"])
+            node += nodes.figure("", image, nodes.caption(text=caption), ids=["chart-" + chart.name], classes=["chart"])
         for table in section.tables:
             rows = [[_cell(c, self.env.docname) for c in row.cells] for row in table.rows]
             node += _table(table.columns, rows)
