@@ -312,24 +312,26 @@ class Analysis:
     def headline(self) -> pd.DataFrame:
         """Every headline ratio with the benchmarks it uses and the precision it reached:
         speedups and net speedups at every worker count, free-threading and forced-GIL
-        overheads.  Columns: kind, run_id, env, name, other_env, other_name, value, hw."""
+        overheads.  Columns: kind, run_id, env, name, other_env, other_name, value, hw
+        (relative half-width), n (rounds behind it)."""
         parts = []
         d = self.derived
         if not d.empty:
             parts.append(pd.DataFrame({"kind": "speedup", "run_id": d["run_id"], "env": d["env"], "name": d["name"],
                                        "other_env": d["env"], "other_name": d["serial_name"],
-                                       "value": d["speedup"], "hw": d["speedup_hw"]}))  # fmt: skip
+                                       "value": d["speedup"], "hw": d["speedup_hw"], "n": d["speedup_n"]}))  # fmt: skip
             netted = d[d["net_baseline_env"] != d["env"]]
             parts.append(pd.DataFrame({"kind": "net speedup", "run_id": netted["run_id"], "env": netted["env"],
                                        "name": netted["name"], "other_env": netted["net_baseline_env"],
                                        "other_name": netted["serial_name"], "value": netted["net_speedup"],
-                                       "hw": netted["net_speedup_hw"]}))  # fmt: skip
+                                       "hw": netted["net_speedup_hw"], "n": netted["net_speedup_n"]}))  # fmt: skip
         o = self.overheads
         if not o.empty:
             parts.append(pd.DataFrame({"kind": o["kind"] + " overhead", "run_id": o["run_id"], "env": o["env"],
                                        "name": o["name"], "other_env": o["baseline_env"], "other_name": o["name"],
-                                       "value": o["overhead"], "hw": o["overhead_hw"]}))  # fmt: skip
-        columns = ["kind", "run_id", "env", "name", "other_env", "other_name", "value", "hw"]
+                                       "value": o["overhead"], "hw": o["overhead_hw"],
+                                       "n": o["overhead_n"]}))  # fmt: skip
+        columns = ["kind", "run_id", "env", "name", "other_env", "other_name", "value", "hw", "n"]
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 
 
@@ -346,9 +348,15 @@ def analyse(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> Analysis:
 
 
 def precision_summary(analysis: Analysis, target: float) -> dict[str, Any]:
-    """How precise the headline ratios are: counts, the widest, and those above ``target``."""
+    """How precise the headline ratios are: counts, the widest, those above ``target``,
+    and the rounds the median and the 90th-percentile ratio would need to reach it."""
     head = analysis.headline()
     missed = head[~(head["hw"] <= target)]
+    needed = {}
+    for key, q in (("median", 0.5), ("p90", 0.9)):
+        row = head.loc[(head["hw"] - head["hw"].quantile(q)).abs().idxmin()] if head["hw"].notna().any() else None
+        needed[key] = None if row is None else stats.rounds_needed(float(row["hw"]), int(row["n"]), target)
     return {"ratios": len(head), "target": target, "met": int(len(head) - len(missed)),
             "median_hw": float(head["hw"].median()) if len(head) else np.nan,
+            "p90_hw": float(head["hw"].quantile(0.9)) if len(head) else np.nan, "rounds_needed": needed,
             "widest": missed.sort_values("hw", ascending=False, na_position="first")}  # fmt: skip

@@ -7,6 +7,7 @@ the argument or file and exit with status 2; nothing is printed as a traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import re
 import signal
@@ -167,6 +168,11 @@ def cmd_bench_all(args: argparse.Namespace) -> int:
     if not 0 <= precision < 1:
         raise CliError("--precision %s: expected a percentage between 0 and 100" % args.precision)
     budget = parse_duration(args.budget) if args.budget else None
+    if args.max_rounds is not None:
+        if args.max_rounds < profile.rounds:
+            raise CliError("--max-rounds %d: the %s profile measures at least %d rounds"
+                           % (args.max_rounds, profile.name, profile.rounds))  # fmt: skip
+        profile = dataclasses.replace(profile, max_rounds=args.max_rounds)  # the host's scheduler alone reads it
     forward = [x for w in comma_list(args.workload) for x in ("--workload", w)]
     forward += [x for w in args.workloads or () for x in ("--workloads", w)]
     forward += ["--workers", args.workers] if args.workers else []
@@ -253,6 +259,12 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: the profile's; default profile 3; 0 = a fixed number of rounds)",
     )
     p.add_argument("--budget", metavar="DURATION", help="start no new round after this much measuring, e.g. 45m")
+    p.add_argument(
+        "--max-rounds",
+        type=int,
+        metavar="N",
+        help="with a precision target, measure at most N rounds (default: the profile's; default profile 16)",
+    )
     p.add_argument("--seed", type=int, help="seed of the order within rounds (default: from the run id)")
     p.add_argument(
         "--aa",

@@ -30,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 
-from harness import interpreters
+from harness import interpreters, noise
 from workloads import _results, _schema
 from workloads._driver import EnvRun, Rounds, StopRule, Target, UsageError, run_rounds, worker_environ
 from workloads._registry import Profile
@@ -195,7 +195,7 @@ def bench_all(opts: BenchAllOptions) -> int:
     }
     if opts.resume and manifest_path.exists():
         previous = _results.read_json(str(manifest_path))
-        manifest.update({k: previous[k] for k in ("started", "seed") if k in previous})
+        manifest.update({k: previous[k] for k in ("started", "seed", "noise") if k in previous})
         opts.seed = manifest["seed"]  # a resumed run keeps the order it was started with
     for env, _interp, reason in plan:
         if reason:
@@ -234,17 +234,26 @@ def bench_all(opts: BenchAllOptions) -> int:
                  ", until every headline ratio is within ±%g%%" % (100 * opts.precision) if opts.precision else "",
                  opts.seed), flush=True)  # fmt: skip
         history: list[dict[str, Any]] = []
+        probes = [noise.Probe.from_json(p) for p in manifest.get("noise", [])]  # a resumed run keeps its probes
+
+        def before(round_: int) -> None:
+            probes.append(noise.probe(round_))
+            print("round %d: machine noise ±%.0f%% per %.0f ms value" % (
+                round_, 100 * probes[-1].spread, 1000 * probes[-1].median), flush=True)  # fmt: skip
+
         rounds = Rounds(
             least=opts.profile.rounds,
             most=opts.profile.most_rounds if opts.precision else opts.profile.rounds,
             seed=opts.seed,
             stop=precision_rule(opts.precision, history) if opts.precision else None,
             budget=opts.budget,
+            before=before,
         )
         measuring = time.monotonic()
         failures = run_rounds(runs, rounds, lambda line: print(line, flush=True))
         manifest["measuring_seconds"] = round(time.monotonic() - measuring, 1)
         manifest["precision_history"] = history
+        manifest["noise"] = [p.to_json() for p in probes]
         for run in runs:
             bad = any(Outcome(e["status"]).failed for e in run.status["benchmarks"].values())
             manifest["envs"][run.target.env]["status"] = "some benchmarks failed" if bad else "ok"

@@ -262,6 +262,24 @@ def ratio_matrix(a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
+def rounds_needed(half_width: float, n: int, target: float, most: int = 10_000) -> int | None:
+    """The rounds a paired ratio would need for a half-width of ``target``, if the
+    per-round spread stays what ``n`` rounds gave ``half_width``.
+
+    Inverts ``ratio_matrix``'s interval: the spread is ``log(1 + hw) · sqrt(n) / t(n-1)``,
+    and the answer is the least m with ``t(m-1) · spread / sqrt(m) <= log(1 + target)``.
+    An estimate (the spread is itself uncertain), for telling a reader what a target
+    would cost.  ``None`` when it cannot be said (NaN width, n < 2) or exceeds ``most``.
+    """
+    if not (n >= 2 and math.isfinite(half_width) and target > 0):
+        return None
+    spread = math.log1p(half_width) * math.sqrt(n) / t975(n - 1.0)
+    goal = math.log1p(target)
+    m = np.arange(2, most + 1, dtype=float)
+    ok = np.nonzero(np.asarray(t975(m - 1.0)) * spread / np.sqrt(m) <= goal)[0]
+    return int(m[ok[0]]) if len(ok) else None
+
+
 def order_statistic_ranks(n: int, q: float, confidence: float = 0.95) -> tuple[int, int] | None:
     """1-based ranks (l, u) with P(X_(l) <= q-quantile <= X_(u)) >= confidence, or None.
 

@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Union
 
 import pandas as pd
 
-from harness import charts
+from harness import charts, noise
 from harness import report as reporting  # a cycle: report renders views, at call time only
 from harness.analysis import aa_summary, headline_workers
 from harness.collect import summary_frame
@@ -373,18 +373,43 @@ def _aa(report: reporting.Report) -> list[Section]:
 
 
 def _precision(report: reporting.Report) -> list[Section]:
+    """The precision reached against the profile's target, what the target would cost,
+    and the machine noise probed while measuring (shown for any profile)."""
     precision = reporting.precision_context(report.analysis, report.data.benchmarks)
-    if not precision:
+    probes = [noise.Probe.from_json(p) for m in report.data.manifests for p in m.get("noise", [])]
+    text, items = "", []
+    if precision:
+        text = (
+            "%d of %d headline ratios (speedups and net speedups at every worker count, free-threading and forced-GIL "
+            "overheads) have a 95%% interval within ±%.0f%%; median ±%.1f%%. "
+            % (precision["met"], precision["ratios"], 100 * precision["target"], 100 * precision["median_hw"])
+        )
+        needed = precision["rounds_needed"]
+        if precision["median_hw"] > precision["target"] and needed["median"]:
+            text += "At the spread they showed, the median ratio would reach ±%.0f%% after about %d rounds%s%s. " % (
+                100 * precision["target"], needed["median"],
+                " and the 90th percentile after about %d" % needed["p90"] if needed["p90"] else "",
+                _round_pace(report.data.manifests))  # fmt: skip
+    text += noise.describe(probes)
+    if not text:
         return []
-    text = (
-        "%d of %d headline ratios (speedups and net speedups at every worker count, free-threading and forced-GIL "
-        "overheads) have a 95%% interval within ±%.0f%%; median ±%.1f%%."
-        % (precision["met"], precision["ratios"], 100 * precision["target"], 100 * precision["median_hw"])
-    )
-    if precision["missed"]:
+    if precision and precision["missed"]:
         text += " Wider than the target:"
-    items = [_p(m) for m in precision["missed"]]
-    return [Section("precision", "Precision", paragraphs=[_p(text)], items=items)]
+        items = [_p(m) for m in precision["missed"]]
+    return [Section("precision", "Precision", paragraphs=[_p(text.strip())], items=items)]
+
+
+def _round_pace(manifests: list[dict[str, Any]]) -> str:
+    """The pace of a full round, e.g. ', at about 11 min per full round', or ''."""
+    for manifest in manifests:
+        history = manifest.get("precision_history") or []
+        if history and history[0].get("round"):
+            return ", at about %s per full round" % _duration(history[0]["seconds"] / history[0]["round"])
+    return ""
+
+
+def _duration(seconds: float) -> str:
+    return "%.0f s" % seconds if seconds < 120 else "%.0f min" % (seconds / 60)
 
 
 def _overheads(report: reporting.Report) -> list[Section]:

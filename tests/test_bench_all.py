@@ -109,6 +109,7 @@ def test_envs_were_measured_in_interleaved_rounds(bench_all):
     assert "measuring %d env(s) in interleaved rounds" % len(envs) in stdout
     manifest = json.loads((run_dir / "meta" / "run.json").read_text())
     assert isinstance(manifest["seed"], int)
+    assert [probe["round"] for probe in manifest["noise"]][:1] == [1]  # the machine-noise probe before round 1
     lines = [line for line in stdout.splitlines() if line.startswith("round 1 ")]
     assert {env for env in envs if any(" %s " % env in line for line in lines)} == set(envs)
 

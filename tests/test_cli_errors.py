@@ -15,6 +15,9 @@ from conftest import assert_one_line_error, run_module
         (["bench-all", "--profile", "turbo"], ["unknown profile 'turbo'", "smoke"]),
         (["bench-all", "--workload", "nope"], ["unknown workload 'nope'", "countdown"]),
         (["bench-all", "--resume", "19990101T000000Z-none00"], ["--resume 19990101T000000Z-none00"]),
+        (["bench-all", "--budget", "soon"], ["--budget 'soon'", "45m"]),
+        (["bench-all", "--precision", "150"], ["--precision 150"]),
+        (["bench-all", "--max-rounds", "1"], ["--max-rounds 1", "at least 3 rounds"]),
         (["report", "does/not/exist"], ["does/not/exist"]),
     ],
 )

@@ -326,6 +326,7 @@ class Rounds:
     seed: int
     stop: Optional[StopRule] = None
     budget: Optional[float] = None  # seconds; no new round starts after it is spent
+    before: Optional[Callable[[int], None]] = None  # called with the round (from 1) before it starts
 
 
 def run_rounds(runs: List[EnvRun], rounds: Rounds, log: Callable[[str], None] = print) -> int:
@@ -353,6 +354,8 @@ def run_rounds(runs: List[EnvRun], rounds: Rounds, log: Callable[[str], None] = 
                 % (_clock(rounds.budget), round_, len(todo)))  # fmt: skip
             break
         random.Random("%d:%d" % (rounds.seed, round_)).shuffle(todo)
+        if rounds.before is not None:
+            rounds.before(round_ + 1)
         t_round = time.monotonic()
         for index, (run, spec) in enumerate(todo, start=1):
             t0 = time.monotonic()

@@ -139,6 +139,15 @@ def test_headline_lists_every_ratio_with_the_benchmarks_it_uses(result):
     assert (net["other_env"], net["other_name"]) == ("bench-py313", "countdown[serial]")
     summary = analysis.precision_summary(result, 0.03)
     assert summary["ratios"] == len(head) and summary["met"] == len(head)
+    assert (head["n"] >= 2).all()
+
+
+def test_precision_summary_says_how_many_rounds_a_target_would_take(result):
+    """The synthetic run's widest ratio is within ±3% already; at ±0.1% it needs more rounds."""
+    needed = analysis.precision_summary(result, 0.001)["rounds_needed"]
+    n = int(result.headline()["n"].max())
+    assert needed["median"] is not None and needed["median"] > n
+    assert needed["p90"] is None or needed["p90"] >= needed["median"]
 
 
 def test_unpaired_rounds_give_no_interval_rather_than_a_wrong_one():

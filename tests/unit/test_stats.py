@@ -25,6 +25,7 @@ from harness.stats import (
     quantile_interval,
     ratio,
     ratio_matrix,
+    rounds_needed,
     t975,
     unpaired_ratio,
 )
@@ -387,3 +388,18 @@ def test_quantile_interval_coverage(q):
     truth = math.exp(sps.norm.ppf(q))
     hits = [quantile_interval(rng.lognormal(0.0, 1.0, 1000), q) for _ in range(2000)]
     assert np.mean([r.lo <= truth <= r.hi for r in hits]) >= 0.93
+
+
+def test_rounds_needed_inverts_the_interval():
+    """A ratio that reached ±hw after n rounds needs exactly n rounds for ±hw, fewer for a
+    looser target, and for half the width fewer than 4x as many: t(0.975) falls from
+    2.57 at 5 degrees of freedom to 2.13 at 15, so 6 · 4 · (2.13/2.57)² ≈ 16."""
+    rng = np.random.default_rng(7)
+    a = np.exp(rng.normal(0.0, 0.2, size=(1, 6)))
+    b = np.ones((1, 6))
+    hw = float(ratio_matrix(a, b)["half_width"][0])
+    assert rounds_needed(hw, 6, hw) == 6
+    assert rounds_needed(hw, 6, 2 * hw) < 6
+    assert 15 <= rounds_needed(hw, 6, hw / 2) <= 17
+    assert rounds_needed(math.nan, 6, 0.03) is None and rounds_needed(0.1, 1, 0.03) is None
+    assert rounds_needed(5.0, 3, 0.001, most=100) is None

@@ -1,0 +1,104 @@
+"""How much the machine's own speed wanders while a run measures.
+
+Why this module exists.  On a shared VM (this project's machines are 2-vCPU KVM
+guests) the speed of one core changes by tens of percent from one tenth of a second
+to the next, because of other tenants; ``benchmarks/machine_noise.py`` measures
+that spectrum.  Pairing by round cancels a slow spell only when it lasts as long as
+the two processes of a ratio are apart, so noise that decorrelates within a second
+reaches every interval, and it, not the interpreters, bounds the precision a run can
+reach in a given time.  bench-all therefore times a fixed pure-Python loop on the
+host before every round and records it in the manifest; the report shows that
+spread beside the precision reached, so a wide interval can be told apart from a
+noisy workload.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Sequence
+
+PROBE_SECONDS = 1.5  # per round: next to a round of minutes, negligible
+VALUE_SECONDS = 0.02  # one value of the fixed loop; short enough to see sub-second spells
+
+
+def spin(count: int) -> None:
+    """The fixed loop: a countdown, the same pure-Python work the flagship workload does."""
+    while count:
+        count -= 1
+
+
+def loop_count(value: float = VALUE_SECONDS) -> int:
+    """Iterations of ``spin`` that take about ``value`` seconds here (doubling, then scaled)."""
+    count = 1000
+    while True:
+        t0 = time.perf_counter()
+        spin(count)
+        took = time.perf_counter() - t0
+        if took >= value / 4:
+            return max(1, int(count * value / took))
+        count *= 2
+
+
+def time_values(seconds: float, count: int) -> list[float]:
+    """Time ``spin(count)`` back to back for ``seconds``: one value per call."""
+    values = []
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end or len(values) < 3:
+        t0 = time.perf_counter()
+        spin(count)
+        values.append(time.perf_counter() - t0)
+    return values
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One probe: the fixed loop timed back to back before a round."""
+
+    round: int  # the round it preceded, from 1
+    values: int
+    median: float  # seconds per value
+    spread: float  # standard deviation of the log values: the noise of one value
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Probe:
+        return cls(round=int(data["round"]), values=int(data["values"]), median=float(data["median"]),
+                   spread=float(data["spread"]))  # fmt: skip
+
+
+def summarize(round_: int, values: Sequence[float]) -> Probe:
+    """The probe of ``values`` (positive times); the spread is 0.0 for fewer than two."""
+    logs = [math.log(v) for v in values]
+    spread = statistics.stdev(logs) if len(logs) > 1 else 0.0
+    return Probe(round=round_, values=len(values), median=statistics.median(values), spread=spread)
+
+
+def probe(round_: int, seconds: float = PROBE_SECONDS) -> Probe:
+    """Time the fixed loop for ``seconds`` and summarize it."""
+    return summarize(round_, time_values(seconds, loop_count()))
+
+
+def drift(probes: Sequence[Probe]) -> float:
+    """Standard deviation of the log medians across rounds: how much the machine's
+    speed moved between rounds (NaN for fewer than two probes)."""
+    if len(probes) < 2:
+        return math.nan
+    return statistics.stdev(math.log(p.median) for p in probes)
+
+
+def describe(probes: Sequence[Probe]) -> str:
+    """One sentence for the report: the noise of one value and the drift between rounds."""
+    if not probes:
+        return ""
+    spread = statistics.median(p.spread for p in probes)
+    text = "Machine noise, from a fixed loop timed for %.1f s before each round: " % PROBE_SECONDS
+    text += "one %.0f ms value varied by ±%.0f%% " % (1000 * statistics.median(p.median for p in probes), 100 * spread)
+    moved = drift(probes)
+    if math.isnan(moved):
+        return text + "(standard deviation)."
+    return text + "and the machine's speed by ±%.0f%% between rounds (standard deviations)." % (100 * moved)
