@@ -58,6 +58,7 @@ class Probe:
     """One probe: the fixed loop timed back to back before a round."""
 
     round: int  # the round it preceded, from 1
+    count: int  # iterations of ``spin`` per value, the same in every probe of a run; 0: not recorded
     values: int
     median: float  # seconds per value
     spread: float  # standard deviation of the log values: the noise of one value
@@ -67,28 +68,32 @@ class Probe:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Probe:
-        return cls(round=int(data["round"]), values=int(data["values"]), median=float(data["median"]),
-                   spread=float(data["spread"]))  # fmt: skip
+        return cls(round=int(data["round"]), count=int(data.get("count", 0)), values=int(data["values"]),
+                   median=float(data["median"]), spread=float(data["spread"]))  # fmt: skip
 
 
-def summarize(round_: int, values: Sequence[float]) -> Probe:
-    """The probe of ``values`` (positive times); the spread is 0.0 for fewer than two."""
+def summarize(round_: int, count: int, values: Sequence[float]) -> Probe:
+    """The probe of ``values`` (positive times of ``spin(count)``); the spread is 0.0
+    for fewer than two."""
     logs = [math.log(v) for v in values]
     spread = statistics.stdev(logs) if len(logs) > 1 else 0.0
-    return Probe(round=round_, values=len(values), median=statistics.median(values), spread=spread)
+    return Probe(round=round_, count=count, values=len(values), median=statistics.median(values), spread=spread)
 
 
-def probe(round_: int, seconds: float = PROBE_SECONDS) -> Probe:
-    """Time the fixed loop for ``seconds`` and summarize it."""
-    return summarize(round_, time_values(seconds, loop_count()))
+def probe(round_: int, count: int, seconds: float = PROBE_SECONDS) -> Probe:
+    """Time ``spin(count)`` for ``seconds`` and summarize it.  Calibrate ``count`` once
+    per run (``loop_count``), so that the probes of its rounds time the same work."""
+    return summarize(round_, count, time_values(seconds, count))
 
 
 def drift(probes: Sequence[Probe]) -> float:
-    """Standard deviation of the log medians across rounds: how much the machine's
-    speed moved between rounds (NaN for fewer than two probes)."""
-    if len(probes) < 2:
+    """Standard deviation of the log time per iteration across rounds: how much the
+    machine's speed moved between rounds (NaN for fewer than two probes that recorded
+    their count: the first runs with probes recalibrated the loop every round)."""
+    known = [p for p in probes if p.count]
+    if len(known) < 2:
         return math.nan
-    return statistics.stdev(math.log(p.median) for p in probes)
+    return statistics.stdev(math.log(p.median / p.count) for p in known)
 
 
 def describe(probes: Sequence[Probe]) -> str:

@@ -236,8 +236,10 @@ def bench_all(opts: BenchAllOptions) -> int:
         history: list[dict[str, Any]] = []
         probes = [noise.Probe.from_json(p) for p in manifest.get("noise", [])]  # a resumed run keeps its probes
 
+        count = probes[0].count if probes else noise.loop_count()
+
         def before(round_: int) -> None:
-            probes.append(noise.probe(round_))
+            probes.append(noise.probe(round_, count))
             print("round %d: machine noise ±%.0f%% per %.0f ms value" % (
                 round_, 100 * probes[-1].spread, 1000 * probes[-1].median), flush=True)  # fmt: skip
 
