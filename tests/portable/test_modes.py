@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+from workloads import modes
 from workloads._registry import Bench, Workload, load_all
 from workloads.modes import mode_unavailable, run_threads, time_bench
 
@@ -32,6 +33,19 @@ def test_thread_errors_reach_the_caller():
         assert "boom" in str(exc)
     else:
         raise AssertionError("the worker's exception was swallowed")
+
+
+def test_a_pool_task_runs_its_chunk_in_a_fresh_thread_like_serial(monkeypatch):
+    """In a pool worker the chunk runs in a new thread, not the worker's main thread, and
+    the task returns that thread's own stamps (run here in-process, with a one-party barrier)."""
+    seen = []
+
+    def work(n):
+        seen.append((n, threading.current_thread() is threading.main_thread()))
+
+    monkeypatch.setattr(modes, "_START", threading.Barrier(1))
+    start, end = modes._pool_task((work, 7))
+    assert seen == [(7, False)] and 0 < start <= end
 
 
 def test_every_mode_times_countdown_or_says_why_not():
