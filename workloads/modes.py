@@ -12,10 +12,10 @@ then a ratio of two measurements made alike; the main thread of a pyperf worker
 runs the same loop 0-5% differently from a fresh thread, depending on the build,
 and that difference used to sit in every speedup.  For the same reason a pool
 worker process runs its chunk in one fresh thread too, behind a barrier shared by
-all workers, and the makespan comes from the workers' own stamps (a 45-minute
-countdown run measured one process at 0.95-0.97x serial on CPython and 1.09x on
-PyPy when the chunk ran in the pool worker's main thread).  Subinterpreters already
-run in worker threads.
+all workers, and the makespan comes from the workers' own stamps.  (With the chunk
+in the pool worker's main thread, one process measured 1.09x serial on PyPy; in a
+fresh thread 1.03x.  On CPython one process stays 0-7% below serial either way: see
+``benchmarks/results/README.md``.)  Subinterpreters already run in worker threads.
 """
 
 from __future__ import annotations
