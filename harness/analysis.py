@@ -358,5 +358,5 @@ def precision_summary(analysis: Analysis, target: float) -> dict[str, Any]:
         needed[key] = None if row is None else stats.rounds_needed(float(row["hw"]), int(row["n"]), target)
     return {"ratios": len(head), "target": target, "met": int(len(head) - len(missed)),
             "median_hw": float(head["hw"].median()) if len(head) else np.nan,
-            "p90_hw": float(head["hw"].quantile(0.9)) if len(head) else np.nan, "rounds_needed": needed,
+            "rounds_needed": needed,
             "widest": missed.sort_values("hw", ascending=False, na_position="first")}  # fmt: skip

@@ -235,7 +235,6 @@ def bench_all(opts: BenchAllOptions) -> int:
                  opts.seed), flush=True)  # fmt: skip
         history: list[dict[str, Any]] = []
         probes = [noise.Probe.from_json(p) for p in manifest.get("noise", [])]  # a resumed run keeps its probes
-
         count = probes[0].count if probes else noise.loop_count()
 
         def before(round_: int) -> None:
