@@ -18,6 +18,10 @@ How it measures, per interpreter ("target"):
   end minus the first start.  (The stamps are taken by the workers, not by the main
   thread, so that under a GIL the main thread's wait for the lock cannot shift them.)
 * a and b alternate in ABBA order (a,b then b,a ...) after 2 warm-up pairs per child;
+  or, with ``--process-per-value``, each value has a child of its own (warm-up values,
+  then one timed value), a's and b's children adjacent in time, as pyperf gives each
+  value a worker process of its own (``benchmarks/interleaved_check.py`` uses this
+  child to check gilbench in the same time window);
 * N is calibrated once per target, in its first child: start at 2,000,000 and double
   until (a) takes >= 0.15 s, so (a) takes roughly 0.15-0.3 s (N grows large on PyPy).
   Later children of that target reuse the same N;
@@ -28,7 +32,8 @@ How it measures, per interpreter ("target"):
 Per target it prints N, the median of a (ms), the median of the per-pair ratios a/b
 (the speedup: about 2 for two free-running cores, about 1 under a GIL) with a 95%
 distribution-free interval from order statistics (binomial ranks), and the geometric
-mean ratio.
+mean ratio with a 95% Student's t interval on the log-ratios: the statistic gilbench
+publishes, so the one to set beside it.
 
     python benchmarks/independent_countdown.py \\
         --target 3.9=/root/.pyenv/versions/3.9.18/bin/python3.9 \\
@@ -58,6 +63,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 # The child: Python 3.9 syntax, standard library only.  argv: N (0 = calibrate), pairs, warm-up pairs.
@@ -105,8 +111,14 @@ def pair(n, b_first):
     return a, b
 
 
+def one_side(n, side):
+    """Side "a" (one thread, countdown(n)) or "b" (two threads, countdown(n // 2) each)."""
+    return makespan(n, 1) if side == "a" else makespan(n // 2, 2)
+
+
 def main():
     n, pairs, warmups = (int(x) for x in sys.argv[1:4])
+    side = sys.argv[4] if len(sys.argv) > 4 else ""  # "a" or "b": this child times one side only
     calibration = []
     if n <= 0:
         n = 2000000
@@ -116,13 +128,18 @@ def main():
             if a >= 0.15:
                 break
             n *= 2
-    for i in range(warmups):
-        pair(n, i % 2 == 1)
-    measured = [list(pair(n, i % 2 == 1)) for i in range(pairs)]
+    if side:
+        for i in range(warmups):
+            one_side(n, side)
+        measured = [one_side(n, side) for i in range(pairs)]
+    else:
+        for i in range(warmups):
+            pair(n, i % 2 == 1)
+        measured = [list(pair(n, i % 2 == 1)) for i in range(pairs)]
     gil = getattr(sys, "_is_gil_enabled", None)
     print(json.dumps({
         "n": n,
-        "pairs": measured,
+        "pairs" if not side else "values": measured,
         "calibration": calibration,
         "implementation": sys.implementation.name,
         "version": sys.version.split()[0],
@@ -236,10 +253,26 @@ def median_interval(values: Sequence[float], confidence: float = 0.95) -> Tuple[
     return median(s), s[ranks[0] - 1], s[ranks[1] - 1]
 
 
-def geometric_mean(values: Sequence[float]) -> float:
-    if not values or any(v <= 0 for v in values):
-        raise ValueError("geometric mean needs positive values")
-    return math.exp(sum(math.log(v) for v in values) / len(values))
+def t_quantile(p: float, df: int) -> float:
+    """Student's t quantile by the Cornish-Fisher expansion around the normal one.
+
+    Standard library only; within 0.1% of the exact value at p = 0.975 for df >= 10,
+    which is all this script needs (it has dozens of pairs or more).
+    """
+    z = NormalDist().inv_cdf(p)
+    return (z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
+            + (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / (384 * df**3))  # fmt: skip
+
+
+def geomean_interval(ratios: Sequence[float], confidence: float = 0.95) -> Tuple[float, float, float]:
+    """(geometric mean, lo, hi): Student's t on the log-ratios, as gilbench's paired intervals."""
+    logs = [math.log(r) for r in ratios]
+    mean = sum(logs) / len(logs)
+    if len(logs) < 2:
+        return math.exp(mean), math.nan, math.nan
+    sd = math.sqrt(sum((x - mean) ** 2 for x in logs) / (len(logs) - 1))
+    hw = t_quantile(0.5 + confidence / 2, len(logs) - 1) * sd / math.sqrt(len(logs))
+    return math.exp(mean), math.exp(mean - hw), math.exp(mean + hw)
 
 
 def summarize(n: int, pairs: Sequence[Sequence[float]]) -> Dict[str, Any]:
@@ -247,6 +280,7 @@ def summarize(n: int, pairs: Sequence[Sequence[float]]) -> Dict[str, Any]:
     a = [p[0] for p in pairs]
     ratios = [p[0] / p[1] for p in pairs]
     med, lo, hi = median_interval(ratios)
+    gmean, glo, ghi = geomean_interval(ratios)
     return {
         "n": n,
         "pairs": len(pairs),
@@ -254,15 +288,17 @@ def summarize(n: int, pairs: Sequence[Sequence[float]]) -> Dict[str, Any]:
         "median_b_ms": median([p[1] for p in pairs]) * 1e3,
         "median_ratio": med,
         "ratio_ci95": None if math.isnan(lo) else [lo, hi],  # None: too few pairs for 95%
-        "geomean_ratio": geometric_mean(ratios),
+        "geomean_ratio": gmean,
+        "geomean_ci95": None if math.isnan(glo) else [glo, ghi],
     }
 
 
-def run_child(target: Target, n: int, pairs: int, warmups: int, cwd: str) -> Dict[str, Any]:
+def run_child(target: Target, n: int, pairs: int, warmups: int, cwd: str, side: str = "") -> Dict[str, Any]:
+    """One child process: ``pairs`` (a, b) pairs, or with ``side`` ("a"/"b") that many values of one side."""
     env = dict(os.environ)
     env.update(target.env)
     proc = subprocess.run(
-        [target.python, "-c", CHILD, str(n), str(pairs), str(warmups)],
+        [target.python, "-c", CHILD, str(n), str(pairs), str(warmups)] + ([side] if side else []),
         capture_output=True, text=True, env=env, cwd=cwd, check=False,
     )  # fmt: skip
     if proc.returncode != 0:
@@ -270,18 +306,55 @@ def run_child(target: Target, n: int, pairs: int, warmups: int, cwd: str) -> Dic
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def measure(
+    target: Target,
+    n_of: Dict[str, int],
+    info: Dict[str, Dict[str, Any]],
+    pairs: int,
+    warmups: int,
+    cwd: str,
+    per_value: bool,
+    round_: int,
+) -> List[Tuple[float, float]]:
+    """This round's (a, b) pairs of one target; records its N and interpreter facts.
+
+    ``per_value``: one child times ``a``, the next ``b`` (order alternating by round,
+    ``a`` first in round 0 so that it calibrates N), each after its own warm-up values.
+    """
+    if per_value:
+        sides = "ab" if round_ % 2 == 0 else "ba"
+        values: Dict[str, float] = {}
+        for side in sides:
+            out = _record(target, n_of, info, run_child(target, n_of[target.label], 1, warmups, cwd, side))
+            values[side] = out["values"][0]
+        return [(values["a"], values["b"])]
+    out = _record(target, n_of, info, run_child(target, n_of[target.label], pairs, warmups, cwd))
+    return [(a, b) for a, b in out["pairs"]]
+
+
+def _record(
+    target: Target, n_of: Dict[str, int], info: Dict[str, Dict[str, Any]], out: Dict[str, Any]
+) -> Dict[str, Any]:
+    n_of[target.label] = out["n"]
+    info.setdefault(target.label, {k: out[k] for k in ("implementation", "version", "gil_enabled")})
+    if out["calibration"]:
+        info[target.label]["calibration"] = out["calibration"]
+    return out
+
+
 def format_table(targets: Sequence[Target], summaries: Dict[str, Dict[str, Any]], info: Dict[str, Any]) -> str:
     header = f"{'target':<20} {'impl':<15} {'GIL':>3} {'N':>12} {'pairs':>5} {'a ms':>8} {'b ms':>8} " \
-             f"{'median a/b':>10} {'95% CI':>15} {'geomean':>8}"  # fmt: skip
+             f"{'median a/b':>10} {'95% CI':>15} {'geomean':>8} {'95% CI':>15}"  # fmt: skip
     lines = [header, "-" * len(header)]
     for t in targets:
         s, i = summaries[t.label], info[t.label]
-        ci = "too few pairs" if s["ratio_ci95"] is None else "[{:.3f}, {:.3f}]".format(*s["ratio_ci95"])
+        ci, gci = ("too few pairs" if c is None else "[{:.3f}, {:.3f}]".format(*c)
+                   for c in (s["ratio_ci95"], s["geomean_ci95"]))  # fmt: skip
         impl = f"{i['implementation']} {i['version']}"
         gil = "on" if i["gil_enabled"] else "off"
         lines.append(
             f"{t.label:<20} {impl:<15} {gil:>3} {s['n']:>12,} {s['pairs']:>5} {s['median_a_ms']:>8.1f} "
-            f"{s['median_b_ms']:>8.1f} {s['median_ratio']:>10.3f} {ci:>15} {s['geomean_ratio']:>8.3f}"
+            f"{s['median_b_ms']:>8.1f} {s['median_ratio']:>10.3f} {ci:>15} {s['geomean_ratio']:>8.3f} {gci:>15}"
         )
     return "\n".join(lines)
 
@@ -296,7 +369,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="shorthand for --target PATH (repeatable)")  # fmt: skip
     parser.add_argument("--repeats", type=int, default=21, help="measured (a, b) pairs per target (default 21)")
     parser.add_argument("--pairs-per-child", type=int, default=3, help="pairs per child process (default 3)")
-    parser.add_argument("--warmups", type=int, default=2, help="warm-up pairs per child (default 2)")
+    parser.add_argument("--warmups", type=int, default=2, help="warm-up pairs (or values) per child (default 2)")
+    parser.add_argument("--process-per-value", action="store_true",
+                        help="time each value in its own child, a and b in adjacent children, as pyperf "
+                             "times each value in its own worker process (--pairs-per-child is then 1)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="seed for the target order in each round")
     parser.add_argument("--json", type=Path, metavar="PATH", help="write raw pairs and summaries here")
     return parser
@@ -308,7 +384,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     specs = list(args.target) + list(args.python)
     try:
         targets = parse_targets(specs or [sys.executable])
-        rounds = schedule(args.repeats, args.pairs_per_child)
+        rounds = schedule(args.repeats, 1 if args.process_per_value else args.pairs_per_child)
     except ValueError as exc:
         parser.error(str(exc))
     rng = random.Random(args.seed)
@@ -322,21 +398,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             rng.shuffle(order)
             for t in order:
                 try:
-                    out = run_child(t, n_of[t.label], pairs, args.warmups, cwd)
+                    pairs_out = measure(t, n_of, info, pairs, args.warmups, cwd, args.process_per_value, round_)
                 except (OSError, RuntimeError, ValueError) as exc:
                     print(f"error: {exc}", file=sys.stderr)
                     return 1
-                n_of[t.label] = out["n"]
-                info.setdefault(t.label, {k: out[k] for k in ("implementation", "version", "gil_enabled")})
-                if out["calibration"]:
-                    info[t.label]["calibration"] = out["calibration"]
-                raw[t.label].extend({"round": round_, "a": a, "b": b} for a, b in out["pairs"])
+                raw[t.label].extend({"round": round_, "a": a, "b": b} for a, b in pairs_out)
             print(f"round {round_ + 1}/{len(rounds)} done ({time.monotonic() - started:.0f} s)", file=sys.stderr)
     summaries = {t.label: summarize(n_of[t.label], [(p["a"], p["b"]) for p in raw[t.label]]) for t in targets}
     print(format_table(targets, summaries, info))
     if args.json:
         document = {
             "config": {"repeats": args.repeats, "pairs_per_child": args.pairs_per_child, "warmups": args.warmups,
+                       "process_per_value": args.process_per_value,
                        "seed": args.seed, "cpu_count": os.cpu_count(), "wall_s": time.monotonic() - started},
             "targets": [{"label": t.label, "python": t.python, "env": t.env, **info[t.label],
                          "summary": summaries[t.label], "pairs": raw[t.label]} for t in targets],

@@ -56,6 +56,44 @@ def worker_environ() -> Dict[str, str]:
     return {k: v for k, v in os.environ.items() if k in _WORKER_ENV or k.startswith(("LC_", "GILBENCH_"))}
 
 
+def worker_command(
+    python: str,
+    spec: BenchSpec,
+    part: str,
+    *,
+    round_: int,
+    profile: Profile,
+    run_id: str,
+    env: str,
+    warmups: Optional[int] = None,
+) -> List[str]:
+    """The command line of one pyperf worker process measuring ``spec`` into ``part``.
+
+    Public so that a check made outside bench-all (``benchmarks/interleaved_check.py``)
+    times a benchmark through exactly the process bench-all starts.
+    """
+    values = profile.latency_values if spec.self_timed else profile.values
+    cmd = [
+        python, "-m", "workloads._runner", "--worker",
+        "--values", str(values),
+        "--warmups", str(profile.warmups if warmups is None else warmups),
+        "--loops", "1",
+        "--output", part,
+        "--module", spec.module,
+        "--workload", spec.workload,
+        "--mode", spec.mode,
+        "--workers", str(spec.workers),
+        "--size", str(spec.size),
+        "--round", str(round_),
+        "--bench-profile", profile.name,
+        "--run-id", run_id,
+        "--env", env,
+    ]  # fmt: skip
+    for key, value in spec.params:
+        cmd.extend(("--param", "%s=%s" % (key, value)))
+    return cmd
+
+
 def comma_list(values: Optional[Sequence[str]]) -> List[str]:
     """``["a,b", "c"]`` (repeated and comma-separated options) -> ``["a", "b", "c"]``."""
     return [v for item in values or () for v in item.split(",") if v]
@@ -243,26 +281,10 @@ class EnvRun:
 
     def _command(self, spec: BenchSpec, round_: int, part: str) -> List[str]:
         """One pyperf worker process: it measures, then writes a one-run benchmark to ``part``."""
-        values = self.profile.latency_values if spec.self_timed else self.profile.values
-        cmd = [
-            self.target.python, "-m", "workloads._runner", "--worker",
-            "--values", str(values),
-            "--warmups", str(self.status.get("warmups", self.profile.warmups)),
-            "--loops", "1",
-            "--output", part,
-            "--module", spec.module,
-            "--workload", spec.workload,
-            "--mode", spec.mode,
-            "--workers", str(spec.workers),
-            "--size", str(spec.size),
-            "--round", str(round_),
-            "--bench-profile", self.profile.name,
-            "--run-id", self.run_id,
-            "--env", self.target.env,
-        ]  # fmt: skip
-        for key, value in spec.params:
-            cmd.extend(("--param", "%s=%s" % (key, value)))
-        return cmd
+        return worker_command(
+            self.target.python, spec, part, round_=round_, profile=self.profile, run_id=self.run_id,
+            env=self.target.env, warmups=self.status.get("warmups", self.profile.warmups),
+        )  # fmt: skip
 
     def run_process(self, spec: BenchSpec, round_: int) -> Outcome:
         """One pyperf worker process of ``spec``, in its own process group: pyperf's

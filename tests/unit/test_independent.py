@@ -89,11 +89,28 @@ def test_median_interval_covers_about_95_percent():
     assert 0.94 <= hits / trials <= 0.99  # exact coverage for n=21 is 0.9734
 
 
-def test_geometric_mean():
-    assert ind.geometric_mean([1.0, 4.0]) == pytest.approx(2.0)
-    assert ind.geometric_mean([2.0, 2.0, 2.0]) == pytest.approx(2.0)
+def test_geomean_interval():
+    g, lo, hi = ind.geomean_interval([1.0, 4.0])
+    assert g == pytest.approx(2.0) and lo < 2.0 < hi
+    assert ind.geomean_interval([2.0, 2.0, 2.0]) == pytest.approx((2.0, 2.0, 2.0))
+    assert math.isnan(ind.geomean_interval([3.0])[1])
     with pytest.raises(ValueError):
-        ind.geometric_mean([1.0, 0.0])
+        ind.geomean_interval([1.0, 0.0])
+
+
+@pytest.mark.parametrize("df, exact", [(10, 2.228139), (30, 2.042272), (100, 1.983972)])
+def test_t_quantile_matches_tables(df, exact):
+    assert ind.t_quantile(0.975, df) == pytest.approx(exact, rel=1e-3)
+
+
+def test_geomean_interval_covers_about_95_percent():
+    # Seeded simulation: the true geometric mean of a lognormal(0, 0.2) is 1.0.
+    rng = random.Random(54321)
+    trials, hits = 2000, 0
+    for _ in range(trials):
+        _, lo, hi = ind.geomean_interval([rng.lognormvariate(0.0, 0.2) for _ in range(30)])
+        hits += lo <= 1.0 <= hi
+    assert 0.93 <= hits / trials <= 0.97
 
 
 def test_summarize():
@@ -104,6 +121,7 @@ def test_summarize():
     assert s["median_ratio"] == pytest.approx(1.0)
     assert s["ratio_ci95"] == [pytest.approx(1.0), pytest.approx(2.0)]
     assert s["geomean_ratio"] == pytest.approx(2 ** (3 / 7))
+    assert s["geomean_ci95"][0] < s["geomean_ratio"] < s["geomean_ci95"][1]
     assert ind.summarize(1, [(1.0, 1.0)])["ratio_ci95"] is None
 
 

@@ -1,0 +1,167 @@
+"""gilbench's countdown speedup and an independent measurement of it, interleaved in time.
+
+Why this exists: on a shared VM the quantity itself drifts.  Measured the same way
+(fresh processes, plain ``perf_counter``), CPython 3.9's countdown a/b ratio on this
+project's 2-core VM was 1.12 at one time and 0.99 fifteen minutes later, each with
+a few percent of interval.  A gilbench run and an independent measurement made one
+after the other can therefore differ by 10% with neither of them wrong.  Compared
+fairly, the two methods take turns within every round and the comparison is paired
+by round, as gilbench pairs its own ratios.
+
+Per round and per target (targets in an order shuffled from ``--seed``), four
+processes run in a shuffled order, each timing one value after its warm-up values:
+
+* gilbench: ``countdown[serial]`` and ``countdown[threads,w=2]``, each one pyperf
+  worker process started with exactly the command bench-all starts
+  (``workloads._driver.worker_command``) and read back from its pyperf file;
+* independent: ``benchmarks/independent_countdown.py``'s child, side ``a`` (one fresh
+  thread) and side ``b`` (two fresh threads), which shares no code with gilbench.
+
+Both use the same N (countdown steps), calibrated once per target by the independent
+child.  Per target it prints each method's speedup (geometric mean of the per-round
+ratios, with its 95% t interval) and gilbench / independent with its paired interval:
+the bias of gilbench's path, if there is one.
+
+    python benchmarks/interleaved_check.py --repeats 60 \\
+        --target 3.9=.tox/bench-py39/bin/python \\
+        --target 3.13t-gil=.tox/bench-py313t-gil/bin/python,PYTHON_GIL=1 ... [--json out.json]
+
+A target is ``LABEL=PYTHON[,KEY=VALUE...]`` where PYTHON is a bench env's interpreter
+(gilbench must be installed in it; the independent child needs nothing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # independent_countdown
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # gilbench
+
+import independent_countdown as ind  # this folder, put on the path above
+
+from workloads._driver import worker_command, worker_environ
+from workloads._registry import PROFILES
+from workloads._schema import BenchSpec
+
+SIDES = {  # side -> the gilbench benchmark that times it
+    "a": ("countdown[serial]", "serial", 1),
+    "b": ("countdown[threads,w=2]", "threads", 2),
+}
+
+
+def gilbench_value(target: ind.Target, side: str, n: int, round_: int, cwd: str) -> float:
+    """One value of countdown through bench-all's own worker process."""
+    name, mode, workers = SIDES[side]
+    spec = BenchSpec(name=name, workload="countdown", module="workloads.cpu", mode=mode, workers=workers, size=n)
+    part = os.path.join(cwd, "worker.json")
+    cmd = worker_command(target.python, spec, part, round_=round_, profile=PROFILES["default"],
+                         run_id="interleaved-check", env=target.label)  # fmt: skip
+    env = dict(worker_environ(), **target.env)
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    if proc.returncode != 0 or not os.path.exists(part):
+        raise RuntimeError(f"{target.label}: gilbench worker exited {proc.returncode}\n{proc.stdout[-2000:]}")
+    with open(part, encoding="utf-8") as fh:
+        runs = json.load(fh)["benchmarks"][0]["runs"]
+    os.unlink(part)
+    return float(runs[-1]["values"][0])
+
+
+def independent_value(target: ind.Target, side: str, n: int, cwd: str) -> float:
+    return float(ind.run_child(target, n, 1, PROFILES["default"].warmups, cwd, side)["values"][0])
+
+
+def paired(ratios_a: Sequence[float], ratios_b: Sequence[float]) -> Dict[str, Any]:
+    """Geometric mean of a / b per round with its 95% t interval."""
+    g, lo, hi = ind.geomean_interval([x / y for x, y in zip(ratios_a, ratios_b)])
+    return {"geomean": g, "ci95": None if math.isnan(lo) else [lo, hi]}
+
+
+def summarize(pairs: Sequence[Dict[str, float]]) -> Dict[str, Any]:
+    """A target's rounds (gilbench a/b, independent a/b) -> each speedup and their ratio."""
+    g = [p["g_a"] / p["g_b"] for p in pairs]
+    i = [p["i_a"] / p["i_b"] for p in pairs]
+    ones = [1.0] * len(pairs)
+    return {"rounds": len(pairs), "gilbench": paired(g, ones), "independent": paired(i, ones),
+            "gilbench_over_independent": paired(g, i)}  # fmt: skip
+
+
+def _ci(summary: Dict[str, Any]) -> str:
+    ci = summary["ci95"]
+    return "%.2f× (%.2f–%.2f)" % (summary["geomean"], *ci) if ci else "%.2f×" % summary["geomean"]
+
+
+def format_table(labels: Sequence[str], summaries: Dict[str, Dict[str, Any]]) -> str:
+    lines = ["| target | rounds | gilbench (95% CI) | independent (95% CI) | gilbench / independent | within ±5%? |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
+    for label in labels:
+        s = summaries[label]
+        ratio = s["gilbench_over_independent"]["geomean"]
+        lines.append("| %s | %d | %s | %s | %s | %s |" % (
+            label, s["rounds"], _ci(s["gilbench"]), _ci(s["independent"]), _ci(s["gilbench_over_independent"]),
+            "yes" if abs(ratio - 1) <= 0.05 else "no"))  # fmt: skip
+    return "\n".join(lines)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--target", action="append", default=[], metavar="LABEL=PYTHON[,KEY=VALUE...]",
+                        help="a bench env's interpreter, its label and environment (repeatable)")  # fmt: skip
+    parser.add_argument("--repeats", type=int, default=30, help="rounds (default 30)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for the orders within rounds")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="write every value and the summaries here")
+    args = parser.parse_args(argv)
+    try:
+        targets = ind.parse_targets(args.target)
+        for t in targets:  # the processes run in a scratch folder; not realpath: a venv's python must stay one
+            t.python = os.path.abspath(t.python)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if not targets:
+        parser.error("give at least one --target")
+    if args.repeats < 2:
+        parser.error("--repeats: at least 2 rounds, for an interval")
+    rng = random.Random(args.seed)
+    raw: Dict[str, List[Dict[str, float]]] = {t.label: [] for t in targets}
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory() as cwd:
+        try:
+            n_of = {t.label: ind.run_child(t, ind.CALIBRATE, 1, 0, cwd, "a")["n"] for t in targets}
+            for round_ in range(args.repeats):
+                order = list(targets)
+                rng.shuffle(order)
+                for t in order:
+                    jobs = [("g", "a"), ("g", "b"), ("i", "a"), ("i", "b")]
+                    rng.shuffle(jobs)
+                    values = {}
+                    for method, side in jobs:
+                        values[method + "_" + side] = (
+                            gilbench_value(t, side, n_of[t.label], round_, cwd) if method == "g"
+                            else independent_value(t, side, n_of[t.label], cwd))  # fmt: skip
+                    raw[t.label].append(values)
+                print(f"round {round_ + 1}/{args.repeats} done ({time.monotonic() - started:.0f} s)", file=sys.stderr)
+        except (OSError, RuntimeError, ValueError, KeyError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    summaries = {t.label: summarize(raw[t.label]) for t in targets}
+    print(format_table([t.label for t in targets], summaries))
+    if args.json:
+        document = {"config": {"repeats": args.repeats, "seed": args.seed, "cpu_count": os.cpu_count(),
+                               "wall_s": time.monotonic() - started},
+                    "targets": [{"label": t.label, "python": t.python, "env": t.env, "n": n_of[t.label],
+                                 "summary": summaries[t.label], "rounds": raw[t.label]} for t in targets]}  # fmt: skip
+        args.json.write_text(json.dumps(document, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
