@@ -119,6 +119,9 @@ def one_side(n, side):
 def main():
     n, pairs, warmups = (int(x) for x in sys.argv[1:4])
     side = sys.argv[4] if len(sys.argv) > 4 else ""  # "a" or "b": this child times one side only
+    for module in (sys.argv[5] if len(sys.argv) > 5 else "").split(","):
+        if module:  # the same loop in a process that imported more: a test of incidental process state
+            __import__(module)
     calibration = []
     if n <= 0:
         n = 2000000
@@ -293,12 +296,17 @@ def summarize(n: int, pairs: Sequence[Sequence[float]]) -> Dict[str, Any]:
     }
 
 
-def run_child(target: Target, n: int, pairs: int, warmups: int, cwd: str, side: str = "") -> Dict[str, Any]:
-    """One child process: ``pairs`` (a, b) pairs, or with ``side`` ("a"/"b") that many values of one side."""
+def run_child(
+    target: Target, n: int, pairs: int, warmups: int, cwd: str, side: str = "", preimport: Sequence[str] = ()
+) -> Dict[str, Any]:
+    """One child process: ``pairs`` (a, b) pairs, or with ``side`` ("a"/"b") that many values of one side.
+
+    ``preimport``: modules the child imports before it measures anything.
+    """
     env = dict(os.environ)
     env.update(target.env)
     proc = subprocess.run(
-        [target.python, "-c", CHILD, str(n), str(pairs), str(warmups)] + ([side] if side else []),
+        [target.python, "-c", CHILD, str(n), str(pairs), str(warmups), side, ",".join(preimport)],
         capture_output=True, text=True, env=env, cwd=cwd, check=False,
     )  # fmt: skip
     if proc.returncode != 0:

@@ -17,14 +17,21 @@ processes run in a shuffled order, each timing one value after its warm-up value
 * independent: ``benchmarks/independent_countdown.py``'s child, side ``a`` (one fresh
   thread) and side ``b`` (two fresh threads), which shares no code with gilbench.
 
-Both use the same N (countdown steps), calibrated once per target by the independent
-child.  Per target it prints each method's speedup (geometric mean of the per-round
+With ``--preimport MODULES`` a third pair of processes runs the independent child again,
+after it has imported those modules (and called nothing in them).  On this VM that alone
+moves countdown's one-thread time by up to 10% on some builds: the speed of a pure-Python
+loop depends on incidental process state, so a tiny ``-c`` child and pyperf's worker
+process are not the same experiment (see benchmarks/results/README.md).
+
+Every method uses the same N (countdown steps), calibrated once per target by the
+independent child.  Per target it prints each method's speedup (geometric mean of the per-round
 ratios, with its 95% t interval) and gilbench / independent with its paired interval:
 the bias of gilbench's path, if there is one.
 
     python benchmarks/interleaved_check.py --repeats 60 \\
         --target 3.9=.tox/bench-py39/bin/python \\
-        --target 3.13t-gil=.tox/bench-py313t-gil/bin/python,PYTHON_GIL=1 ... [--json out.json]
+        --target 3.13t-gil=.tox/bench-py313t-gil/bin/python,PYTHON_GIL=1 ... \\
+        [--preimport pyperf,workloads._runner] [--json out.json]
 
 A target is ``LABEL=PYTHON[,KEY=VALUE...]`` where PYTHON is a bench env's interpreter
 (gilbench must be installed in it; the independent child needs nothing).
@@ -53,6 +60,7 @@ from workloads._driver import worker_command, worker_environ
 from workloads._registry import PROFILES
 from workloads._schema import BenchSpec
 
+METHODS = {"g": "gilbench", "i": "independent", "p": "independent, pre-imported"}
 SIDES = {  # side -> the gilbench benchmark that times it
     "a": ("countdown[serial]", "serial", 1),
     "b": ("countdown[threads,w=2]", "threads", 2),
@@ -76,8 +84,8 @@ def gilbench_value(target: ind.Target, side: str, n: int, round_: int, cwd: str)
     return float(runs[-1]["values"][0])
 
 
-def independent_value(target: ind.Target, side: str, n: int, cwd: str) -> float:
-    return float(ind.run_child(target, n, 1, PROFILES["default"].warmups, cwd, side)["values"][0])
+def independent_value(target: ind.Target, side: str, n: int, cwd: str, preimport: Sequence[str] = ()) -> float:
+    return float(ind.run_child(target, n, 1, PROFILES["default"].warmups, cwd, side, preimport)["values"][0])
 
 
 def paired(ratios_a: Sequence[float], ratios_b: Sequence[float]) -> Dict[str, Any]:
@@ -87,12 +95,19 @@ def paired(ratios_a: Sequence[float], ratios_b: Sequence[float]) -> Dict[str, An
 
 
 def summarize(pairs: Sequence[Dict[str, float]]) -> Dict[str, Any]:
-    """A target's rounds (gilbench a/b, independent a/b) -> each speedup and their ratio."""
-    g = [p["g_a"] / p["g_b"] for p in pairs]
-    i = [p["i_a"] / p["i_b"] for p in pairs]
+    """A target's rounds -> each method's speedup, and gilbench's over each independent one.
+
+    Methods are ``g`` (gilbench), ``i`` (independent) and, when measured, ``p`` (the
+    independent child after ``--preimport``); a round holds ``<method>_a`` and ``<method>_b``.
+    """
+    speedups = {m: [p[m + "_a"] / p[m + "_b"] for p in pairs] for m in METHODS if m + "_a" in pairs[0]}
     ones = [1.0] * len(pairs)
-    return {"rounds": len(pairs), "gilbench": paired(g, ones), "independent": paired(i, ones),
-            "gilbench_over_independent": paired(g, i)}  # fmt: skip
+    summary: Dict[str, Any] = {"rounds": len(pairs)}
+    for m, ratios in speedups.items():
+        summary[METHODS[m]] = paired(ratios, ones)
+        if m != "g":
+            summary["gilbench_over_" + METHODS[m]] = paired(speedups["g"], ratios)
+    return summary
 
 
 def _ci(summary: Dict[str, Any]) -> str:
@@ -101,14 +116,19 @@ def _ci(summary: Dict[str, Any]) -> str:
 
 
 def format_table(labels: Sequence[str], summaries: Dict[str, Dict[str, Any]]) -> str:
-    lines = ["| target | rounds | gilbench (95% CI) | independent (95% CI) | gilbench / independent | within ±5%? |",
-             "|---|---|---|---|---|---|"]  # fmt: skip
+    """Markdown: each method's speedup, then gilbench over each independent one, within ±5% or not."""
+    others = [name for name in list(METHODS.values())[1:] if name in summaries[labels[0]]]
+    head = ["target", "rounds", "gilbench (95% CI)"]
+    for name in others:
+        head += [f"{name} (95% CI)", f"gilbench / {name}", "within ±5%?"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for label in labels:
         s = summaries[label]
-        ratio = s["gilbench_over_independent"]["geomean"]
-        lines.append("| %s | %d | %s | %s | %s | %s |" % (
-            label, s["rounds"], _ci(s["gilbench"]), _ci(s["independent"]), _ci(s["gilbench_over_independent"]),
-            "yes" if abs(ratio - 1) <= 0.05 else "no"))  # fmt: skip
+        cells = [label, str(s["rounds"]), _ci(s["gilbench"])]
+        for name in others:
+            ratio = s["gilbench_over_" + name]
+            cells += [_ci(s[name]), _ci(ratio), "yes" if abs(ratio["geomean"] - 1) <= 0.05 else "no"]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -119,7 +139,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--repeats", type=int, default=30, help="rounds (default 30)")
     parser.add_argument("--seed", type=int, default=0, help="seed for the orders within rounds")
     parser.add_argument("--json", type=Path, metavar="PATH", help="write every value and the summaries here")
+    parser.add_argument("--preimport", default="", metavar="MODULE,...",
+                        help="also time the independent child after it imports these modules (e.g. "
+                             "pyperf,workloads._runner, as gilbench's worker does): does incidental "
+                             "process state move the result?")  # fmt: skip
     args = parser.parse_args(argv)
+    preimport = [m for m in args.preimport.split(",") if m]
+    methods = "gip" if preimport else "gi"
     try:
         targets = ind.parse_targets(args.target)
         for t in targets:  # the processes run in a scratch folder; not realpath: a venv's python must stay one
@@ -140,13 +166,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 order = list(targets)
                 rng.shuffle(order)
                 for t in order:
-                    jobs = [("g", "a"), ("g", "b"), ("i", "a"), ("i", "b")]
+                    jobs = [(m, side) for m in methods for side in "ab"]
                     rng.shuffle(jobs)
                     values = {}
                     for method, side in jobs:
                         values[method + "_" + side] = (
                             gilbench_value(t, side, n_of[t.label], round_, cwd) if method == "g"
-                            else independent_value(t, side, n_of[t.label], cwd))  # fmt: skip
+                            else independent_value(t, side, n_of[t.label], cwd,
+                                                   preimport if method == "p" else ()))  # fmt: skip
                     raw[t.label].append(values)
                 print(f"round {round_ + 1}/{args.repeats} done ({time.monotonic() - started:.0f} s)", file=sys.stderr)
         except (OSError, RuntimeError, ValueError, KeyError) as exc:
@@ -156,6 +183,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(format_table([t.label for t in targets], summaries))
     if args.json:
         document = {"config": {"repeats": args.repeats, "seed": args.seed, "cpu_count": os.cpu_count(),
+                               "preimport": preimport,
                                "wall_s": time.monotonic() - started},
                     "targets": [{"label": t.label, "python": t.python, "env": t.env, "n": n_of[t.label],
                                  "summary": summaries[t.label], "rounds": raw[t.label]} for t in targets]}  # fmt: skip

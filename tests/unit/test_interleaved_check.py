@@ -88,3 +88,15 @@ def test_bad_arguments_exit_in_one_line(argv, message, capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_a_pre_imported_variant_is_compared_too():
+    rows = _rounds(0.9, random.Random(7))
+    for row in rows:  # the pre-imported child reads like gilbench
+        row["p_a"], row["p_b"] = row["g_a"], row["g_b"]
+    s = check.summarize(rows)
+    assert s["gilbench_over_independent, pre-imported"]["geomean"] == pytest.approx(1.0)
+    table = check.format_table(["x"], {"x": s}).splitlines()
+    assert "gilbench / independent, pre-imported" in table[0]
+    cells = table[2].strip("| ").split(" | ")
+    assert (cells[5], cells[8]) == ("no", "yes")  # 10% off the plain child, level with the pre-imported one
