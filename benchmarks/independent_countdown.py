@@ -66,7 +66,8 @@ from pathlib import Path
 from statistics import NormalDist
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-# The child: Python 3.9 syntax, standard library only.  argv: N (0 = calibrate), pairs, warm-up pairs.
+# The child: Python 3.9 syntax, standard library only.  argv: N (0 = calibrate), pairs, warm-up pairs,
+# and optionally a side ("a"/"b": time that side alone) and modules to import first (comma-separated).
 CHILD = r'''
 import json
 import sys

@@ -79,14 +79,21 @@ def test_median_interval_too_few():
     assert math.isnan(lo) and math.isnan(hi)
 
 
-def test_median_interval_covers_about_95_percent():
-    # Seeded simulation: the true median of a lognormal(0, 0.3) is 1.0.
-    rng = random.Random(12345)
-    trials, hits = 2000, 0
+def _coverage(interval, sigma: float, n: int, seed: int, trials: int = 2000) -> float:
+    """Share of seeded lognormal(0, sigma) samples of size n whose interval holds 1.0.
+
+    1.0 is both the true median and the true geometric mean of that distribution.
+    """
+    rng = random.Random(seed)
+    hits = 0
     for _ in range(trials):
-        _, lo, hi = ind.median_interval([rng.lognormvariate(0.0, 0.3) for _ in range(21)])
+        _, lo, hi = interval([rng.lognormvariate(0.0, sigma) for _ in range(n)])
         hits += lo <= 1.0 <= hi
-    assert 0.94 <= hits / trials <= 0.99  # exact coverage for n=21 is 0.9734
+    return hits / trials
+
+
+def test_median_interval_covers_about_95_percent():
+    assert 0.94 <= _coverage(ind.median_interval, 0.3, 21, 12345) <= 0.99  # exact coverage for n=21 is 0.9734
 
 
 def test_geomean_interval():
@@ -104,13 +111,7 @@ def test_t_quantile_matches_tables(df, exact):
 
 
 def test_geomean_interval_covers_about_95_percent():
-    # Seeded simulation: the true geometric mean of a lognormal(0, 0.2) is 1.0.
-    rng = random.Random(54321)
-    trials, hits = 2000, 0
-    for _ in range(trials):
-        _, lo, hi = ind.geomean_interval([rng.lognormvariate(0.0, 0.2) for _ in range(30)])
-        hits += lo <= 1.0 <= hi
-    assert 0.93 <= hits / trials <= 0.97
+    assert 0.93 <= _coverage(ind.geomean_interval, 0.2, 30, 54321) <= 0.97
 
 
 def test_summarize():
