@@ -11,23 +11,38 @@ and interleave the targets; per target it prints serial / pool (geometric mean o
 per-round ratios with its 95% t interval): 1.0 when a forked worker runs like its
 parent.
 
-    python benchmarks/forked_worker.py --target 3.9=/path/python3.9 [--repeats 16] [--warmups 1]
+With ``--gilbench`` each round also runs gilbench's own ``countdown[serial]`` and
+``countdown[processes,w=1]`` worker processes (bench-all's command line,
+``workloads._driver.worker_command``, profile ``default``), at the same N and in the
+same shuffled order, and prints their serial / pool beside the plain script's, paired
+by round: a gap between the two is gilbench's path, not forking.
+
+    python benchmarks/forked_worker.py --target 3.9=/path/python3.9 [--repeats 16] [--warmups 1] \\
+        [--gilbench] [--json out.json]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import independent_countdown as ind  # this folder, put on the path above
+import interleaved_check as ic  # puts gilbench on the path too
+
+GILBENCH_SIDES = {  # side -> the gilbench benchmark that times it
+    "serial": ("countdown[serial]", "serial", 1),
+    "pool": ("countdown[processes,w=1]", "processes", 1),
+}
 
 CHILD = r"""
 import multiprocessing, sys, threading, time
@@ -66,39 +81,76 @@ def value(target: ind.Target, n: int, warmups: int, side: str, script: str) -> f
     return float(proc.stdout.strip().splitlines()[-1])
 
 
+def summarize(rounds: Sequence[Dict[str, float]]) -> Dict[str, Dict[str, object]]:
+    """serial / pool per method (``plain``; ``gilbench`` when measured), and gilbench's
+    over the plain script's, each a geometric mean of per-round ratios with its 95% interval."""
+    ratios = {m: [r[m + "_serial"] / r[m + "_pool"] for r in rounds] for m in ("plain", "gilbench")
+              if m + "_serial" in rounds[0]}  # fmt: skip
+    out = {m: ic.geomean(values) for m, values in ratios.items()}
+    if "gilbench" in ratios:
+        out["gilbench_over_plain"] = ic.geomean([g / p for g, p in zip(ratios["gilbench"], ratios["plain"])])
+    return out
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target", action="append", default=[], metavar="[LABEL=]PATH[,KEY=VALUE...]")
     parser.add_argument("--repeats", type=int, default=16, help="rounds (default 16)")
     parser.add_argument("--warmups", type=int, default=1, help="warm-up values per process (default 1)")
-    parser.add_argument("--n", type=int, default=9_000_000, help="countdown steps (PyPy needs ~50x more)")
+    parser.add_argument(
+        "--n", type=int, default=0, help="countdown steps (default: calibrated per target, as interleaved_check does)"
+    )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--gilbench",
+        action="store_true",
+        help="also time gilbench's countdown[serial] and countdown[processes,w=1] worker processes",
+    )
+    parser.add_argument("--json", type=Path, metavar="PATH", help="write every value and the summaries here")
     args = parser.parse_args(argv)
     try:
         targets = ind.parse_targets(args.target or [sys.executable])
+        for t in targets:  # the processes run in a scratch folder; not realpath: a venv's python must stay one
+            t.python = os.path.abspath(t.python)
     except ValueError as exc:
         parser.error(str(exc))
-    if args.repeats < 2 or args.warmups < 0 or args.n < 1:
-        parser.error("--repeats must be >= 2, --warmups >= 0 and --n >= 1")
+    if args.repeats < 2 or args.warmups < 0 or args.n < 0:
+        parser.error("--repeats must be >= 2, --warmups >= 0 and --n >= 0")
     rng = random.Random(args.seed)
-    ratios = {t.label: [] for t in targets}
+    raw: Dict[str, List[Dict[str, float]]] = {t.label: [] for t in targets}
+    methods = ("plain", "gilbench") if args.gilbench else ("plain",)
+    started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         script = os.path.join(tmp, "child.py")  # a file, not -c: spawned pool workers import __main__
         Path(script).write_text(CHILD)
         try:
+            n_of = {t.label: args.n or ind.run_child(t, ind.CALIBRATE, 1, 0, tmp, "a")["n"] for t in targets}
             for round_ in range(args.repeats):
                 order = list(targets)
                 rng.shuffle(order)
                 for t in order:
-                    got = {side: value(t, args.n, args.warmups, side, script)
-                           for side in (("serial", "pool") if round_ % 2 == 0 else ("pool", "serial"))}  # fmt: skip
-                    ratios[t.label].append(got["serial"] / got["pool"])
-        except (OSError, RuntimeError, ValueError) as exc:
+                    jobs = [(m, side) for m in methods for side in ("serial", "pool")]
+                    rng.shuffle(jobs)
+                    got = {}
+                    for method, side in jobs:
+                        got[method + "_" + side] = (
+                            value(t, n_of[t.label], args.warmups, side, script) if method == "plain"
+                            else ic.gilbench_value(t, GILBENCH_SIDES[side], n_of[t.label], round_, tmp))  # fmt: skip
+                    raw[t.label].append(got)
+                print(f"round {round_ + 1}/{args.repeats} done ({time.monotonic() - started:.0f} s)", file=sys.stderr)
+        except (OSError, RuntimeError, ValueError, KeyError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
+    summaries = {t.label: summarize(raw[t.label]) for t in targets}
     for t in targets:
-        g, lo, hi = ind.geomean_interval(ratios[t.label])
-        print(f"{t.label:<16} serial / pool {g:.3f} (95% CI {lo:.3f}-{hi:.3f}), {len(ratios[t.label])} rounds")
+        cells = ["%s %s" % (name.replace("_", " "), ic._ci(s)) for name, s in summaries[t.label].items()]
+        print(f"{t.label:<16} serial / pool, {args.repeats} rounds: " + "; ".join(cells))
+    if args.json:
+        document = {"config": {"repeats": args.repeats, "seed": args.seed, "warmups": args.warmups,
+                               "cpu_count": os.cpu_count(), "wall_s": time.monotonic() - started},
+                    "targets": [{"label": t.label, "python": t.python, "env": t.env, "n": n_of[t.label],
+                                 "summary": summaries[t.label], "rounds": raw[t.label]} for t in targets]}  # fmt: skip
+        args.json.write_text(json.dumps(document, indent=2) + "\n")
     return 0
 
 

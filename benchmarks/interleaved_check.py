@@ -49,7 +49,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # independent_countdown
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # gilbench
@@ -67,9 +67,10 @@ SIDES = {  # side -> the gilbench benchmark that times it
 }
 
 
-def gilbench_value(target: ind.Target, side: str, n: int, round_: int, cwd: str) -> float:
-    """One value of countdown through bench-all's own worker process."""
-    name, mode, workers = SIDES[side]
+def gilbench_value(target: ind.Target, side: Tuple[str, str, int], n: int, round_: int, cwd: str) -> float:
+    """One value of countdown through bench-all's own worker process; ``side`` is the
+    benchmark's (name, mode, workers), e.g. ``SIDES["a"]``."""
+    name, mode, workers = side
     spec = BenchSpec(name=name, workload="countdown", module="workloads.cpu", mode=mode, workers=workers, size=n)
     part = os.path.join(cwd, "worker.json")
     cmd = worker_command(target.python, spec, part, round_=round_, profile=PROFILES["default"],
@@ -170,7 +171,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     values = {}
                     for method, side in jobs:
                         values[method + "_" + side] = (
-                            gilbench_value(t, side, n_of[t.label], round_, cwd) if method == "g"
+                            gilbench_value(t, SIDES[side], n_of[t.label], round_, cwd) if method == "g"
                             else independent_value(t, side, n_of[t.label], cwd,
                                                    preimport if method == "p" else ()))  # fmt: skip
                     raw[t.label].append(values)
