@@ -11,10 +11,21 @@ the same code (``serial`` is the work in one fresh worker thread, see
 since work sizes are calibrated per interpreter so that every value lasts long
 enough (``workloads._driver._calibrated_size``).
 
+Both sides of a speedup run through the same path.  ``threads``: ``serial`` is one
+fresh worker thread of the same process.  ``processes`` and ``interpreters`` run
+their workers in another process or interpreter, whose incidental state moves a
+pure-Python loop by several percent on its own (one forked pool worker of 3.9 ran
+countdown 8% slower than gilbench's serial process, while a plain script's forked
+worker ran as fast as its parent: ``benchmarks/forked_worker.py --gilbench``), so
+their speedup at k workers is over ONE worker of the same mode, and that one worker
+against serial is its own ratio (``one_worker``), never baked into a speedup.
+
 Frames produced (one function each):
-- ``derive``: a row per parallel benchmark: speedup vs its own serial run, parallel
-  efficiency, net speedup vs the matched default build's serial run, the threads'
-  waiting share, and a ``problem`` where a sanity gate fails;
+- ``derive``: a row per parallel benchmark: speedup vs its baseline (serial, or one
+  worker of the same mode, ``baseline_name``), parallel efficiency, net speedup vs the
+  matched default build's serial run, the threads' waiting share, and a ``problem``
+  where a sanity gate fails;
+- ``one_worker``: one pool worker or one subinterpreter against serial;
 - ``build_overheads``: free-threading overhead (FT serial / matched default serial)
   and forced-GIL overhead (``PYTHON_GIL=1`` serial / same FT build's serial), with
   the peak-memory ratio of the same processes;
@@ -42,6 +53,9 @@ KEY = ["run_id", "env", "workload", "params"]
 DEFAULT_SWITCH_MS = 5.0  # CPython's default sys.getswitchinterval(): latency sweeps over k threads use it
 GATE_SLACK = 0.05  # speedups may exceed the physical limit by this much before they are flagged
 ONE_WORKER = (0.95, 1.05)  # a one-worker ratio outside this range is a measurement problem
+# Modes whose workers run in another process or interpreter: their speedups are over one
+# worker of the same mode (see the module docstring), where that run was measured.
+OWN_BASELINE_MODES = ("processes", "interpreters")
 Rounds = Mapping[int, float]
 
 
@@ -159,30 +173,44 @@ def _mean(values: Mapping[int, float]) -> float:
     return float(np.mean(list(values.values()))) if values else np.nan
 
 
-def derive(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> pd.DataFrame:
-    """A row per parallel benchmark: speedup vs its own serial run, and net speedup
-    vs the matched default build's serial run (what a user actually gains)."""
-    # A dict, not ``.loc``: a MultiIndex lookup per row took most of the time for 10,000 rows.
-    baselines = benchmarks[benchmarks["mode"] == "serial"]
-    serial = {
+def _by_key(rows: pd.DataFrame, extra: Sequence[str] = ()) -> dict[tuple, dict[str, Any]]:
+    """``KEY`` (+ ``extra``) -> name, rounds and work size of each row.
+
+    A dict, not ``.loc``: a MultiIndex lookup per row took most of the time for 10,000 rows.
+    """
+    columns = [*KEY, *extra, "name", "rounds", "work_size"]
+    return {
         tuple(key): {"name": name, "rounds": rounds, "work_size": size}
-        for *key, name, rounds, size in baselines[[*KEY, "name", "rounds", "work_size"]].itertuples(index=False)
+        for *key, name, rounds, size in rows[columns].itertuples(index=False)
     }
+
+
+def _one_worker_rows(benchmarks: pd.DataFrame) -> pd.DataFrame:
+    return benchmarks[benchmarks["mode"].isin(OWN_BASELINE_MODES) & (benchmarks["workers"] == 1)]
+
+
+def derive(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> pd.DataFrame:
+    """A row per parallel benchmark: speedup vs its baseline (``serial``; for
+    ``OWN_BASELINE_MODES`` one worker of the same mode when it was measured), and net
+    speedup vs the matched default build's serial run (what a user actually gains)."""
+    serial = _by_key(benchmarks[benchmarks["mode"] == "serial"])
+    own = _by_key(_one_worker_rows(benchmarks), ["mode"])
     partners = partner_envs(envs)
     columns = [*KEY, "name", "mode", "workers", "implementation", "version", "cpu_count", "free_threaded_build",
                "gil_enabled", "python_gil_env", "tags", "roles", "work_size", "rounds", "cpu_share"]  # fmt: skip
     rows, speed, net = [], [], []
-    parallel = benchmarks[benchmarks["mode"] != "serial"]
+    parallel = benchmarks[benchmarks["mode"] != "serial"].drop(index=_one_worker_rows(benchmarks).index)
     for row in parallel[columns].to_dict("records"):
         key = tuple(row[k] for k in KEY)
-        base = serial.get(key)
-        if base is None:
+        if serial.get(key) is None:
             continue  # latency workloads have no serial baseline
+        base = own.get((*key, row["mode"])) or serial[key]  # smoke measures no w=1: serial, named below
         partner = partners.get((row["run_id"], row["env"]))
         net_key = (row["run_id"], partner[0], row["workload"], row["params"]) if partner else key
         row["net_baseline_env"] = net_key[1]
         row["net_matched"] = bool(partner[1]) if partner else True
-        row["serial_name"] = base["name"]
+        row["baseline_name"] = base["name"]
+        row["serial_name"] = serial[key]["name"]
         share = _mean(row.pop("cpu_share"))
         row["waiting"] = 1.0 - share if not np.isnan(share) else np.nan
         rows.append(row)
@@ -202,6 +230,29 @@ def derive(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> pd.DataFrame:
         for s, k, c, tags in derived[["speedup", "workers", "cpu_count", "tags"]].itertuples(index=False)
     ]
     return derived.sort_values(["run_id", "env", "workload", "params", "mode", "workers"]).reset_index(drop=True)
+
+
+def one_worker(benchmarks: pd.DataFrame) -> pd.DataFrame:
+    """One worker of each ``OWN_BASELINE_MODES`` mode against serial, paired by round:
+    ``vs_serial`` (>1 = faster than serial, as a speedup reads).  The cost of running the
+    work in a pool worker or a subinterpreter, process state included: its own ratio,
+    never part of a speedup, still held to the one-worker sanity gate."""
+    serial = _by_key(benchmarks[benchmarks["mode"] == "serial"])
+    rows, pairs = [], []
+    for row in _one_worker_rows(benchmarks).to_dict("records"):
+        base = serial.get(tuple(row[k] for k in KEY))
+        if base is None:
+            continue
+        rows.append({**{k: row[k] for k in (*KEY, "name", "mode", "workers", "cpu_count", "tags")},
+                     "serial_name": base["name"]})  # fmt: skip
+        pairs.append((base["rounds"], row["rounds"], 1.0))
+    if not rows:
+        return pd.DataFrame()
+    frame = pd.concat([pd.DataFrame(rows), ratio_columns("vs_serial", pairs)], axis=1)
+    frame["problem"] = [
+        _gate(v, 1, int(c), "io" in t) for v, c, t in frame[["vs_serial", "cpu_count", "tags"]].itertuples(index=False)
+    ]
+    return frame.sort_values([*KEY, "mode"]).reset_index(drop=True)
 
 
 def build_overheads(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> pd.DataFrame:
@@ -308,23 +359,30 @@ class Analysis:
     latency: pd.DataFrame
     aa: pd.DataFrame
     warmups: pd.DataFrame
+    one_worker: pd.DataFrame
 
     def headline(self) -> pd.DataFrame:
         """Every headline ratio with the benchmarks it uses and the precision it reached:
-        speedups and net speedups at every worker count, free-threading and forced-GIL
-        overheads.  Columns: kind, run_id, env, name, other_env, other_name, value, hw
-        (relative half-width), n (rounds behind it)."""
+        speedups and net speedups at every worker count, one pool worker or subinterpreter
+        against serial, free-threading and forced-GIL overheads.  Columns: kind, run_id,
+        env, name, other_env, other_name, value, hw (relative half-width), n (rounds
+        behind it)."""
         parts = []
         d = self.derived
         if not d.empty:
             parts.append(pd.DataFrame({"kind": "speedup", "run_id": d["run_id"], "env": d["env"], "name": d["name"],
-                                       "other_env": d["env"], "other_name": d["serial_name"],
+                                       "other_env": d["env"], "other_name": d["baseline_name"],
                                        "value": d["speedup"], "hw": d["speedup_hw"], "n": d["speedup_n"]}))  # fmt: skip
             netted = d[d["net_baseline_env"] != d["env"]]
             parts.append(pd.DataFrame({"kind": "net speedup", "run_id": netted["run_id"], "env": netted["env"],
                                        "name": netted["name"], "other_env": netted["net_baseline_env"],
                                        "other_name": netted["serial_name"], "value": netted["net_speedup"],
                                        "hw": netted["net_speedup_hw"], "n": netted["net_speedup_n"]}))  # fmt: skip
+        w = self.one_worker
+        if not w.empty:
+            parts.append(pd.DataFrame({"kind": "one worker", "run_id": w["run_id"], "env": w["env"], "name": w["name"],
+                                       "other_env": w["env"], "other_name": w["serial_name"], "value": w["vs_serial"],
+                                       "hw": w["vs_serial_hw"], "n": w["vs_serial_n"]}))  # fmt: skip
         o = self.overheads
         if not o.empty:
             parts.append(pd.DataFrame({"kind": o["kind"] + " overhead", "run_id": o["run_id"], "env": o["env"],
@@ -344,6 +402,7 @@ def analyse(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> Analysis:
         latency=latency(benchmarks),
         aa=aa_calibration(benchmarks),
         warmups=warmup_problems(benchmarks),
+        one_worker=one_worker(benchmarks),
     )
 
 

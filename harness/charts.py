@@ -142,15 +142,16 @@ def _scaling_figure(derived: pd.DataFrame, labels: dict[str, str], colors: dict[
         ax.set_xlabel("workers (fixed total work)")
         ax.set_ylim(0, cap)
         ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("speedup vs serial (×)")
+    axes[0][0].set_ylabel("speedup (×)")
     _legend_below(fig, axes[0][-1])
     return fig
 
 
 def scaling(derived: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any], workload: str) -> str:
-    """(1) Speedup T(serial)/T(mode, k) against k: a panel per mode, a line per interpreter,
-    95% CI bands, the ideal line min(k, CPUs) and the 1x line; the y axis ends a little
-    above the ideal, with carets marking what runs off it."""
+    """(1) Speedup T(baseline)/T(mode, k) against k (``analysis.derive``'s baseline): a
+    panel per mode, a line per interpreter, 95% CI bands, the ideal line min(k, CPUs) and
+    the 1x line; the y axis ends a little above the ideal, with carets marking what runs
+    off it."""
     return to_svg(_scaling_figure(derived, labels, colors, workload), "scaling-" + workload)
 
 
@@ -180,7 +181,7 @@ def _around_gil_figure(
     ax.set_ylim(0, cap)
     ax.set_xticks(x)
     ax.set_xticklabels([labels.get(e, e) for e in envs], rotation=20, ha="right", fontsize=8)
-    ax.set_ylabel("speedup vs serial at %d workers (×)" % workers)
+    ax.set_ylabel("speedup at %d workers (×)" % workers)
     ax.grid(axis="y", alpha=0.3)
     _legend_below(fig, ax, ncol=3)
     return fig

@@ -143,16 +143,11 @@ class _Writer:
         if rows.empty:
             return []
         caveat = "" if rows["speedup_significant"].all() else " (some not significant)"
-        slowest = rows.loc[rows["speedup"].idxmin()]
-        if slowest["speedup"] < 1:
-            caveat += "; the slowest, %s at %.2f×, spends less time on the work than on sending it to the pool" % (
-                self.who(slowest["env"]),
-                slowest["speedup"],
-            )
+        over = "one pool worker" if (rows["baseline_name"] != rows["serial_name"]).all() else "serial"
         return [
-            "multiprocessing.Pool with %d processes ran %s %s faster than serial on the %d interpreters%s. Each "
+            "multiprocessing.Pool with %d processes ran %s %s faster than %s on the %d interpreters%s. Each "
             "process has its own interpreter and its own GIL."
-            % (self.k, self.role("flagship"), _span(rows["speedup"]), len(rows), caveat)
+            % (self.k, self.role("flagship"), _span(rows["speedup"]), over, len(rows), caveat)
         ]
 
     def net(self) -> list[str]:
@@ -310,13 +305,12 @@ class _Writer:
         ]
 
     def problems(self) -> list[str]:
-        d = self.a.derived
-        bad = d[d["problem"] != ""]
-        if bad.empty:
+        bad = sum(int((f["problem"] != "").sum()) for f in (self.a.derived, self.a.one_worker) if not f.empty)
+        if not bad:
             return []
         return [
             "%d ratio(s) failed a sanity gate (above the physical limit, or one worker not within 5%% of serial) "
-            "and are shown as measurement problems, not results." % len(bad)
+            "and are shown as measurement problems, not results." % bad
         ]
 
     def aa(self) -> list[str]:

@@ -102,13 +102,17 @@ def _charts(data: RunData, analysis: Analysis, labels: dict[str, str]) -> list[C
     flagship = role_workload(data.benchmarks, "flagship")
     if not derived.empty:
         k = headline_workers(derived)
-        caption = "Speedup at %d workers for each way of running in parallel; error bars are 95%% intervals." % k
+        caption = (
+            "Speedup at %d workers for each way of running in parallel: threads over serial (one fresh thread), "
+            "processes and interpreters over one worker of their own mode; error bars are 95%% intervals." % k
+        )
         svg = charts.around_gil(derived, labels, k, around_picks(data.benchmarks))
         out.append(Chart("around-gil", "What gets around the GIL", caption, svg))
         if flagship in set(derived["workload"]):
             caption = (
-                "Speedup against worker count, same total work split k ways; bands are 95% intervals. The dashed "
-                "line is the most k workers can give on this machine: min(k, CPUs)."
+                "Speedup against worker count, same total work split k ways (processes and interpreters over one "
+                "worker of their mode); bands are 95% intervals. The dashed line is the most k workers can give on "
+                "this machine: min(k, CPUs)."
             )
             svg = charts.scaling(derived, labels, colors, flagship)
             out.append(Chart("scaling-" + flagship, "Scaling: " + flagship, caption, svg))
@@ -161,11 +165,19 @@ def build(data: RunData, analysis: Analysis | None = None) -> Report:
 
 def derived_csv(report: Report) -> pd.DataFrame:
     """``derived.csv``: a row per ratio, with the precision reached (``*_hw``, the 95%
-    interval's relative half-width) and whether it met the profile's target."""
+    interval's relative half-width) and whether it met the profile's target.  Each row
+    names its baseline (``baseline_name``); one pool worker or subinterpreter against
+    serial is a row too, its ``speedup`` over serial."""
     derived = report.analysis.derived
+    one = report.analysis.one_worker
+    if not one.empty:  # one worker against serial: a ratio too, with serial as its baseline
+        columns = {"serial_name": "baseline_name", **{c: c.replace("vs_serial", "speedup") for c in one.columns
+                                                      if c.startswith("vs_serial")}}  # fmt: skip
+        derived = pd.concat([derived, one.rename(columns=columns).assign(serial_name=one["serial_name"])],
+                            ignore_index=True)  # fmt: skip
     if derived.empty:
         return derived
-    out = derived.drop(columns=["tags", "roles"]).copy()
+    out = derived.drop(columns=["tags", "roles"], errors="ignore").copy()
     targets = {PROFILES[p].precision for p in set(report.data.benchmarks["profile"]) if p in PROFILES}
     target = max(targets, default=0.0)
     out["precision_target"] = target or np.nan

@@ -22,7 +22,7 @@ import pandas as pd
 
 from harness import charts, noise
 from harness import report as reporting  # a cycle: report renders views, at call time only
-from harness.analysis import aa_summary, headline_workers
+from harness.analysis import OWN_BASELINE_MODES, aa_summary, headline_workers
 from harness.collect import summary_frame
 
 # -- cells -----------------------------------------------------------------------------
@@ -311,7 +311,8 @@ def _at_k(derived: pd.DataFrame, labels: dict[str, str], k: int) -> list[Section
             ["workload", *(labels.get(e, e) for e in envs)],
             [Row([Text(w), *(cells.get((mode, w, e)) or Text("") for e in envs)]) for w in workloads],
         )
-        out.append(Section("at-k-" + mode, "Speedup at %d workers: %s" % (k, mode), tables=[table]))
+        over = " (over one %s worker)" % mode if mode in OWN_BASELINE_MODES else ""
+        out.append(Section("at-k-" + mode, "Speedup at %d workers: %s%s" % (k, mode, over), tables=[table]))
     return out
 
 
@@ -333,8 +334,29 @@ def _speedups(derived: pd.DataFrame, labels: dict[str, str]) -> Section:
     return Section("speedups", title, tables=[Table("speedups", columns, rows)], collapsed=True)
 
 
-def _gated(derived: pd.DataFrame, labels: dict[str, str]) -> list[Section]:
-    gated = _records(derived[derived["problem"] != ""])
+def _one_worker(one: pd.DataFrame, labels: dict[str, str]) -> list[Section]:
+    """One pool worker or subinterpreter against serial: the baseline of that mode's speedups, its own ratio."""
+    if one.empty:
+        return []
+    rows = [
+        Row([Text(labels.get(r["env"], r["env"])), Text(r["name"]), _est(r, "vs_serial", problem=r["problem"]),
+             Number(_value(100 * r["vs_serial_hw"]), "%.1f", "%"), Text(r["problem"] or "")],
+            muted=not r["vs_serial_significant"])
+        for r in _records(one)
+    ]  # fmt: skip
+    note = (
+        "The speedups of processes and interpreters are over one worker of the same mode, so that both sides run "
+        "in the same kind of process or interpreter; this is that one worker against serial (>1: faster). It holds "
+        "what that mode costs one worker and the effect of the worker's incidental process state, which moves a "
+        "pure-Python loop by several percent on its own."
+    )
+    table = Table("one-worker", ["interpreter", "benchmark", "vs serial (95% CI)", "±", "problem"], rows)
+    return [Section("one-worker", "One worker against serial", paragraphs=[_p(note, meta=True)], tables=[table])]
+
+
+def _gated(derived: pd.DataFrame, one: pd.DataFrame, labels: dict[str, str]) -> list[Section]:
+    gated = _records(derived[derived["problem"] != ""]) if not derived.empty else []
+    gated += [{**r, "speedup": r["vs_serial"]} for r in _records(one[one["problem"] != ""] if not one.empty else one)]
     if not gated:
         return []
     rows = [
@@ -380,8 +402,8 @@ def _precision(report: reporting.Report) -> list[Section]:
     text, items = "", []
     if precision:
         text = (
-            "%d of %d headline ratios (speedups and net speedups at every worker count, free-threading and forced-GIL "
-            "overheads) have a 95%% interval within ±%.0f%%; median ±%.1f%%. "
+            "%d of %d headline ratios (speedups and net speedups at every worker count, one worker against serial, "
+            "free-threading and forced-GIL overheads) have a 95%% interval within ±%.0f%%; median ±%.1f%%. "
             % (precision["met"], precision["ratios"], 100 * precision["target"], 100 * precision["median_hw"])
         )
         needed = precision["rounds_needed"]
@@ -468,7 +490,9 @@ def _numbers(report: reporting.Report) -> Section:
             "ratio failed a sanity gate (see Measurement problems) and is not a result."
         )
         section.paragraphs.append(_p(note, meta=True))
-        section.subsections += _at_k(derived, labels, headline_workers(derived)) + _gated(derived, labels)
+        one = report.analysis.one_worker
+        section.subsections += (_at_k(derived, labels, headline_workers(derived)) + _one_worker(one, labels)
+                                + _gated(derived, one, labels))  # fmt: skip
     section.subsections += _warmups(report) + _aa(report) + _precision(report)
     if not derived.empty:
         section.subsections.append(_speedups(derived, labels))

@@ -52,7 +52,10 @@ def test_view_shows_what_only_one_renderer_showed_before(example):
     page = views.build_view(example)
     assert [s.id for s in page.sections] == ["findings", "charts", "numbers", "environment", "problems"]
     gated = _section(page, "measurement-problems").tables[0]
-    assert len(gated.rows) == int((example.analysis.derived["problem"] != "").sum())
+    a = example.analysis
+    assert len(gated.rows) == int((a.derived["problem"] != "").sum() + (a.one_worker["problem"] != "").sum())
+    one = _section(page, "one-worker").tables[0]  # the baseline of pool and subinterpreter speedups
+    assert len(one.rows) == len(a.one_worker) > 0
     assert _section(page, "warmups").paragraphs  # a JIT's warm-up problems
     memory = _section(page, "overheads").tables[0]
     assert memory.columns[-1] == "peak memory ratio (95% CI)"

@@ -14,8 +14,12 @@ and that difference used to sit in every speedup.  For the same reason a pool
 worker process runs its chunk in one fresh thread too, behind a barrier shared by
 all workers, and the makespan comes from the workers' own stamps.  (With the chunk
 in the pool worker's main thread, one process measured 1.09x serial on PyPy; in a
-fresh thread 1.03x.  On CPython one process stays 0-7% below serial either way: see
-``benchmarks/results/README.md``.)  Subinterpreters already run in worker threads.
+fresh thread 1.03x.)  Subinterpreters already run in worker threads.  What no
+timing code can make alike is the state of another process: one forked pool worker of
+3.9 runs countdown 8% slower than gilbench's serial process, though a plain script's
+forked worker runs as fast as its parent (``benchmarks/forked_worker.py --gilbench``),
+so the analysis takes the speedups of ``processes`` and ``interpreters`` over one worker
+of the same mode (``harness.analysis.OWN_BASELINE_MODES``).
 """
 
 from __future__ import annotations

@@ -78,6 +78,8 @@ def synthetic_run() -> pd.DataFrame:
         bench("bench-py313", "spin", "serial", 1, 1.0, seed=7),
         bench("bench-py313", "spin", "threads", 2, 1.0 / 2.6, seed=8),
         bench("bench-py313", "spin", "processes", 1, 1.0 / 0.8, seed=9),
+        # one pool worker is the baseline of the pool's speedups: 1.9x over it, 1.52x over serial
+        bench("bench-py313", "spin", "processes", 2, 1.0 / 0.8 / 1.9, seed=12),
         # I/O may scale past the CPU count
         bench("bench-py313", "naps", "serial", 1, 1.0, seed=10, tags=("io",)),
         bench("bench-py313", "naps", "threads", 4, 0.26, seed=11, tags=("io",)),
@@ -122,10 +124,26 @@ def test_cross_interpreter_ratios_are_per_unit_of_work(result):
 def test_sanity_gates_flag_impossible_ratios_but_not_io(result):
     fast = row(result.derived, name="spin[threads,w=2]")
     assert "above the physical limit of 2×" in fast["problem"]
-    one = row(result.derived, name="spin[processes,w=1]")
-    assert "one worker" in one["problem"]
+    one = row(result.one_worker, name="spin[processes,w=1]")
+    assert one["vs_serial"] == pytest.approx(0.8, rel=0.01) and "one worker" in one["problem"]
     naps = row(result.derived, name="naps[threads,w=4]")
     assert naps["speedup"] > 3.5 and naps["problem"] == ""
+
+
+def test_pool_and_subinterpreter_speedups_are_over_one_worker_of_their_mode(result):
+    pool = row(result.derived, env="bench-py313", name="spin[processes,w=2]")
+    assert pool["baseline_name"] == "spin[processes,w=1]" and pool["serial_name"] == "spin[serial]"
+    assert pool["speedup"] == pytest.approx(1.9, rel=0.01)
+    assert result.derived[result.derived["name"] == "spin[processes,w=1]"].empty  # a baseline, not a speedup
+
+
+def test_without_a_one_worker_run_the_speedup_is_over_serial():
+    # a smoke run measures no w=1: the baseline falls back to serial, and says so
+    rows = [bench("bench-py313", "spin", "serial", 1, 1.0, seed=1),
+            bench("bench-py313", "spin", "interpreters", 2, 0.55, seed=2)]  # fmt: skip
+    derived = analysis.derive(pd.DataFrame(rows), env_frame())
+    fallback = row(derived, name="spin[interpreters,w=2]")
+    assert fallback["baseline_name"] == "spin[serial]" and fallback["speedup"] == pytest.approx(1 / 0.55, rel=0.01)
 
 
 def test_waiting_share_comes_from_the_threads_cpu_time(result):
@@ -134,7 +152,12 @@ def test_waiting_share_comes_from_the_threads_cpu_time(result):
 
 def test_headline_lists_every_ratio_with_the_benchmarks_it_uses(result):
     head = result.headline()
-    assert set(head["kind"]) == {"speedup", "net speedup", "free-threading overhead", "forced GIL overhead"}
+    assert set(head["kind"]) == {"speedup", "net speedup", "one worker", "free-threading overhead",
+                                 "forced GIL overhead"}  # fmt: skip
+    pool = row(head, kind="speedup", name="spin[processes,w=2]")
+    assert pool["other_name"] == "spin[processes,w=1]"
+    one = row(head, kind="one worker", name="spin[processes,w=1]")
+    assert (one["other_name"], one["value"]) == ("spin[serial]", pytest.approx(0.8, rel=0.01))
     net = row(head, kind="net speedup", env="bench-py313t")
     assert (net["other_env"], net["other_name"]) == ("bench-py313", "countdown[serial]")
     summary = analysis.precision_summary(result, 0.03)
@@ -160,10 +183,10 @@ def test_aa_calibration_pairs_each_env_with_its_twin():
     twin = synthetic_run()
     twin = twin[twin["env"] == "bench-py313"].assign(env="bench-py313-aa")
     aa = analysis.aa_calibration(pd.concat([synthetic_run(), twin], ignore_index=True))
-    assert set(aa["env"]) == {"bench-py313"} and len(aa) == 7
+    assert set(aa["env"]) == {"bench-py313"} and len(aa) == 8
     assert aa["ratio"].to_numpy() == pytest.approx(1.0)
     summary = analysis.aa_summary(aa)
-    assert summary["n"] == 7 and summary["envs"] == ["bench-py313"]
+    assert summary["n"] == 8 and summary["envs"] == ["bench-py313"]
 
 
 def test_findings_pick_workloads_by_role_and_never_quote_a_gated_ratio(result):
