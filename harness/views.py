@@ -322,14 +322,14 @@ def _speedups(derived: pd.DataFrame, labels: dict[str, str]) -> Section:
         netted = r["net_baseline_env"] != r["env"] and not pd.isna(r["net_speedup"])
         rows.append(Row([
             Text(labels.get(r["env"], r["env"])), Text(r["workload"]), Text(r["params"]), Text(r["mode"]),
-            Number(_value(r["workers"]), "%d"), _est(r, "speedup", problem=r["problem"]),
+            Number(_value(r["workers"]), "%d"), Text(r["baseline_name"]), _est(r, "speedup", problem=r["problem"]),
             Number(_value(100 * r["speedup_hw"]), "%.1f", "%"), Number(_value(100 * r["efficiency"]), "%.0f", "%"),
             Number(_value(100 * r["waiting"]), "%.0f", "%"),
             _est(r, "net_speedup") if netted else Text(""),
             Text(_versus(labels, r["net_baseline_env"], r["net_matched"]) if netted else ""),
         ], muted=not r["speedup_significant"]))  # fmt: skip
-    columns = ["interpreter", "workload", "params", "mode", "workers", "speedup (95% CI)", "±", "efficiency",
-               "waiting", "net speedup (95% CI)", "net vs"]  # fmt: skip
+    columns = ["interpreter", "workload", "params", "mode", "workers", "over", "speedup (95% CI)", "±",
+               "efficiency", "waiting", "net speedup (95% CI)", "net vs"]  # fmt: skip
     title = "Every speedup, with intervals (%d rows)" % len(rows)
     return Section("speedups", title, tables=[Table("speedups", columns, rows)], collapsed=True)
 
