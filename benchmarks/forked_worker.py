@@ -24,7 +24,6 @@ by round: a gap between the two is gilbench's path, not forking.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import subprocess
@@ -109,9 +108,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--json", type=Path, metavar="PATH", help="write every value and the summaries here")
     args = parser.parse_args(argv)
     try:
-        targets = ind.parse_targets(args.target or [sys.executable])
-        for t in targets:  # the processes run in a scratch folder; not realpath: a venv's python must stay one
-            t.python = os.path.abspath(t.python)
+        targets = ic.bench_targets(args.target or [sys.executable])
     except ValueError as exc:
         parser.error(str(exc))
     if args.repeats < 2 or args.warmups < 0 or args.n < 0:
@@ -124,7 +121,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         script = os.path.join(tmp, "child.py")  # a file, not -c: spawned pool workers import __main__
         Path(script).write_text(CHILD)
         try:
-            n_of = {t.label: args.n or ind.run_child(t, ind.CALIBRATE, 1, 0, tmp, "a")["n"] for t in targets}
+            n_of = {t.label: args.n for t in targets} if args.n else ic.calibrated_steps(targets, tmp)
             for round_ in range(args.repeats):
                 order = list(targets)
                 rng.shuffle(order)
@@ -146,11 +143,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         cells = ["%s %s" % (name.replace("_", " "), ic._ci(s)) for name, s in summaries[t.label].items()]
         print(f"{t.label:<16} serial / pool, {args.repeats} rounds: " + "; ".join(cells))
     if args.json:
-        document = {"config": {"repeats": args.repeats, "seed": args.seed, "warmups": args.warmups,
-                               "cpu_count": os.cpu_count(), "wall_s": time.monotonic() - started},
-                    "targets": [{"label": t.label, "python": t.python, "env": t.env, "n": n_of[t.label],
-                                 "summary": summaries[t.label], "rounds": raw[t.label]} for t in targets]}  # fmt: skip
-        args.json.write_text(json.dumps(document, indent=2) + "\n")
+        config = {"repeats": args.repeats, "seed": args.seed, "warmups": args.warmups,
+                  "wall_s": time.monotonic() - started}  # fmt: skip
+        ic.write_json(args.json, config, targets, n_of, summaries, raw)
     return 0
 
 

@@ -85,6 +85,30 @@ def gilbench_value(target: ind.Target, side: Tuple[str, str, int], n: int, round
     return float(runs[-1]["values"][0])
 
 
+def bench_targets(specs: Sequence[str]) -> List[ind.Target]:
+    """``--target`` values -> targets whose interpreter paths are absolute: the processes
+    run in a scratch folder (not realpath: a venv's python must stay one).  ValueError
+    on a malformed value."""
+    targets = ind.parse_targets(specs)
+    for t in targets:
+        t.python = os.path.abspath(t.python)
+    return targets
+
+
+def calibrated_steps(targets: Sequence[ind.Target], cwd: str) -> Dict[str, int]:
+    """Countdown steps per target, calibrated once by the independent child."""
+    return {t.label: ind.run_child(t, ind.CALIBRATE, 1, 0, cwd, "a")["n"] for t in targets}
+
+
+def write_json(path: Path, config: Dict[str, Any], targets: Sequence[ind.Target], n_of: Dict[str, int],
+               summaries: Dict[str, Any], raw: Dict[str, List[Dict[str, float]]]) -> None:  # fmt: skip
+    """Every value and the summaries of a check, per target, with its ``config``."""
+    document = {"config": {**config, "cpu_count": os.cpu_count()},
+                "targets": [{"label": t.label, "python": t.python, "env": t.env, "n": n_of[t.label],
+                             "summary": summaries[t.label], "rounds": raw[t.label]} for t in targets]}  # fmt: skip
+    path.write_text(json.dumps(document, indent=2) + "\n")
+
+
 def independent_value(target: ind.Target, side: str, n: int, cwd: str, preimport: Sequence[str] = ()) -> float:
     return float(ind.run_child(target, n, 1, PROFILES["default"].warmups, cwd, side, preimport)["values"][0])
 
@@ -147,9 +171,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     preimport = [m for m in args.preimport.split(",") if m]
     methods = "gip" if preimport else "gi"
     try:
-        targets = ind.parse_targets(args.target)
-        for t in targets:  # the processes run in a scratch folder; not realpath: a venv's python must stay one
-            t.python = os.path.abspath(t.python)
+        targets = bench_targets(args.target)
     except ValueError as exc:
         parser.error(str(exc))
     if not targets:
@@ -161,7 +183,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as cwd:
         try:
-            n_of = {t.label: ind.run_child(t, ind.CALIBRATE, 1, 0, cwd, "a")["n"] for t in targets}
+            n_of = calibrated_steps(targets, cwd)
             for round_ in range(args.repeats):
                 order = list(targets)
                 rng.shuffle(order)
@@ -182,12 +204,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     summaries = {t.label: summarize(raw[t.label]) for t in targets}
     print(format_table([t.label for t in targets], summaries))
     if args.json:
-        document = {"config": {"repeats": args.repeats, "seed": args.seed, "cpu_count": os.cpu_count(),
-                               "preimport": preimport,
-                               "wall_s": time.monotonic() - started},
-                    "targets": [{"label": t.label, "python": t.python, "env": t.env, "n": n_of[t.label],
-                                 "summary": summaries[t.label], "rounds": raw[t.label]} for t in targets]}  # fmt: skip
-        args.json.write_text(json.dumps(document, indent=2) + "\n")
+        config = {"repeats": args.repeats, "seed": args.seed, "preimport": preimport,
+                  "wall_s": time.monotonic() - started}  # fmt: skip
+        write_json(args.json, config, targets, n_of, summaries, raw)
     return 0
 
 

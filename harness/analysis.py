@@ -194,12 +194,13 @@ def derive(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> pd.DataFrame:
     ``OWN_BASELINE_MODES`` one worker of the same mode when it was measured), and net
     speedup vs the matched default build's serial run (what a user actually gains)."""
     serial = _by_key(benchmarks[benchmarks["mode"] == "serial"])
-    own = _by_key(_one_worker_rows(benchmarks), ["mode"])
+    ones = _one_worker_rows(benchmarks)
+    own = _by_key(ones, ["mode"])
     partners = partner_envs(envs)
     columns = [*KEY, "name", "mode", "workers", "implementation", "version", "cpu_count", "free_threaded_build",
                "gil_enabled", "python_gil_env", "tags", "roles", "work_size", "rounds", "cpu_share"]  # fmt: skip
     rows, speed, net = [], [], []
-    parallel = benchmarks[benchmarks["mode"] != "serial"].drop(index=_one_worker_rows(benchmarks).index)
+    parallel = benchmarks[benchmarks["mode"] != "serial"].drop(index=ones.index)
     for row in parallel[columns].to_dict("records"):
         key = tuple(row[k] for k in KEY)
         if serial.get(key) is None:

@@ -5,25 +5,15 @@ No timings and no children: synthetic rounds with a known ratio, and the one-lin
 
 from __future__ import annotations
 
-import importlib.util
 import random
 import sys
 from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "forked_worker.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("forked_worker", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-fw = _load()
+# The scripts import each other from their folder, as they do when run.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+import forked_worker as fw
 
 
 def _rounds(gilbench: float, plain: float, rng: random.Random, count: int = 60):

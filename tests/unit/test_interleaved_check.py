@@ -6,25 +6,15 @@ the worker command it shares with bench-all, and the one-line errors.
 
 from __future__ import annotations
 
-import importlib.util
 import random
 import sys
 from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "interleaved_check.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("interleaved_check", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-check = _load()
+# The scripts import each other from their folder, as they do when run.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+import interleaved_check as check
 
 
 def _rounds(bias: float, rng: random.Random, count: int = 40):
