@@ -48,14 +48,12 @@ import pandas as pd
 
 from harness import stats
 from workloads._schema import gil_forced
+from workloads.modes import PAIRED_MODES
 
 KEY = ["run_id", "env", "workload", "params"]
 DEFAULT_SWITCH_MS = 5.0  # CPython's default sys.getswitchinterval(): latency sweeps over k threads use it
 GATE_SLACK = 0.05  # speedups may exceed the physical limit by this much before they are flagged
 ONE_WORKER = (0.95, 1.05)  # a one-worker ratio outside this range is a measurement problem
-# Modes whose workers run in another process or interpreter: their speedups are over one
-# worker of the same mode (see the module docstring), where that run was measured.
-OWN_BASELINE_MODES = ("processes", "interpreters")
 Rounds = Mapping[int, float]
 
 
@@ -186,12 +184,12 @@ def _by_key(rows: pd.DataFrame, extra: Sequence[str] = ()) -> dict[tuple, dict[s
 
 
 def _one_worker_rows(benchmarks: pd.DataFrame) -> pd.DataFrame:
-    return benchmarks[benchmarks["mode"].isin(OWN_BASELINE_MODES) & (benchmarks["workers"] == 1)]
+    return benchmarks[benchmarks["mode"].isin(PAIRED_MODES) & (benchmarks["workers"] == 1)]
 
 
 def derive(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> pd.DataFrame:
     """A row per parallel benchmark: speedup vs its baseline (``serial``; for
-    ``OWN_BASELINE_MODES`` one worker of the same mode when it was measured), and net
+    ``PAIRED_MODES`` one worker of the same mode when it was measured), and net
     speedup vs the matched default build's serial run (what a user actually gains)."""
     serial = _by_key(benchmarks[benchmarks["mode"] == "serial"])
     ones = _one_worker_rows(benchmarks)
@@ -233,19 +231,31 @@ def derive(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> pd.DataFrame:
     return derived.sort_values(["run_id", "env", "workload", "params", "mode", "workers"]).reset_index(drop=True)
 
 
+IN_PROCESS = "serial in the same process"  # one_worker's baseline_name where it was measured there
+
+
 def one_worker(benchmarks: pd.DataFrame) -> pd.DataFrame:
-    """One worker of each ``OWN_BASELINE_MODES`` mode against serial, paired by round:
-    ``vs_serial`` (>1 = faster than serial, as a speedup reads).  The cost of running the
-    work in a pool worker or a subinterpreter, process state included: its own ratio,
-    never part of a speedup, still held to the one-worker sanity gate."""
+    """One worker of each ``PAIRED_MODES`` mode against serial (``vs_serial``, >1 = faster
+    than serial, as a speedup reads): the cost of running the work in a pool worker or a
+    subinterpreter.  Its own ratio, never part of a speedup, held to the one-worker gate.
+
+    Serial is the same chunk timed in the worker benchmark's own process, alternating
+    with its values (``serial_in_process``, see ``workloads.modes``), paired by round;
+    ``baseline_name`` is then ``IN_PROCESS``.  Runs recorded before that compare with
+    the ``serial`` benchmark, a different process, and name it.
+    """
     serial = _by_key(benchmarks[benchmarks["mode"] == "serial"])
     rows, pairs = [], []
     for row in _one_worker_rows(benchmarks).to_dict("records"):
-        base = serial.get(tuple(row[k] for k in KEY))
+        key = tuple(row[k] for k in KEY)
+        own = row.get("serial_in_process")
+        own = own if isinstance(own, dict) else {}  # NaN where a frame mixes in older runs
+        base = {"name": IN_PROCESS, "rounds": own} if own else serial.get(key)
         if base is None:
             continue
+        named = serial.get(key)
         rows.append({**{k: row[k] for k in (*KEY, "name", "mode", "workers", "cpu_count", "tags")},
-                     "serial_name": base["name"]})  # fmt: skip
+                     "baseline_name": base["name"], "serial_name": named["name"] if named else ""})  # fmt: skip
         pairs.append((base["rounds"], row["rounds"], 1.0))
     if not rows:
         return pd.DataFrame()
@@ -382,7 +392,7 @@ class Analysis:
         w = self.one_worker
         if not w.empty:
             parts.append(pd.DataFrame({"kind": "one worker", "run_id": w["run_id"], "env": w["env"], "name": w["name"],
-                                       "other_env": w["env"], "other_name": w["serial_name"], "value": w["vs_serial"],
+                                       "other_env": w["env"], "other_name": w["baseline_name"], "value": w["vs_serial"],
                                        "hw": w["vs_serial_hw"], "n": w["vs_serial_n"]}))  # fmt: skip
         o = self.overheads
         if not o.empty:

@@ -61,26 +61,29 @@ def warmup_drift(bench: pyperf.Benchmark) -> float:
     return max(drifts, key=abs) if drifts else math.nan
 
 
-def _per_round(bench: pyperf.Benchmark) -> tuple[dict[int, float], dict[int, float], dict[int, float]]:
-    """Per round: the mean of that process's values, its peak RSS, its threads' CPU share.
+# Run metadata read per round, and the column of the benchmark row it goes to.
+_PER_ROUND_METADATA = {"mem_max_rss": "rss", "thread_cpu_share": "cpu_share", "serial_in_process": "serial_in_process"}
+
+
+def _per_round(bench: pyperf.Benchmark) -> dict[str, dict[int, float]]:
+    """Per round: the mean of that process's values (``rounds``), and what the run
+    recorded beside them (``_PER_ROUND_METADATA``): its peak RSS, its threads' CPU
+    share, and for one pool worker or subinterpreter serial in its own process.
 
     The round is the run's ``round`` metadata; files written before rounds were
     recorded ran their processes in rounds too, so the run's position stands in.
     """
-    means: dict[int, float] = {}
-    rss: dict[int, float] = {}
-    share: dict[int, float] = {}
+    out: dict[str, dict[int, float]] = {"rounds": {}, **{c: {} for c in _PER_ROUND_METADATA.values()}}
     for index, run in enumerate(bench.get_runs()):
         if not run.values:
             continue
         meta = run.get_metadata()
         round_ = int(meta.get("round", index))
-        means[round_] = float(np.mean(run.values))
-        if "mem_max_rss" in meta:
-            rss[round_] = float(meta["mem_max_rss"])
-        if "thread_cpu_share" in meta:
-            share[round_] = float(meta["thread_cpu_share"])
-    return means, rss, share
+        out["rounds"][round_] = float(np.mean(run.values))
+        for key, column in _PER_ROUND_METADATA.items():
+            if key in meta:
+                out[column][round_] = float(meta[key])
+    return out
 
 
 def _benchmark_row(bench: pyperf.Benchmark, path: Path) -> dict[str, Any]:
@@ -95,7 +98,6 @@ def _benchmark_row(bench: pyperf.Benchmark, path: Path) -> dict[str, Any]:
     runs = [list(run.values) for run in bench.get_runs() if run.values]
     values = [v for run in runs for v in run]
     params = _schema.params_of(meta)
-    rounds, rss, share = _per_round(bench)
     row = {
         "name": bench.get_name(),
         "run_id": meta["run_id"],
@@ -132,10 +134,8 @@ def _benchmark_row(bench: pyperf.Benchmark, path: Path) -> dict[str, Any]:
         "build_pgo": meta.get("build_pgo", False),
         "build_lto": meta.get("build_lto", False),
         "runs": runs,
-        "rounds": rounds,
+        **_per_round(bench),
         "warmup_drift": warmup_drift(bench),
-        "rss": rss,
-        "cpu_share": share,
     }
     return row
 

@@ -171,10 +171,8 @@ def derived_csv(report: Report) -> pd.DataFrame:
     derived = report.analysis.derived
     one = report.analysis.one_worker
     if not one.empty:  # one worker against serial: a ratio too, with serial as its baseline
-        columns = {"serial_name": "baseline_name", **{c: c.replace("vs_serial", "speedup") for c in one.columns
-                                                      if c.startswith("vs_serial")}}  # fmt: skip
-        derived = pd.concat([derived, one.rename(columns=columns).assign(serial_name=one["serial_name"])],
-                            ignore_index=True)  # fmt: skip
+        columns = {c: c.replace("vs_serial", "speedup") for c in one.columns if c.startswith("vs_serial")}
+        derived = pd.concat([derived, one.rename(columns=columns)], ignore_index=True)
     if derived.empty:
         return derived
     out = derived.drop(columns=["tags", "roles"], errors="ignore").copy()

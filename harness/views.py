@@ -22,8 +22,9 @@ import pandas as pd
 
 from harness import charts, noise
 from harness import report as reporting  # a cycle: report renders views, at call time only
-from harness.analysis import OWN_BASELINE_MODES, aa_summary, headline_workers
+from harness.analysis import aa_summary, headline_workers
 from harness.collect import summary_frame
+from workloads.modes import PAIRED_MODES
 
 # -- cells -----------------------------------------------------------------------------
 
@@ -311,7 +312,7 @@ def _at_k(derived: pd.DataFrame, labels: dict[str, str], k: int) -> list[Section
             ["workload", *(labels.get(e, e) for e in envs)],
             [Row([Text(w), *(cells.get((mode, w, e)) or Text("") for e in envs)]) for w in workloads],
         )
-        over = " (over one %s worker)" % mode if mode in OWN_BASELINE_MODES else ""
+        over = " (over one %s worker)" % mode if mode in PAIRED_MODES else ""
         out.append(Section("at-k-" + mode, "Speedup at %d workers: %s%s" % (k, mode, over), tables=[table]))
     return out
 
@@ -339,19 +340,21 @@ def _one_worker(one: pd.DataFrame, labels: dict[str, str]) -> list[Section]:
     if one.empty:
         return []
     rows = [
-        Row([Text(labels.get(r["env"], r["env"])), Text(r["name"]), _est(r, "vs_serial", problem=r["problem"]),
-             Number(_value(100 * r["vs_serial_hw"]), "%.1f", "%"), Text(r["problem"] or "")],
-            muted=not r["vs_serial_significant"])
+        Row([Text(labels.get(r["env"], r["env"])), Text(r["name"]), Text(r["baseline_name"]),
+             _est(r, "vs_serial", problem=r["problem"]), Number(_value(100 * r["vs_serial_hw"]), "%.1f", "%"),
+             Text(r["problem"] or "")], muted=not r["vs_serial_significant"])
         for r in _records(one)
     ]  # fmt: skip
     note = (
         "The speedups of processes and interpreters are over one worker of the same mode, so that both sides run "
-        "in the same kind of process or interpreter; this is that one worker against serial (>1: faster). It holds "
-        "what that mode costs one worker and the effect of the worker's incidental process state, which moves a "
-        "pure-Python loop by several percent on its own."
+        "in the same kind of process or interpreter; this is that one worker against serial (>1: faster). Serial "
+        "is the same chunk in a fresh thread of the worker benchmark's own process, timed alternately with its "
+        "values and paired with them: another process's incidental state moves a pure-Python loop by several "
+        "percent on its own. Runs made before that compare with the serial benchmark, and name it."
     )
-    table = Table("one-worker", ["interpreter", "benchmark", "vs serial (95% CI)", "±", "problem"], rows)
-    return [Section("one-worker", "One worker against serial", paragraphs=[_p(note, meta=True)], tables=[table])]
+    columns = ["interpreter", "benchmark", "serial", "vs serial (95% CI)", "±", "problem"]
+    return [Section("one-worker", "One worker against serial", paragraphs=[_p(note, meta=True)],
+                    tables=[Table("one-worker", columns, rows)])]  # fmt: skip
 
 
 def _gated(derived: pd.DataFrame, one: pd.DataFrame, labels: dict[str, str]) -> list[Section]:

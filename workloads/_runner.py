@@ -22,7 +22,7 @@ import pyperf
 
 from workloads import _meta, _schema
 from workloads._registry import _REGISTRY, PROFILES, Bench, Workload, import_workload_module
-from workloads.modes import THREAD_CPU_SHARES, time_bench
+from workloads.modes import SERIAL_IN_PROCESS, THREAD_CPU_SHARES, time_bench
 
 # Our options, forwarded to every pyperf worker.
 # (pyperf owns --profile for cProfile output, hence --bench-profile.)
@@ -88,9 +88,9 @@ def benchmark_metadata(bench: Bench, args: argparse.Namespace) -> Dict[str, Any]
     return _schema.to_pyperf(meta)
 
 
-def _timed(bench: Bench, gil_before: bool):
+def _timed(bench: Bench, gil_before: bool, round_: int):
     def time_func(loops: int) -> float:
-        seconds = time_bench(bench, loops)
+        seconds = time_bench(bench, loops, round_)
         if _meta.gil_enabled() != gil_before:
             raise RuntimeError(
                 "the GIL changed state while %s ran (now enabled=%s): something imported "
@@ -126,25 +126,30 @@ def main() -> None:
     if wl.setup is not None:
         wl.setup(bench)
     metadata = benchmark_metadata(bench, args)
-    runner.bench_time_func(bench.name, _timed(bench, _meta.gil_enabled()), metadata=metadata)
-    if args.worker and args.output and THREAD_CPU_SHARES:
-        _annotate(args.output, THREAD_CPU_SHARES[args.warmups or 0 :])
+    runner.bench_time_func(bench.name, _timed(bench, _meta.gil_enabled(), args.round), metadata=metadata)
+    if args.worker and args.output:
+        skip = args.warmups or 0
+        measured = {"thread_cpu_share": (THREAD_CPU_SHARES[skip:], 4),
+                    "serial_in_process": ([s / (args.loops or 1) for s in SERIAL_IN_PROCESS[skip:]], 9)}  # fmt: skip
+        _annotate(args.output, {k: round(statistics.mean(v), digits) for k, (v, digits) in measured.items() if v})
 
 
-def _annotate(path: str, shares: List[float]) -> None:
-    """Add what pyperf has no slot for to the run it just wrote: the threads' CPU share.
+def _annotate(path: str, metadata: Dict[str, float]) -> None:
+    """Add what pyperf has no slot for to the run it just wrote: quantities measured
+    alongside the values (the threads' CPU share; serial in this process, paired with
+    a one-worker value), as means over the values.
 
-    pyperf copies a benchmark's metadata before the values are measured, so a
-    quantity measured alongside them is written in afterwards, into this process's
-    own one-run file, before the driver reads it.
+    pyperf copies a benchmark's metadata before the values are measured, so these
+    are written in afterwards, into this process's own one-run file, before the
+    driver reads it.
     """
-    if not shares:
+    if not metadata:
         return
     with open(path, encoding="utf-8") as fh:
         data = json.load(fh)
     for bench in data["benchmarks"]:
         for run in bench["runs"]:
-            run.setdefault("metadata", {})["thread_cpu_share"] = round(statistics.mean(shares), 4)
+            run.setdefault("metadata", {}).update(metadata)
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(data, fh)
 

@@ -112,6 +112,11 @@ METADATA: Dict[str, Key] = {
     "build_pair_id": Key(str, "shared by the two halves of a matched pair"),
     "mp_start_method": Key(str, "multiprocessing start method (processes mode)"),
     "thread_cpu_share": Key(float, "summed worker CPU time / (workers × makespan), mean over values"),
+    "serial_in_process": Key(
+        float,
+        "one processes/interpreters worker: seconds of the same chunk in a fresh thread of this process, "
+        "timed alternately with each value, mean over values",
+    ),
     "tags": Key(list, "the workload's tags"),
 }
 PARAM_PREFIX = "param_"

@@ -15,11 +15,15 @@ worker process runs its chunk in one fresh thread too, behind a barrier shared b
 all workers, and the makespan comes from the workers' own stamps.  (With the chunk
 in the pool worker's main thread, one process measured 1.09x serial on PyPy; in a
 fresh thread 1.03x.)  Subinterpreters already run in worker threads.  What no
-timing code can make alike is the state of another process: one forked pool worker of
-3.9 runs countdown 8% slower than gilbench's serial process, though a plain script's
-forked worker runs as fast as its parent (``benchmarks/forked_worker.py --gilbench``),
-so the analysis takes the speedups of ``processes`` and ``interpreters`` over one worker
-of the same mode (``harness.analysis.OWN_BASELINE_MODES``).
+timing code can make alike is the state of another process: on 3.9, gilbench's
+``serial`` process ran countdown 8% faster than a ``processes`` benchmark's forked
+pool worker, though a plain script's forked worker runs as fast as its parent
+(``benchmarks/forked_worker.py --gilbench``).  So the speedups of ``PAIRED_MODES`` are
+over one worker of the same mode (``harness.analysis``), and that one worker is set
+against serial inside its own benchmark process (``time_bench``): each of its calls
+also runs the same chunk in one fresh thread of that process, in alternating order,
+and the run's ``serial_in_process`` metadata keeps those times beside the values, so
+the ratio is analysed as the pairs were measured: one process state, seconds apart.
 """
 
 from __future__ import annotations
@@ -199,8 +203,42 @@ def mode_unavailable(mode: str) -> Optional[str]:
     return None
 
 
-def time_bench(bench: Bench, loops: int) -> float:
-    """Seconds for ``loops`` repetitions of ``bench``; pyperf divides by loops."""
+# Modes whose one worker is paired with serial inside its own process (see the module
+# docstring), and what each timed call of such a benchmark measured on the serial side,
+# warm-ups included: the runner writes the mean over values as ``serial_in_process``.
+PAIRED_MODES = ("processes", "interpreters")
+SERIAL_IN_PROCESS: List[float] = []
+
+
+def _paired(bench: Bench, loops: int, round_: int) -> float:
+    """One worker of a ``PAIRED_MODES`` mode, and the same chunk in one fresh thread of
+    this process, timed as ``serial`` times it; the worker's seconds are returned,
+    serial's go to ``SERIAL_IN_PROCESS``.  Which side goes first alternates call by call
+    and, for a process's n-th call, round by round, so neither side always runs second."""
+    func = bench.workload.func_for(bench.mode)
+
+    def serial() -> float:
+        total = 0.0
+        for _ in range(loops):
+            starts, ends, _ = _stamps(func, [bench.size], None)
+            total += ends[0] - starts[0]
+        return total
+
+    if (len(SERIAL_IN_PROCESS) + round_) % 2:
+        own = serial()
+        value = MODES[bench.mode](bench, loops)
+    else:
+        value = MODES[bench.mode](bench, loops)
+        own = serial()
+    SERIAL_IN_PROCESS.append(own)
+    return value
+
+
+def time_bench(bench: Bench, loops: int, round_: int = 0) -> float:
+    """Seconds for ``loops`` repetitions of ``bench``; pyperf divides by loops.
+    ``round_`` is the bench-all round this process measures (see ``_paired``)."""
     if bench.workload.self_timed:
         return bench.workload.func(loops, bench)
+    if bench.workers == 1 and bench.mode in PAIRED_MODES:
+        return _paired(bench, loops, round_)
     return MODES[bench.mode](bench, loops)

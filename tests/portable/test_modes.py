@@ -94,3 +94,29 @@ def test_interpreter_errors_reach_the_caller():
             pass
         else:
             raise AssertionError("%s: the worker's exception was swallowed" % func.__name__)
+
+
+def test_one_pool_worker_is_timed_beside_serial_in_its_own_process_in_alternating_order(monkeypatch):
+    """Each call of a one-worker ``processes`` benchmark also times the chunk in a fresh
+    thread of this process; which side goes first alternates call by call and round by round."""
+    order = []
+
+    def fake_stamps(func, chunks, shared):
+        order.append("serial")
+        return [0.0], [0.25], [0.25]
+
+    def fake_pool(bench, loops):
+        order.append("pool")
+        return 0.5
+
+    monkeypatch.setattr(modes, "_stamps", fake_stamps)
+    monkeypatch.setitem(modes.MODES, "processes", fake_pool)
+    monkeypatch.setattr(modes, "SERIAL_IN_PROCESS", [])
+    bench = Bench(load_all()["countdown"], "processes", 1, 1000)
+    assert [time_bench(bench, 2, round_=0) for _ in range(3)] == [0.5, 0.5, 0.5]
+    assert modes.SERIAL_IN_PROCESS == [0.5, 0.5, 0.5]  # two loops of 0.25 s each call
+    assert order == ["pool", "serial", "serial", "serial", "serial", "pool", "pool", "serial", "serial"]
+    order.clear()
+    monkeypatch.setattr(modes, "SERIAL_IN_PROCESS", [])  # the next round's process starts the other way round
+    time_bench(bench, 1, round_=1)
+    assert order[0] == "serial"

@@ -124,8 +124,9 @@ def test_cross_interpreter_ratios_are_per_unit_of_work(result):
 def test_sanity_gates_flag_impossible_ratios_but_not_io(result):
     fast = row(result.derived, name="spin[threads,w=2]")
     assert "above the physical limit of 2×" in fast["problem"]
-    one = row(result.one_worker, name="spin[processes,w=1]")
+    one = row(result.one_worker, name="spin[processes,w=1]")  # recorded no serial of its own: the serial benchmark
     assert one["vs_serial"] == pytest.approx(0.8, rel=0.01) and "one worker" in one["problem"]
+    assert one["baseline_name"] == "spin[serial]"
     naps = row(result.derived, name="naps[threads,w=4]")
     assert naps["speedup"] > 3.5 and naps["problem"] == ""
 
@@ -135,6 +136,18 @@ def test_pool_and_subinterpreter_speedups_are_over_one_worker_of_their_mode(resu
     assert pool["baseline_name"] == "spin[processes,w=1]" and pool["serial_name"] == "spin[serial]"
     assert pool["speedup"] == pytest.approx(1.9, rel=0.01)
     assert result.derived[result.derived["name"] == "spin[processes,w=1]"].empty  # a baseline, not a speedup
+
+
+def test_one_worker_is_paired_with_serial_in_its_own_process_where_that_was_recorded():
+    # the pool worker's process measured serial beside it at 0.98x the worker's time, each
+    # round in that process's state; the serial benchmark, another process, ran 20% faster
+    pool = bench("bench-py313", "spin", "processes", 1, 1.0, seed=2)
+    pool["serial_in_process"] = {r: 0.98 * v for r, v in pool["rounds"].items()}
+    rows = [bench("bench-py313", "spin", "serial", 1, 0.8, seed=1), pool]
+    one = row(analysis.one_worker(pd.DataFrame(rows)), name="spin[processes,w=1]")
+    assert one["baseline_name"] == analysis.IN_PROCESS and one["serial_name"] == "spin[serial]"
+    assert one["vs_serial"] == pytest.approx(0.98, rel=1e-6) and one["vs_serial_n"] == ROUNDS
+    assert one["problem"] == ""
 
 
 def test_without_a_one_worker_run_the_speedup_is_over_serial():
