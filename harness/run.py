@@ -30,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 
-from harness import interpreters, noise
+from harness import interpreters, noise, stats
 from workloads import _results, _schema
 from workloads._driver import EnvRun, Rounds, StopRule, Target, UsageError, run_rounds, worker_environ
 from workloads._registry import Profile
@@ -139,7 +139,8 @@ def _env_run(opts: BenchAllOptions, env: str, prepared: str) -> EnvRun:
 
 
 def precision_rule(target: float, history: list[dict[str, Any]]) -> StopRule:
-    """Close every benchmark whose headline ratios all reached ±``target`` (95%).
+    """Close every benchmark whose headline ratios all reached ±``target`` (95%), from
+    round ``stats.LEAST_ROUNDS_TO_STOP`` on.
 
     After each round, ``history`` gets how many headline ratios are within ±5% and
     ±3% and the elapsed time: ``benchmarks/time_to_precision.py`` reads it back from
@@ -150,6 +151,8 @@ def precision_rule(target: float, history: list[dict[str, Any]]) -> StopRule:
     started = time.monotonic()
 
     def rule(runs: list[EnvRun], measured: int) -> tuple[set[tuple[str, str]], str]:
+        """The benchmarks to close after ``measured`` rounds; none before
+        ``stats.LEAST_ROUNDS_TO_STOP`` (stopping early costs the intervals coverage)."""
         data = collect.from_runs(runs)
         head = analysis.analyse(data.benchmarks, data.envs).headline()
         history.append({"round": measured, "seconds": round(time.monotonic() - started, 1), "ratios": len(head),
@@ -164,6 +167,8 @@ def precision_rule(target: float, history: list[dict[str, Any]]) -> StopRule:
             note = "widest open interval ±%s (%s %s on %s)" % (
                 "?" if pd.isna(worst["hw"]) else "%.1f%%" % (100 * worst["hw"]), worst["kind"], worst["name"],
                 worst["env"])  # fmt: skip
+        if measured < stats.LEAST_ROUNDS_TO_STOP:
+            return set(), note
         return open_now - needed, note
 
     return rule
