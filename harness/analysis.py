@@ -18,14 +18,15 @@ pure-Python loop by several percent on its own (one forked pool worker of 3.9 ra
 countdown 8% slower than gilbench's serial process, while a plain script's forked
 worker ran as fast as its parent: ``benchmarks/forked_worker.py --gilbench``), so
 their speedup at k workers is over ONE worker of the same mode, and that one worker
-against serial is its own ratio (``one_worker``), never baked into a speedup.
+against serial is its own ratio (``one_worker``), never baked into a speedup, whose
+serial side was timed in the worker benchmark's own process, alternating with it.
 
 Frames produced (one function each):
 - ``derive``: a row per parallel benchmark: speedup vs its baseline (serial, or one
   worker of the same mode, ``baseline_name``), parallel efficiency, net speedup vs the
   matched default build's serial run, the threads' waiting share, and a ``problem``
   where a sanity gate fails;
-- ``one_worker``: one pool worker or one subinterpreter against serial;
+- ``one_worker``: one pool worker or one subinterpreter against serial in its own process;
 - ``build_overheads``: free-threading overhead (FT serial / matched default serial)
   and forced-GIL overhead (``PYTHON_GIL=1`` serial / same FT build's serial), with
   the peak-memory ratio of the same processes;
