@@ -251,10 +251,10 @@ def one_worker(benchmarks: pd.DataFrame) -> pd.DataFrame:
         key = tuple(row[k] for k in KEY)
         own = row.get("serial_in_process")
         own = own if isinstance(own, dict) else {}  # NaN where a frame mixes in older runs
-        base = {"name": IN_PROCESS, "rounds": own} if own else serial.get(key)
+        named = serial.get(key)
+        base = {"name": IN_PROCESS, "rounds": own} if own else named
         if base is None:
             continue
-        named = serial.get(key)
         rows.append({**{k: row[k] for k in (*KEY, "name", "mode", "workers", "cpu_count", "tags")},
                      "baseline_name": base["name"], "serial_name": named["name"] if named else ""})  # fmt: skip
         pairs.append((base["rounds"], row["rounds"], 1.0))

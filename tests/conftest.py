@@ -67,6 +67,16 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> N
         assert needle in proc.stderr, (needle, proc.stderr)
 
 
+def assert_usage_error(main, argv: list[str], needle: str, capsys) -> None:
+    """A script's ``main(argv)`` rejects bad arguments argparse's way: exit status 2,
+    ``needle`` in stderr, no traceback (the in-process twin of ``assert_one_line_error``)."""
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
+
+
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT

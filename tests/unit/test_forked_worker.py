@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import assert_usage_error
 
 # The scripts import each other from their folder, as they do when run.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
@@ -46,8 +47,4 @@ def test_plain_only_rounds_have_no_gilbench_entries():
     (["--target", "x=/p", "--n", "-1"], "--n >= 0"),
 ])  # fmt: skip
 def test_bad_arguments_exit_in_one_line(argv, message, capsys):
-    with pytest.raises(SystemExit) as exc:
-        fw.main(argv)
-    assert exc.value.code == 2
-    err = capsys.readouterr().err
-    assert message in err and "Traceback" not in err
+    assert_usage_error(fw.main, argv, message, capsys)

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import assert_usage_error
 
 # The scripts import each other from their folder, as they do when run.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
@@ -73,11 +74,7 @@ def test_worker_command_is_bench_alls():
     (["--target", "x=/p", "--repeats", "1"], "at least 2"),
 ])  # fmt: skip
 def test_bad_arguments_exit_in_one_line(argv, message, capsys):
-    with pytest.raises(SystemExit) as exc:
-        check.main(argv)
-    assert exc.value.code == 2
-    err = capsys.readouterr().err
-    assert message in err and "Traceback" not in err
+    assert_usage_error(check.main, argv, message, capsys)
 
 
 def test_a_pre_imported_variant_is_compared_too():
