@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import atexit
 import multiprocessing
+import random
 import threading
 from time import perf_counter, thread_time
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -56,27 +57,71 @@ def _make_shared(bench: Bench) -> Any:
 THREAD_CPU_SHARES: List[float] = []
 
 
+# Layout randomisation.  Where a thread's frames and the objects its loop allocates land
+# in memory moves a pure-Python loop by several percent, and that placement follows
+# from incidental state: on CPython 3.13.5, importing gilbench from its wheel instead of
+# its source tree made a thread of a pool's parent count down 5-7% slower than the pool's
+# forked worker, in every process alike, so more rounds could not remove it
+# (benchmarks/results/README.md).  That is the measurement bias of Mytkowicz et al.
+# ("Producing wrong data without doing anything obviously wrong", ASPLOS 2009), and the
+# remedy is theirs and Stabilizer's (Curtsinger and Berger, ASPLOS 2013): randomise the
+# layout in every measurement, so that the bias becomes noise which rounds average out
+# and the intervals include.  Before its chunk, each timed thread allocates a random
+# number of objects of random sizes (kept alive while it runs: the allocator hands out
+# other addresses) and calls the chunk under a random number of extra C and Python
+# frames (the stack starts elsewhere).  Both happen before the clock starts.  Seeded from
+# the OS, like ASLR and hash randomisation: a new layout in every process and call.
+LAYOUT_MAX_OBJECTS = 400
+LAYOUT_MAX_BYTES = 480  # pymalloc's small-object size classes end at 512 bytes
+LAYOUT_MAX_DEPTH = 12
+_LAYOUT = random.Random()
+
+
+def _layout() -> Tuple[int, List[int]]:
+    """One thread's random layout: an extra call depth, and the sizes of the objects it holds."""
+    sizes = [_LAYOUT.randrange(LAYOUT_MAX_BYTES) for _ in range(_LAYOUT.randrange(LAYOUT_MAX_OBJECTS))]
+    return _LAYOUT.randrange(LAYOUT_MAX_DEPTH), sizes
+
+
+def _at_depth(depth: int, fn: Callable[[], None]) -> None:
+    """Call ``fn`` under ``depth`` extra levels of frames, each entered through ``map``
+    (a C function), so both the C stack and Python's frame stack start deeper."""
+    if depth <= 0:
+        fn()
+        return
+    for _ in map(lambda _: _at_depth(depth - 1, fn), (None,)):
+        pass
+
+
 def _stamps(func: Callable[..., Any], chunks: List[int], shared: Any) -> Tuple[List[float], List[float], List[float]]:
-    """Run ``func(chunk)`` in one fresh thread per chunk, released together by a barrier.
+    """Run ``func(chunk)`` in one fresh thread per chunk, released together by a barrier,
+    each thread in a random memory layout (see ``_layout``).
 
     Returns each thread's ``perf_counter`` start and end and its CPU time
     (``time.thread_time``), all read by the thread itself around its chunk.
     """
     count = len(chunks)
     barrier = threading.Barrier(count, timeout=READY_TIMEOUT)
+    layouts = [_layout() for _ in range(count)]  # drawn here: one generator, one thread
     starts = [0.0] * count
     ends = [0.0] * count
     cpu = [0.0] * count
     errors: List[BaseException] = []
 
+    def timed(index: int) -> None:
+        barrier.wait()
+        cpu0 = thread_time()
+        starts[index] = perf_counter()
+        _call(func, chunks[index], shared)
+        ends[index] = perf_counter()
+        cpu[index] = thread_time() - cpu0
+
     def target(index: int) -> None:
+        depth, sizes = layouts[index]
         try:
-            barrier.wait()
-            cpu0 = thread_time()
-            starts[index] = perf_counter()
-            _call(func, chunks[index], shared)
-            ends[index] = perf_counter()
-            cpu[index] = thread_time() - cpu0
+            held = [bytes(size) for size in sizes]  # allocated by this thread, its own heap on free-threaded builds
+            _at_depth(depth, lambda: timed(index))
+            del held
         except BaseException as exc:  # re-raised in the caller's thread below
             errors.append(exc)
 

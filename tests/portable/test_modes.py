@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 
 from workloads import modes
@@ -33,6 +34,33 @@ def test_thread_errors_reach_the_caller():
         assert "boom" in str(exc)
     else:
         raise AssertionError("the worker's exception was swallowed")
+
+
+def _frames() -> int:
+    frame, count = sys._getframe(), 0
+    while frame is not None:
+        frame, count = frame.f_back, count + 1
+    return count
+
+
+def test_at_depth_calls_once_under_two_more_frames_per_level():
+    seen = []
+    for depth in (0, 1, 5):
+        modes._at_depth(depth, lambda: seen.append(_frames()))
+    assert seen[1] - seen[0] == 2 and seen[2] - seen[0] == 10
+
+
+def test_each_timed_thread_runs_in_a_random_layout():
+    """The layout (call depth, held objects) is drawn anew for every thread and call, from
+    the OS-seeded generator, within its bounds; the chunk still runs once per thread."""
+    depths = []
+    for _ in range(40):
+        modes._stamps(lambda n: depths.append(_frames()), [1, 1], None)
+    assert len(depths) == 80
+    assert 2 * modes.LAYOUT_MAX_DEPTH - 2 >= max(depths) - min(depths) >= 2
+    depth, sizes = modes._layout()
+    assert 0 <= depth < modes.LAYOUT_MAX_DEPTH and len(sizes) < modes.LAYOUT_MAX_OBJECTS
+    assert all(0 <= size < modes.LAYOUT_MAX_BYTES for size in sizes)
 
 
 def test_a_pool_task_runs_its_chunk_in_a_fresh_thread_like_serial(monkeypatch):
