@@ -24,6 +24,8 @@ against serial inside its own benchmark process (``time_bench``): each of its ca
 also runs the same chunk in one fresh thread of that process, in alternating order,
 and the run's ``serial_in_process`` metadata keeps those times beside the values, so
 the ratio is analysed as the pairs were measured: one process state, seconds apart.
+Within a process, where a thread's frames and objects land still moves a loop by
+several percent, so every timed thread runs in a random memory layout (``_layout``).
 """
 
 from __future__ import annotations
