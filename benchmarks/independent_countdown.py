@@ -67,9 +67,11 @@ from statistics import NormalDist
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 # The child: Python 3.9 syntax, standard library only.  argv: N (0 = calibrate), pairs, warm-up pairs,
-# and optionally a side ("a"/"b": time that side alone) and modules to import first (comma-separated).
+# and optionally a side ("a"/"b": time that side alone), modules to import first (comma-separated) and
+# "random": every worker thread first holds a random set of objects and runs under a random call depth.
 CHILD = r'''
 import json
+import random
 import sys
 import threading
 import time
@@ -80,17 +82,35 @@ def countdown(n):
         n -= 1
 
 
+RANDOM_LAYOUT = False  # argv[6] == "random": each worker thread runs in a layout of its own
+_rng = random.SystemRandom()
+
+
+def deeper(levels, fn):
+    """fn() under `levels` extra frames, each entered from C (sorted's key call)."""
+    if levels == 0:
+        return fn()
+    return sorted([0], key=lambda _: deeper(levels - 1, fn))
+
+
 def makespan(n_each, workers):
     """Run countdown(n_each) in `workers` fresh threads started together; last end - first start."""
     barrier = threading.Barrier(workers + 1)
     starts = [0.0] * workers
     ends = [0.0] * workers
 
-    def work(i):
+    def timed(i):
         barrier.wait()
         starts[i] = time.perf_counter()
         countdown(n_each)
         ends[i] = time.perf_counter()
+
+    def work(i):
+        if not RANDOM_LAYOUT:
+            return timed(i)
+        held = [bytearray(_rng.randint(0, 500)) for _ in range(_rng.randint(0, 300))]
+        deeper(_rng.randint(0, 10), lambda: timed(i))
+        return len(held)
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(workers)]
     for t in threads:
@@ -123,6 +143,8 @@ def main():
     for module in (sys.argv[5] if len(sys.argv) > 5 else "").split(","):
         if module:  # the same loop in a process that imported more: a test of incidental process state
             __import__(module)
+    global RANDOM_LAYOUT
+    RANDOM_LAYOUT = len(sys.argv) > 6 and sys.argv[6] == "random"
     calibration = []
     if n <= 0:
         n = 2000000
@@ -298,16 +320,27 @@ def summarize(n: int, pairs: Sequence[Sequence[float]]) -> Dict[str, Any]:
 
 
 def run_child(
-    target: Target, n: int, pairs: int, warmups: int, cwd: str, side: str = "", preimport: Sequence[str] = ()
+    target: Target,
+    n: int,
+    pairs: int,
+    warmups: int,
+    cwd: str,
+    side: str = "",
+    preimport: Sequence[str] = (),
+    random_layout: bool = False,
 ) -> Dict[str, Any]:
     """One child process: ``pairs`` (a, b) pairs, or with ``side`` ("a"/"b") that many values of one side.
 
-    ``preimport``: modules the child imports before it measures anything.
+    ``preimport``: modules the child imports before it measures anything.  ``random_layout``:
+    each timed thread first allocates and holds a random set of objects and runs its loop
+    under a random number of extra frames, so that where its frames and objects land, which
+    moves a pure-Python loop by several percent, varies from value to value.
     """
     env = dict(os.environ)
     env.update(target.env)
     proc = subprocess.run(
-        [target.python, "-c", CHILD, str(n), str(pairs), str(warmups), side, ",".join(preimport)],
+        [target.python, "-c", CHILD, str(n), str(pairs), str(warmups), side, ",".join(preimport),
+         "random" if random_layout else ""],
         capture_output=True, text=True, env=env, cwd=cwd, check=False,
     )  # fmt: skip
     if proc.returncode != 0:

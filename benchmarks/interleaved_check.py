@@ -17,6 +17,10 @@ processes run in a shuffled order, each timing one value after its warm-up value
 * independent: ``benchmarks/independent_countdown.py``'s child, side ``a`` (one fresh
   thread) and side ``b`` (two fresh threads), which shares no code with gilbench.
 
+With ``--random-layout`` another pair runs the independent child with every timed thread in
+a random memory layout, written independently of gilbench's (``_stamps``) but to the same
+end: a fixed layout biases a loop by several percent, the same in every process.
+
 With ``--preimport MODULES`` a third pair of processes runs the independent child again,
 after it has imported those modules (and called nothing in them).  On this VM that alone
 moves countdown's one-thread time by up to 10% on some builds: the speed of a pure-Python
@@ -60,7 +64,7 @@ from workloads._driver import worker_command, worker_environ
 from workloads._registry import PROFILES
 from workloads._schema import BenchSpec
 
-METHODS = {"g": "gilbench", "i": "independent", "p": "independent, pre-imported"}
+METHODS = {"g": "gilbench", "i": "independent", "p": "independent, pre-imported", "r": "independent, random layout"}
 SIDES = {  # side -> the gilbench benchmark that times it
     "a": ("countdown[serial]", "serial", 1),
     "b": ("countdown[threads,w=2]", "threads", 2),
@@ -109,8 +113,11 @@ def write_json(path: Path, config: Dict[str, Any], targets: Sequence[ind.Target]
     path.write_text(json.dumps(document, indent=2) + "\n")
 
 
-def independent_value(target: ind.Target, side: str, n: int, cwd: str, preimport: Sequence[str] = ()) -> float:
-    return float(ind.run_child(target, n, 1, PROFILES["default"].warmups, cwd, side, preimport)["values"][0])
+def independent_value(target: ind.Target, side: str, n: int, cwd: str, method: str, preimport: Sequence[str]) -> float:
+    """One value of the independent child: plain (``i``), pre-imported (``p``) or in a random layout (``r``)."""
+    child = ind.run_child(target, n, 1, PROFILES["default"].warmups, cwd, side,
+                          preimport if method == "p" else (), random_layout=method == "r")  # fmt: skip
+    return float(child["values"][0])
 
 
 def geomean(ratios: Sequence[float]) -> Dict[str, Any]:
@@ -167,9 +174,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help="also time the independent child after it imports these modules (e.g. "
                              "pyperf,workloads._runner, as gilbench's worker does): does incidental "
                              "process state move the result?")  # fmt: skip
+    parser.add_argument("--random-layout", action="store_true",
+                        help="also time the independent child with each thread in a random memory layout "
+                             "(as gilbench's timed threads run): free of one fixed layout's bias")  # fmt: skip
     args = parser.parse_args(argv)
     preimport = [m for m in args.preimport.split(",") if m]
-    methods = "gip" if preimport else "gi"
+    methods = "gi" + ("p" if preimport else "") + ("r" if args.random_layout else "")
     try:
         targets = bench_targets(args.target)
     except ValueError as exc:
@@ -194,8 +204,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     for method, side in jobs:
                         values[method + "_" + side] = (
                             gilbench_value(t, SIDES[side], n_of[t.label], round_, cwd) if method == "g"
-                            else independent_value(t, side, n_of[t.label], cwd,
-                                                   preimport if method == "p" else ()))  # fmt: skip
+                            else independent_value(t, side, n_of[t.label], cwd, method, preimport))  # fmt: skip
                     raw[t.label].append(values)
                 print(f"round {round_ + 1}/{args.repeats} done ({time.monotonic() - started:.0f} s)", file=sys.stderr)
         except (OSError, RuntimeError, ValueError, KeyError) as exc:
@@ -205,7 +214,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(format_table([t.label for t in targets], summaries))
     if args.json:
         config = {"repeats": args.repeats, "seed": args.seed, "preimport": preimport,
-                  "wall_s": time.monotonic() - started}  # fmt: skip
+                  "random_layout": args.random_layout, "wall_s": time.monotonic() - started}  # fmt: skip
         write_json(args.json, config, targets, n_of, summaries, raw)
     return 0
 

@@ -87,3 +87,13 @@ def test_a_pre_imported_variant_is_compared_too():
     assert "gilbench / independent, pre-imported" in table[0]
     cells = table[2].strip("| ").split(" | ")
     assert (cells[5], cells[8]) == ("no", "yes")  # 10% off the plain child, level with the pre-imported one
+
+
+def test_a_random_layout_variant_is_compared_too():
+    rows = _rounds(1.0, random.Random(8))
+    for row in rows:  # the randomised child reads 7% below gilbench
+        row["r_a"], row["r_b"] = row["g_a"] / 1.07, row["g_b"]
+    s = check.summarize(rows)
+    assert s["gilbench_over_independent, random layout"]["geomean"] == pytest.approx(1.07)
+    header = check.format_table(["x"], {"x": s}).splitlines()[0]
+    assert header.endswith("| gilbench / independent, random layout | within ±5%? |")
