@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import atexit
 import multiprocessing
+import os
 import random
 import threading
 from time import perf_counter, thread_time
@@ -72,11 +73,14 @@ THREAD_CPU_SHARES: List[float] = []
 # number of objects of random sizes (kept alive while it runs: the allocator hands out
 # other addresses) and calls the chunk under a random number of extra C and Python
 # frames (the stack starts elsewhere).  Both happen before the clock starts.  Seeded from
-# the OS, like ASLR and hash randomisation: a new layout in every process and call.
+# the OS, like ASLR and hash randomisation, and again in every forked pool worker: a new
+# layout in every process and call.  A subinterpreter worker runs its chunk in its own
+# interpreter (``workloads._subinterpreters``) and is not randomised.
 LAYOUT_MAX_OBJECTS = 400
 LAYOUT_MAX_BYTES = 480  # pymalloc's small-object size classes end at 512 bytes
 LAYOUT_MAX_DEPTH = 12
 _LAYOUT = random.Random()
+os.register_at_fork(after_in_child=_LAYOUT.seed)  # a forked worker must not replay its parent's layouts
 
 
 def _layout() -> Tuple[int, List[int]]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
+
+import pytest
 
 from workloads import modes
 from workloads._registry import Bench, Workload, load_all
@@ -148,3 +151,20 @@ def test_one_pool_worker_is_timed_beside_serial_in_its_own_process_in_alternatin
     monkeypatch.setattr(modes, "SERIAL_IN_PROCESS", [])  # the next round's process starts the other way round
     time_bench(bench, 1, round_=1)
     assert order[0] == "serial"
+
+
+def test_a_forked_worker_draws_layouts_of_its_own():
+    """The layout generator is reseeded in a forked child, so a pool worker does not
+    replay the layouts its parent draws next."""
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork on this platform")
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next layout, then exit without running the parent's cleanup
+        os.write(write, repr(modes._layout()).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    with os.fdopen(read) as pipe:
+        child = pipe.read()
+    assert child != repr(modes._layout())
