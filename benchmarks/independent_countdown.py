@@ -68,7 +68,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 # The child: Python 3.9 syntax, standard library only.  argv: N (0 = calibrate), pairs, warm-up pairs,
 # and optionally a side ("a"/"b": time that side alone), modules to import first (comma-separated) and
-# "random": every worker thread first holds a random set of objects and runs under a random call depth.
+# flags (comma-separated): "random", every worker thread first holds a random set of objects and runs
+# under a random call depth; "warm", the CPU spins for 0.1 s before anything is timed.
 CHILD = r'''
 import json
 import random
@@ -144,7 +145,12 @@ def main():
         if module:  # the same loop in a process that imported more: a test of incidental process state
             __import__(module)
     global RANDOM_LAYOUT
-    RANDOM_LAYOUT = len(sys.argv) > 6 and sys.argv[6] == "random"
+    flags = (sys.argv[6] if len(sys.argv) > 6 else "").split(",")
+    RANDOM_LAYOUT = "random" in flags
+    if "warm" in flags:  # keep the CPU busy for 0.1 s first: a vCPU that just woke runs slower
+        end = time.perf_counter() + 0.1
+        while time.perf_counter() < end:
+            pass
     calibration = []
     if n <= 0:
         n = 2000000
@@ -328,19 +334,21 @@ def run_child(
     side: str = "",
     preimport: Sequence[str] = (),
     random_layout: bool = False,
+    warm: bool = False,
 ) -> Dict[str, Any]:
     """One child process: ``pairs`` (a, b) pairs, or with ``side`` ("a"/"b") that many values of one side.
 
     ``preimport``: modules the child imports before it measures anything.  ``random_layout``:
     each timed thread first allocates and holds a random set of objects and runs its loop
     under a random number of extra frames, so that where its frames and objects land, which
-    moves a pure-Python loop by several percent, varies from value to value.
+    moves a pure-Python loop by several percent, varies from value to value.  ``warm``: the
+    child keeps the CPU busy for 0.1 s before its warm-ups (a vCPU that just woke runs slower).
     """
     env = dict(os.environ)
     env.update(target.env)
     proc = subprocess.run(
         [target.python, "-c", CHILD, str(n), str(pairs), str(warmups), side, ",".join(preimport),
-         "random" if random_layout else ""],
+         ",".join(flag for flag, on in (("random", random_layout), ("warm", warm)) if on)],
         capture_output=True, text=True, env=env, cwd=cwd, check=False,
     )  # fmt: skip
     if proc.returncode != 0:

@@ -64,7 +64,8 @@ from workloads._driver import worker_command, worker_environ
 from workloads._registry import PROFILES
 from workloads._schema import BenchSpec
 
-METHODS = {"g": "gilbench", "i": "independent", "p": "independent, pre-imported", "r": "independent, random layout"}
+METHODS = {"g": "gilbench", "i": "independent", "p": "independent, pre-imported", "r": "independent, random layout",
+           "w": "independent, warm"}  # fmt: skip
 SIDES = {  # side -> the gilbench benchmark that times it
     "a": ("countdown[serial]", "serial", 1),
     "b": ("countdown[threads,w=2]", "threads", 2),
@@ -114,9 +115,11 @@ def write_json(path: Path, config: Dict[str, Any], targets: Sequence[ind.Target]
 
 
 def independent_value(target: ind.Target, side: str, n: int, cwd: str, method: str, preimport: Sequence[str]) -> float:
-    """One value of the independent child: plain (``i``), pre-imported (``p``) or in a random layout (``r``)."""
-    child = ind.run_child(target, n, 1, PROFILES["default"].warmups, cwd, side,
-                          preimport if method == "p" else (), random_layout=method == "r")  # fmt: skip
+    """One value of the independent child: plain (``i``), pre-imported (``p``), in a random
+    layout (``r``) or after 0.1 s of keeping the CPU busy (``w``, as gilbench's worker does)."""
+    pre = preimport if method == "p" else ()
+    child = ind.run_child(target, n, 1, PROFILES["default"].warmups, cwd, side, pre,
+                          random_layout=method == "r", warm=method == "w")  # fmt: skip
     return float(child["values"][0])
 
 
@@ -177,9 +180,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--random-layout", action="store_true",
                         help="also time the independent child with each thread in a random memory layout "
                              "(as gilbench's timed threads run): free of one fixed layout's bias")  # fmt: skip
+    parser.add_argument("--warm", action="store_true",
+                        help="also time the independent child after it keeps the CPU busy for 0.1 s, "
+                             "as gilbench's worker does before its first value")  # fmt: skip
     args = parser.parse_args(argv)
     preimport = [m for m in args.preimport.split(",") if m]
-    methods = "gi" + ("p" if preimport else "") + ("r" if args.random_layout else "")
+    methods = "gi" + ("p" if preimport else "") + ("r" if args.random_layout else "") + ("w" if args.warm else "")
     try:
         targets = bench_targets(args.target)
     except ValueError as exc:
@@ -214,7 +220,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(format_table([t.label for t in targets], summaries))
     if args.json:
         config = {"repeats": args.repeats, "seed": args.seed, "preimport": preimport,
-                  "random_layout": args.random_layout, "wall_s": time.monotonic() - started}  # fmt: skip
+                  "random_layout": args.random_layout, "warm": args.warm,
+                  "wall_s": time.monotonic() - started}  # fmt: skip
         write_json(args.json, config, targets, n_of, summaries, raw)
     return 0
 

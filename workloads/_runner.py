@@ -16,6 +16,7 @@ import json
 import multiprocessing
 import statistics
 import sys
+import time
 from typing import Any, Dict, List
 
 import pyperf
@@ -88,6 +89,22 @@ def benchmark_metadata(bench: Bench, args: argparse.Namespace) -> Dict[str, Any]
     return _schema.to_pyperf(meta)
 
 
+# A vCPU of this project's VM that has just woken runs a pure-Python loop up to 10%
+# slower than one that has been busy for ~100 ms, beyond pyperf's warm-up value; how busy
+# a worker had been before its first value depended on how much it imported (the plain
+# independent child: 161 ms after sleeping 100 ms, 146 ms after spinning 100 ms;
+# benchmarks/results/README.md).  So every worker spins for a fixed time first, and all
+# of them start measuring equally warm.
+WARM_CPU_SECONDS = 0.1
+
+
+def _warm_cpu(seconds: float) -> None:
+    """Keep this CPU busy for ``seconds`` (a spin, not a sleep: a sleeping vCPU cools)."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
 def _timed(bench: Bench, gil_before: bool, round_: int):
     def time_func(loops: int) -> float:
         seconds = time_bench(bench, loops, round_)
@@ -126,6 +143,8 @@ def main() -> None:
     if wl.setup is not None:
         wl.setup(bench)
     metadata = benchmark_metadata(bench, args)
+    if args.worker:
+        _warm_cpu(WARM_CPU_SECONDS)
     runner.bench_time_func(bench.name, _timed(bench, _meta.gil_enabled(), args.round), metadata=metadata)
     if args.worker and args.output:
         skip = args.warmups or 0
