@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from harness import stats
+from harness.collect import PER_ROUND_COLUMNS
 from workloads._schema import gil_forced
 from workloads.modes import PAIRED_MODES
 
@@ -188,17 +189,38 @@ def _one_worker_rows(benchmarks: pd.DataFrame) -> pd.DataFrame:
     return benchmarks[benchmarks["mode"].isin(PAIRED_MODES) & (benchmarks["workers"] == 1)]
 
 
-def derive(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> pd.DataFrame:
+Capacity = Mapping[str, Mapping[int, Mapping[int, float]]]  # run_id -> k -> round -> the machine's capacity
+
+
+def _capacity_sides(rounds: Rounds, base: Rounds, caps: Mapping[int, float] | None) -> tuple[float, Rounds | None]:
+    """The machine's capacity over the rounds a speedup paired (geometric mean), and the
+    speedup's parallel side scaled by each round's capacity: base over it is the efficiency."""
+    if not caps:
+        return np.nan, None
+    common = [r for r in rounds if r in base and r in caps]
+    if not common:
+        return np.nan, None
+    scaled = {r: rounds[r] * caps[r] for r in common}
+    return float(np.exp(np.mean([np.log(caps[r]) for r in common]))), scaled
+
+
+def derive(benchmarks: pd.DataFrame, envs: pd.DataFrame, capacity: Capacity | None = None) -> pd.DataFrame:
     """A row per parallel benchmark: speedup vs its baseline (``serial``; for
     ``PAIRED_MODES`` one worker of the same mode when it was measured), and net
-    speedup vs the matched default build's serial run (what a user actually gains)."""
+    speedup vs the matched default build's serial run (what a user actually gains).
+
+    With the ``capacity`` a run measured (``harness.capacity``: what k busy processes
+    got done against one, round by round), a speedup at k workers also gets the
+    machine's ``capacity`` over the same rounds and ``vs_capacity``, the speedup over
+    it, paired by round: the share of what the machine allowed that the code earned.
+    """
     serial = _by_key(benchmarks[benchmarks["mode"] == "serial"])
     ones = _one_worker_rows(benchmarks)
     own = _by_key(ones, ["mode"])
     partners = partner_envs(envs)
     columns = [*KEY, "name", "mode", "workers", "implementation", "version", "cpu_count", "free_threaded_build",
                "gil_enabled", "python_gil_env", "tags", "roles", "work_size", "rounds", "cpu_share"]  # fmt: skip
-    rows, speed, net = [], [], []
+    rows, speed, net, earned = [], [], [], []
     parallel = benchmarks[benchmarks["mode"] != "serial"].drop(index=ones.index)
     for row in parallel[columns].to_dict("records"):
         key = tuple(row[k] for k in KEY)
@@ -213,6 +235,10 @@ def derive(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> pd.DataFrame:
         row["serial_name"] = serial[key]["name"]
         share = _mean(row.pop("cpu_share"))
         row["waiting"] = 1.0 - share if not np.isnan(share) else np.nan
+        k = min(int(row["workers"]), int(row["cpu_count"] or row["workers"]))
+        caps = (capacity or {}).get(row["run_id"], {}).get(k) if k > 1 else None
+        row["capacity"], scaled = _capacity_sides(row["rounds"], base["rounds"], caps)
+        earned.append((base["rounds"], scaled, 1.0) if scaled else None)
         rows.append(row)
         speed.append((base["rounds"], row["rounds"], 1.0))
         other = serial.get(net_key)
@@ -223,7 +249,8 @@ def derive(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> pd.DataFrame:
     if not rows:
         return pd.DataFrame()
     frame = pd.DataFrame(rows).drop(columns=["rounds"])
-    derived = pd.concat([frame, ratio_columns("speedup", speed), ratio_columns("net_speedup", net)], axis=1)
+    derived = pd.concat([frame, ratio_columns("speedup", speed), ratio_columns("net_speedup", net),
+                         ratio_columns("vs_capacity", earned)], axis=1)  # fmt: skip
     derived["efficiency"] = derived["speedup"] / derived["workers"]
     derived["problem"] = [
         _gate(s, int(k), int(c), "io" in tags)
@@ -240,10 +267,12 @@ def one_worker(benchmarks: pd.DataFrame) -> pd.DataFrame:
     than serial, as a speedup reads): the cost of running the work in a pool worker or a
     subinterpreter.  Its own ratio, never part of a speedup, held to the one-worker gate.
 
-    Serial is the same chunk timed in the worker benchmark's own process, alternating
-    with its values (``serial_in_process``, see ``workloads.modes``), paired by round;
-    ``baseline_name`` is then ``IN_PROCESS``.  Runs recorded before that compare with
-    the ``serial`` benchmark, a different process, and name it.
+    Serial is timed in the worker benchmark's own process: in the ``blocks`` layout the
+    ``serial`` benchmark shares its block (``block`` names ``serial:1``); in the
+    ``processes`` layout each value alternated with the same chunk in a fresh thread
+    (``serial_in_process``, see ``workloads.modes``).  Either way ``baseline_name`` is
+    ``IN_PROCESS``, and the pairs are by round.  Runs recorded before either compare
+    with the ``serial`` benchmark, a different process, and name it.
     """
     serial = _by_key(benchmarks[benchmarks["mode"] == "serial"])
     rows, pairs = [], []
@@ -252,11 +281,16 @@ def one_worker(benchmarks: pd.DataFrame) -> pd.DataFrame:
         own = row.get("serial_in_process")
         own = own if isinstance(own, dict) else {}  # NaN where a frame mixes in older runs
         named = serial.get(key)
-        base = {"name": IN_PROCESS, "rounds": own} if own else named
-        if base is None:
+        if own:  # measured by this benchmark's own process
+            base = {"name": IN_PROCESS, "rounds": own, "holder": row["name"]}
+        elif named is not None:
+            shared = "serial:1" in str(row.get("block", "")).split()
+            base = {**named, "name": IN_PROCESS if shared else named["name"], "holder": named["name"]}
+        else:
             continue
         rows.append({**{k: row[k] for k in (*KEY, "name", "mode", "workers", "cpu_count", "tags")},
-                     "baseline_name": base["name"], "serial_name": named["name"] if named else ""})  # fmt: skip
+                     "baseline_name": base["name"], "baseline_bench": base["holder"],
+                     "serial_name": named["name"] if named else ""})  # fmt: skip
         pairs.append((base["rounds"], row["rounds"], 1.0))
     if not rows:
         return pd.DataFrame()
@@ -393,8 +427,9 @@ class Analysis:
         w = self.one_worker
         if not w.empty:
             parts.append(pd.DataFrame({"kind": "one worker", "run_id": w["run_id"], "env": w["env"], "name": w["name"],
-                                       "other_env": w["env"], "other_name": w["baseline_name"], "value": w["vs_serial"],
-                                       "hw": w["vs_serial_hw"], "n": w["vs_serial_n"]}))  # fmt: skip
+                                       "other_env": w["env"], "other_name": w["baseline_bench"],
+                                       "value": w["vs_serial"], "hw": w["vs_serial_hw"],
+                                       "n": w["vs_serial_n"]}))  # fmt: skip
         o = self.overheads
         if not o.empty:
             parts.append(pd.DataFrame({"kind": o["kind"] + " overhead", "run_id": o["run_id"], "env": o["env"],
@@ -405,9 +440,9 @@ class Analysis:
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 
 
-def analyse(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> Analysis:
-    """Every derived frame of the collected benchmarks."""
-    derived = derive(benchmarks, envs)
+def analyse(benchmarks: pd.DataFrame, envs: pd.DataFrame, capacity: Capacity | None = None) -> Analysis:
+    """Every derived frame of the collected benchmarks (``capacity``: see ``derive``)."""
+    derived = derive(benchmarks, envs, capacity)
     return Analysis(
         derived=derived,
         overheads=build_overheads(benchmarks, envs),
@@ -416,6 +451,17 @@ def analyse(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> Analysis:
         warmups=warmup_problems(benchmarks),
         one_worker=one_worker(benchmarks),
     )
+
+
+def first_rounds(benchmarks: pd.DataFrame, rounds: int) -> pd.DataFrame:
+    """``benchmarks`` as they stood after their first ``rounds`` rounds: what a run would
+    have reported had it stopped there (time-to-precision curves, layout comparisons)."""
+    out = benchmarks.copy()
+    for column in ("rounds", *PER_ROUND_COLUMNS):
+        if column in out:
+            out[column] = [{r: v for r, v in d.items() if r < rounds} if isinstance(d, dict) else d
+                           for d in out[column]]  # fmt: skip
+    return out
 
 
 def precision_summary(analysis: Analysis, target: float) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Sequence
 
-from workloads._driver import UsageError, choose, comma_list, resolve_profile
+from workloads._driver import LAYOUTS, UsageError, choose, comma_list, resolve_profile
 
 EXIT_USAGE = 2
 
@@ -200,6 +200,7 @@ def cmd_bench_all(args: argparse.Namespace) -> int:
         precision=precision,
         budget=budget,
         aa=aa,
+        layout=args.layout,
     )
     if args.force:
         print("warning: --force: another run may be measuring at the same time; timings will be distorted")
@@ -266,6 +267,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="with a precision target, measure at most N rounds (default: the profile's; default profile 16)",
     )
     p.add_argument("--seed", type=int, help="seed of the order within rounds (default: from the run id)")
+    p.add_argument("--layout", choices=LAYOUTS, default="blocks",
+                   help="blocks: one process per workload and env, its benchmarks alternating (default); "
+                        "processes: one process per benchmark and round (the older layout)")  # fmt: skip
     p.add_argument(
         "--aa",
         action="append",

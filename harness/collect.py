@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pyperf
 
+from harness import capacity
 from workloads import _results, _schema
 from workloads._schema import Outcome
 
@@ -45,6 +46,15 @@ class RunData:
     timelines: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
+    @property
+    def capacity(self) -> dict[str, dict[int, dict[int, float]]]:
+        """run_id -> k -> round -> the machine's capacity that run measured (``harness.capacity``)."""
+        return {
+            m["run_id"]: capacity.by_round([capacity.Probe.from_json(p) for p in m["capacity"]])
+            for m in self.manifests
+            if m.get("capacity")
+        }
+
 
 def params_label(params: dict[str, Any]) -> str:
     """``switch_ms=5`` style label; empty when a benchmark has no extra parameters."""
@@ -63,6 +73,7 @@ def warmup_drift(bench: pyperf.Benchmark) -> float:
 
 # Run metadata read per round, and the column of the benchmark row it goes to.
 _PER_ROUND_METADATA = {"mem_max_rss": "rss", "thread_cpu_share": "cpu_share", "serial_in_process": "serial_in_process"}
+PER_ROUND_COLUMNS = tuple(_PER_ROUND_METADATA.values())  # beside "rounds": round -> value
 
 
 def _per_round(bench: pyperf.Benchmark) -> dict[str, dict[int, float]]:
@@ -134,6 +145,7 @@ def _benchmark_row(bench: pyperf.Benchmark, path: Path) -> dict[str, Any]:
         "build_pgo": meta.get("build_pgo", False),
         "build_lto": meta.get("build_lto", False),
         "runs": runs,
+        "block": str(bench.get_runs()[0].get_metadata().get("block", "")),
         **_per_round(bench),
         "warmup_drift": warmup_drift(bench),
     }

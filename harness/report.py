@@ -158,7 +158,7 @@ def _charts(data: RunData, analysis: Analysis, labels: dict[str, str]) -> list[C
 
 def build(data: RunData, analysis: Analysis | None = None) -> Report:
     """Charts and findings of ``data``, from its ``analysis`` (analysed here when not given)."""
-    analysis = analysis or analyse(data.benchmarks, data.envs)
+    analysis = analysis or analyse(data.benchmarks, data.envs, data.capacity)
     labels = env_labels(data.benchmarks)
     return Report(data, analysis, labels, _charts(data, analysis, labels), findings(data.benchmarks, analysis, labels))
 

@@ -286,6 +286,16 @@ def rounds_needed(half_width: float, n: int, target: float, most: int = 10_000) 
     return int(m[ok[0]]) if len(ok) else None
 
 
+def projected_half_width(half_width: float, n: int, more: int) -> float:
+    """The half-width a paired ratio would reach after ``more`` rounds beyond its ``n``, if
+    the per-round spread stays what ``n`` rounds gave ``half_width`` (NaN when it cannot be
+    said): the log half-width scales by ``t(n+more-1)/t(n-1) · sqrt(n/(n+more))``."""
+    if not (n >= 2 and math.isfinite(half_width)) or more < 0:
+        return math.nan
+    scale = float(t975(n + more - 1.0)) / float(t975(n - 1.0)) * math.sqrt(n / (n + more))
+    return math.expm1(math.log1p(half_width) * scale)
+
+
 def order_statistic_ranks(n: int, q: float, confidence: float = 0.95) -> tuple[int, int] | None:
     """1-based ranks (l, u) with P(X_(l) <= q-quantile <= X_(u)) >= confidence, or None.
 
@@ -342,3 +352,59 @@ def quantile_interval(values: Sequence[float], q: float, confidence: float = 0.9
         return Interval(value, math.nan, math.nan, n, False)
     l_rank, u_rank = ranks
     return Interval(value, float(x[l_rank - 1]), float(x[u_rank - 1]), n, False)
+
+
+@dataclass(frozen=True)
+class Components:
+    """Where the spread of a log quantity lives, as standard deviations (log scale, so
+    0.05 is about ±5%): between values of one process, between processes of one round,
+    and between rounds.  NaN where the design cannot separate a part (one process per
+    round: the process part is then inside the round part)."""
+
+    within: float
+    between_process: float
+    between_round: float
+    rounds: int
+    processes: int
+    values: int
+
+    def mean_sd(self, rounds: int, processes: int = 1, values: int = 1) -> float:
+        """Standard deviation of the grand mean of a design with this many rounds,
+        processes per round and values per process, when the parts stay these."""
+        parts = [
+            (self.between_round, rounds),
+            (self.between_process, rounds * processes),
+            (self.within, rounds * processes * values),
+        ]
+        return math.sqrt(sum(sd**2 / n for sd, n in parts if not math.isnan(sd)))
+
+
+def nested_components(x: np.ndarray) -> Components:
+    """Variance components of a balanced nested design ``x[round, process, value]``
+    (method of moments, each part clipped at zero), as standard deviations.
+
+    The value part is the mean of the processes' sample variances; a process mean varies
+    by that over ``values`` plus the process part; a round mean by the process means'
+    spread over ``processes`` plus the round part.
+    """
+    x = np.asarray(x, dtype=float)
+    if x.ndim != 3 or min(x.shape) < 1 or np.isnan(x).any():
+        raise ValueError("x must be a complete (rounds x processes x values) array, got shape %s" % (x.shape,))
+    n_r, n_p, n_v = x.shape
+    within = float(x.var(axis=2, ddof=1).mean()) if n_v > 1 else math.nan
+    process_means = x.mean(axis=2)
+    spread_p = float(process_means.var(axis=1, ddof=1).mean()) if n_p > 1 else math.nan
+    round_means = process_means.mean(axis=1)
+    spread_r = float(round_means.var(ddof=1)) if n_r > 1 else math.nan
+    w = 0.0 if math.isnan(within) else within
+    between_p = max(0.0, spread_p - w / n_v) if n_p > 1 else math.nan
+    inner = spread_p if n_p > 1 else w / n_v
+    between_r = max(0.0, spread_r - inner / n_p) if n_r > 1 else math.nan
+    return Components(
+        within=math.sqrt(within) if not math.isnan(within) else math.nan,
+        between_process=math.sqrt(between_p) if not math.isnan(between_p) else math.nan,
+        between_round=math.sqrt(between_r) if not math.isnan(between_r) else math.nan,
+        rounds=n_r,
+        processes=n_p,
+        values=n_v,
+    )

@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Union
 
+import numpy as np
 import pandas as pd
 
 from harness import charts, noise
@@ -304,6 +305,13 @@ def _at_k(derived: pd.DataFrame, labels: dict[str, str], k: int) -> list[Section
         (r["mode"], r["workload"], r["env"]): _est(r, "speedup", problem=r["problem"], brief=True) for r in rows
     }
     modes = {r["mode"] for r in rows}
+    caps = [c for c in (_value(r.get("capacity")) for r in rows) if c is not None]
+    note = (
+        [_p("The machine's parallel capacity at %d workers in the same rounds: %.2f× (%d busy processes against "
+            "one, probed before every slot of every round); each speedup over its own rounds' capacity is in "
+            "'Every speedup'." % (k, float(np.median(caps)), k), meta=True)]
+        if caps else []
+    )  # fmt: skip
     out = []
     for mode in [m for m in charts.MODE_STYLE if m in modes]:
         workloads = sorted({w for m, w, _ in cells if m == mode})
@@ -313,7 +321,8 @@ def _at_k(derived: pd.DataFrame, labels: dict[str, str], k: int) -> list[Section
             [Row([Text(w), *(cells.get((mode, w, e)) or Text("") for e in envs)]) for w in workloads],
         )
         over = " (over one %s worker)" % mode if mode in PAIRED_MODES else ""
-        out.append(Section("at-k-" + mode, "Speedup at %d workers: %s%s" % (k, mode, over), tables=[table]))
+        out.append(Section("at-k-" + mode, "Speedup at %d workers: %s%s" % (k, mode, over), paragraphs=list(note),
+                           tables=[table]))  # fmt: skip
     return out
 
 
@@ -325,12 +334,15 @@ def _speedups(derived: pd.DataFrame, labels: dict[str, str]) -> Section:
             Text(labels.get(r["env"], r["env"])), Text(r["workload"]), Text(r["params"]), Text(r["mode"]),
             Number(_value(r["workers"]), "%d"), Text(r["baseline_name"]), _est(r, "speedup", problem=r["problem"]),
             Number(_value(100 * r["speedup_hw"]), "%.1f", "%"), Number(_value(100 * r["efficiency"]), "%.0f", "%"),
+            Number(_value(r.get("capacity")), "%.2f", "×"),
+            _est(r, "vs_capacity") if _value(r.get("vs_capacity")) is not None else Text(""),
             Number(_value(100 * r["waiting"]), "%.0f", "%"),
             _est(r, "net_speedup") if netted else Text(""),
             Text(_versus(labels, r["net_baseline_env"], r["net_matched"]) if netted else ""),
         ], muted=not r["speedup_significant"]))  # fmt: skip
     columns = ["interpreter", "workload", "params", "mode", "workers", "over", "speedup (95% CI)", "±",
-               "efficiency", "waiting", "net speedup (95% CI)", "net vs"]  # fmt: skip
+               "efficiency", "machine capacity", "speedup / capacity (95% CI)", "waiting", "net speedup (95% CI)",
+               "net vs"]  # fmt: skip
     title = "Every speedup, with intervals (%d rows)" % len(rows)
     return Section("speedups", title, tables=[Table("speedups", columns, rows)], collapsed=True)
 
@@ -348,9 +360,9 @@ def _one_worker(one: pd.DataFrame, labels: dict[str, str]) -> list[Section]:
     note = (
         "The speedups of processes and interpreters are over one worker of the same mode, so that both sides run "
         "in the same kind of process or interpreter; this is that one worker against serial (>1: faster). Serial "
-        "is the same chunk in a fresh thread of the worker benchmark's own process, timed alternately with its "
-        "values and paired with them: another process's incidental state moves a pure-Python loop by several "
-        "percent on its own. Runs made before that compare with the serial benchmark, and name it."
+        "is timed in the same process as the worker, alternately with it, and paired with it: another process's "
+        "incidental state moves a pure-Python loop by several percent on its own. Runs made before that compare "
+        "with the serial benchmark, and name it."
     )
     columns = ["interpreter", "benchmark", "serial", "vs serial (95% CI)", "±", "problem"]
     return [Section("one-worker", "One worker against serial", paragraphs=[_p(note, meta=True)],
@@ -415,6 +427,7 @@ def _precision(report: reporting.Report) -> list[Section]:
                 100 * precision["target"], needed["median"],
                 " and the 90th percentile after about %d" % needed["p90"] if needed["p90"] else "",
                 _round_pace(report.data.manifests))  # fmt: skip
+    text += _ahead(report.data.manifests) + _capacity(report.data.capacity)
     text += noise.describe(probes)
     if not text:
         return []
@@ -422,6 +435,33 @@ def _precision(report: reporting.Report) -> list[Section]:
         text += " Wider than the target:"
         items = [_p(m) for m in precision["missed"]]
     return [Section("precision", "Precision", paragraphs=[_p(text.strip())], items=items)]
+
+
+def _ahead(manifests: list[dict[str, Any]]) -> str:
+    """For a run its budget stopped: what more measuring would have bought, or ''."""
+    for manifest in manifests:
+        history = manifest.get("precision_history") or []
+        ahead = history[-1].get("ahead") if history else None
+        if manifest.get("stopped_by") == "budget" and ahead and ahead.get("rounds"):
+            return (
+                "The run stopped at its budget of %s after %d rounds; another %s of measuring (about %d more rounds "
+                "of what was still open) would bring the median to about ±%.1f%% and the 90th percentile to ±%.1f%%, "
+                "if the spread stays what it was. "
+                % (_duration(manifest["budget"]), history[-1]["round"], _duration(ahead["seconds"]), ahead["rounds"],
+                   100 * ahead["median"], 100 * ahead["p90"])
+            )  # fmt: skip
+    return ""
+
+
+def _capacity(capacity: dict[str, dict[int, dict[int, float]]]) -> str:
+    """The machine's parallel capacity over the run's rounds, or ''."""
+    parts = []
+    for by_k in capacity.values():
+        for k, rounds in sorted(by_k.items()):
+            values = sorted(rounds.values())
+            parts.append("%d busy processes did %.2f× the work of one (median over %d rounds, %.2f× to %.2f×)"
+                         % (k, float(np.median(values)), len(values), values[0], values[-1]))  # fmt: skip
+    return ("Machine capacity, probed before every slot of every round: %s. " % "; ".join(parts)) if parts else ""
 
 
 def _round_pace(manifests: list[dict[str, Any]]) -> str:

@@ -17,6 +17,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# The checkout's own command-line tools (``tools``, ``validation``) are importable by the tests;
+# appended, so that ``harness`` and ``workloads`` are still the installed package.
+sys.path.append(str(ROOT))
 
 # Tests isolate GILBENCH_HOME (locks, caches) but must still find the interpreters
 # `tox -e tests` provisioned there, and must never start a build of their own.

@@ -142,33 +142,39 @@ def test_a_hang_is_stopped_by_the_timeout_and_the_run_goes_on(tmp_path):
     assert status["countdown[serial]"]["status"] == "ok"
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_interrupt_keeps_finished_benchmarks_and_resume_finishes(tmp_path, sig):
+@pytest.mark.parametrize(("sig", "layout"), [(signal.SIGINT, "blocks"), (signal.SIGTERM, "blocks"),
+                                             (signal.SIGINT, "processes")])  # fmt: skip
+def test_interrupt_keeps_finished_benchmarks_and_resume_finishes(tmp_path, sig, layout):
     """Race-free by construction: every benchmark waits at a gate the test opens, so the
-    signal always lands while a benchmark is in flight and after one has finished."""
+    signal always lands while a benchmark process is in flight and after one has finished.
+    In the blocks layout a process measures a workload's three benchmarks, so there are two
+    workloads; in the processes layout each benchmark has its own process."""
     results, home, gate, run_id = tmp_path / "r", tmp_path / "h", tmp_path / "gate", "20260101T000000Z-intr00"
     gate.mkdir()
     run = results / run_id
-    args = ("--workload", "gated", "--workers", "2,4")  # gated[serial], gated[threads,w=2], gated[threads,w=4]
+    workloads = "gated,gated_too" if layout == "blocks" else "gated"
+    per_process = 3 if layout == "blocks" else 1  # gated[serial], gated[threads,w=2], gated[threads,w=4]
+    args = ("--workload", workloads, "--workers", "2,4", "--layout", layout)
     proc = start_driver(results, home, *args, run_id=run_id, gate=gate)
     wait_for(lambda: len(waiting(gate)) == 1)
     (first,) = waiting(gate)
-    (gate / ("open-" + first)).write_text("")  # let the first benchmark finish ...
-    wait_for(lambda: count_measured(run) == 1 and len(waiting(gate)) == 2)  # ... and the second one start
+    (gate / ("open-" + first)).write_text("")  # let the first process finish ...
+    wait_for(lambda: count_measured(run) == per_process and len(waiting(gate)) == 2)  # ... and the second one start
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, out + err
     assert "--resume" in err and "Traceback" not in err
-    assert count_measured(run) == 1
-    assert len(pyperf.BenchmarkSuite.load(str(run / "bench-host.json")).get_benchmarks()) == 1
+    assert count_measured(run) == per_process
+    assert len(pyperf.BenchmarkSuite.load(str(run / "bench-host.json")).get_benchmarks()) == per_process
     assert "interrupted" in {e["status"] for e in status_of(run).values()}
 
     (gate / "open-all").write_text("")
     resumed = driver(results, home, *args, "--resume", run_id, run_id=run_id, gate=gate)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-    assert count_ok(run) == 3
+    total = 6 if layout == "blocks" else 3
+    assert count_ok(run) == total
     suite = pyperf.BenchmarkSuite.load(str(run / "bench-host.json"))
-    assert [b.get_nrun() for b in suite.get_benchmarks()] == [1, 1, 1]  # the finished one was not measured again
+    assert [b.get_nrun() for b in suite.get_benchmarks()] == [1] * total  # the finished ones were not measured again
 
 
 def test_kill_9_at_any_moment_leaves_readable_files(tmp_path):

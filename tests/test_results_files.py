@@ -12,6 +12,7 @@ import pyperf
 import pytest
 from conftest import run_module
 
+from workloads._driver import SHORT_WARMUP
 from workloads._registry import PROFILES
 
 CONTRACT = (
@@ -57,9 +58,9 @@ def test_every_benchmark_carries_the_metadata_contract(suite_file):
         assert not missing, (bench.get_name(), missing)
         assert meta["env"] == "bench-host" and meta["profile"] == "smoke"
         smoke = PROFILES["smoke"]
-        values = smoke.latency_values if "latency" in meta.get("tags", []) else smoke.values
-        settings = "values=%d warmups=%d loops=1" % (values, smoke.warmups)
-        assert meta["profile_settings"] == settings
+        values = smoke.latency_values if "latency" in meta.get("tags", []) else smoke.blocks.values
+        settings = "values=%d warmups=%d warmup_scale=%g loops=1 block=" % (values, smoke.warmups, SHORT_WARMUP)
+        assert meta["profile_settings"].startswith(settings)
         assert bench.get_nrun() == smoke.rounds and len(bench.get_values()) == smoke.rounds * values
         assert [run.get_metadata()["round"] for run in bench.get_runs()] == list(range(smoke.rounds))
         hashes.setdefault(meta["workload"], set()).add(meta["workload_sha256"])

@@ -16,6 +16,7 @@ rewritten atomically, so Ctrl-C or a kill loses at most the process in flight, a
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import glob
 import json
 import math
@@ -33,7 +34,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from workloads import _meta, _results, _schema
 from workloads._registry import PROFILES, USER_WORKLOADS_ENV, Bench, Profile, Workload, cpu_count, load_all, plan
-from workloads._schema import BenchSpec, BenchStatus, Outcome
+from workloads._schema import ERRORS_SUFFIX, BenchSpec, BenchStatus, Outcome
 from workloads.modes import MODES, mode_unavailable
 
 TAIL_CHARS = 2000  # of a failed benchmark's output, kept in the status file
@@ -56,41 +57,56 @@ def worker_environ() -> Dict[str, str]:
     return {k: v for k, v in os.environ.items() if k in _WORKER_ENV or k.startswith(("LC_", "GILBENCH_"))}
 
 
+LAYOUTS = ("blocks", "processes")  # see workloads._runner; ``blocks`` is the default
+# Where there is no JIT, the ``blocks`` layout's warm-up passes run at this share of the size: a
+# first pass differed from the later ones by no more than the noise (docs/data/variance-budget.md).
+SHORT_WARMUP = 0.25
+
+
 def worker_command(
     python: str,
-    spec: BenchSpec,
+    specs: Sequence[BenchSpec],
     part: str,
     *,
     round_: int,
     profile: Profile,
     run_id: str,
     env: str,
+    layout: str = "blocks",
     warmups: Optional[int] = None,
+    values: Optional[int] = None,
+    warmup_scale: float = 1.0,
 ) -> List[str]:
-    """The command line of one pyperf worker process measuring ``spec`` into ``part``.
+    """The command line of one benchmark process measuring ``specs`` (one block: the same
+    workload, size and parameters) into ``part``.
 
     Public so that a check made outside bench-all (``benchmarks/interleaved_check.py``)
     times a benchmark through exactly the process bench-all starts.
     """
-    values = profile.latency_values if spec.self_timed else profile.values
+    first = specs[0]
+    if values is None:
+        values = profile.latency_values if first.self_timed else profile.layout(layout).values
     cmd = [
-        python, "-m", "workloads._runner", "--worker",
+        python, "-m", "workloads._runner",
         "--values", str(values),
         "--warmups", str(profile.warmups if warmups is None else warmups),
-        "--loops", "1",
         "--output", part,
-        "--module", spec.module,
-        "--workload", spec.workload,
-        "--mode", spec.mode,
-        "--workers", str(spec.workers),
-        "--size", str(spec.size),
+        "--module", first.module,
+        "--workload", first.workload,
+        "--size", str(first.size),
         "--round", str(round_),
         "--bench-profile", profile.name,
         "--run-id", run_id,
         "--env", env,
     ]  # fmt: skip
-    for key, value in spec.params:
+    for spec in specs:
+        cmd.extend(("--bench", "%s:%d" % (spec.mode, spec.workers)))
+    for key, value in first.params:
         cmd.extend(("--param", "%s=%s" % (key, value)))
+    if layout == "processes":
+        cmd.append("--pair-serial")
+    if warmup_scale != 1.0:
+        cmd.extend(("--warmup-scale", repr(warmup_scale)))
     return cmd
 
 
@@ -179,7 +195,7 @@ class EnvRun:
             "format": _schema.STATUS_FORMAT,
             "env": self.target.env,
             "run_id": self.run_id,
-            "profile": dict(self.profile.__dict__),
+            "profile": dataclasses.asdict(self.profile),
             "interpreter": facts,
             "warmups": self.profile.warmups_for(jit),
             "cpu_count": cpu_count(),
@@ -279,23 +295,23 @@ class EnvRun:
 
     # -- one pyperf process ----------------------------------------------------------
 
-    def _command(self, spec: BenchSpec, round_: int, part: str) -> List[str]:
-        """One pyperf worker process: it measures, then writes a one-run benchmark to ``part``."""
-        return worker_command(
-            self.target.python, spec, part, round_=round_, profile=self.profile, run_id=self.run_id,
-            env=self.target.env, warmups=self.status.get("warmups", self.profile.warmups),
-        )  # fmt: skip
-
-    def run_process(self, spec: BenchSpec, round_: int) -> Outcome:
-        """One pyperf worker process of ``spec``, in its own process group: pyperf's
-        manager, minus a process.  Record its run; return the outcome."""
+    def run_block(self, specs: Sequence[BenchSpec], round_: int, layout: str = "blocks") -> Dict[str, Outcome]:
+        """One benchmark process measuring ``specs`` (see ``workloads._runner``), in its own
+        process group: pyperf's manager, minus a process.  Record each benchmark's run and
+        return its outcome, by name.  A benchmark that raised is failed alone; a process that
+        crashes, hangs or is interrupted fails (or interrupts) every benchmark it measured."""
         import pyperf
 
         scratch = tempfile.mkdtemp(prefix=".bench-", dir=os.path.dirname(self.suite_path))
         part = os.path.join(scratch, "worker.json")
+        jit = self.status.get("interpreter", {}).get("jit") == "on"
+        cmd = worker_command(self.target.python, specs, part, round_=round_, profile=self.profile,
+                             run_id=self.run_id, env=self.target.env, layout=layout,
+                             warmups=self.status.get("warmups", self.profile.warmups),
+                             warmup_scale=SHORT_WARMUP if layout == "blocks" and not jit else 1.0)  # fmt: skip
         start = time.monotonic()
         proc = subprocess.Popen(
-            self._command(spec, round_, part),
+            cmd,
             cwd=self.target.cwd,
             env=self.target.environ,
             stdout=subprocess.PIPE,
@@ -303,32 +319,46 @@ class EnvRun:
             start_new_session=True,  # its own process group: we can kill pool workers too
             preexec_fn=_results.die_with_parent,
         )
+        share = 1.0 / len(specs)  # each benchmark's share of the process's seconds
         try:
             out, _ = proc.communicate(timeout=self.timeout)
             elapsed = time.monotonic() - start
-            if proc.returncode != 0 or not os.path.exists(part):
-                detail = _describe_exit(proc.returncode)
-                self._record(spec, Outcome.FAILED, elapsed, "%s\n%s" % (detail, _tail(out.decode("utf-8", "replace"))))
-                return Outcome.FAILED
-            run = pyperf.Benchmark.load(part)
-            if spec.name in self.suite:
-                self.suite[spec.name].add_runs(run)
-            else:
-                self.suite[spec.name] = run
-            self._save_suite()
-            self._record(spec, Outcome.PARTIAL, elapsed, "measured in %d round(s)" % self.suite[spec.name].get_nrun())
-            return Outcome.OK
+            tail = _tail(out.decode("utf-8", "replace"))
+            measured = {b.get_name(): b for b in pyperf.BenchmarkSuite.load(part)} if os.path.exists(part) else {}
+            errors = _results.read_json(part + ERRORS_SUFFIX) if os.path.exists(part + ERRORS_SUFFIX) else {}
+            outcomes = {}
+            for spec in specs:
+                run = measured.get(spec.name)
+                if run is None:
+                    detail = errors.get(spec.name) or _describe_exit(proc.returncode)
+                    self._record(spec, Outcome.FAILED, elapsed * share, "%s\n%s" % (detail, tail))
+                    outcomes[spec.name] = Outcome.FAILED
+                    continue
+                if spec.name in self.suite:
+                    self.suite[spec.name].add_runs(run)
+                else:
+                    self.suite[spec.name] = run
+                outcomes[spec.name] = Outcome.OK
+            if measured:
+                self._save_suite()
+            for spec in specs:
+                if outcomes[spec.name] is Outcome.OK:
+                    runs = self.suite[spec.name].get_nrun()
+                    self._record(spec, Outcome.PARTIAL, elapsed * share, "measured in %d round(s)" % runs)
+            return outcomes
         except subprocess.TimeoutExpired:
             _kill_group(proc)
             out, _ = proc.communicate()
             elapsed = time.monotonic() - start
-            detail = "timed out after %.0f s" % elapsed
-            self._record(spec, Outcome.TIMEOUT, elapsed, "%s\n%s" % (detail, _tail(out.decode("utf-8", "replace"))))
-            return Outcome.TIMEOUT
+            detail = "timed out after %.0f s\n%s" % (elapsed, _tail(out.decode("utf-8", "replace")))
+            for spec in specs:
+                self._record(spec, Outcome.TIMEOUT, elapsed * share, detail)
+            return {spec.name: Outcome.TIMEOUT for spec in specs}
         except BaseException:
             _kill_group(proc)
             proc.wait()
-            self._record(spec, Outcome.INTERRUPTED, time.monotonic() - start, "interrupted by the user")
+            for spec in specs:
+                self._record(spec, Outcome.INTERRUPTED, (time.monotonic() - start) * share, "interrupted by the user")
             raise
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -341,7 +371,7 @@ StopRule = Callable[[List[EnvRun], int], Tuple[Set[Tuple[str, str]], str]]
 
 @dataclass
 class Rounds:
-    """How many rounds, when to stop early, and the shuffle seed."""
+    """How many rounds, when to stop early, the shuffle seed and the layout."""
 
     least: int
     most: int
@@ -349,60 +379,109 @@ class Rounds:
     stop: Optional[StopRule] = None
     budget: Optional[float] = None  # seconds; no new round starts after it is spent
     before: Optional[Callable[[int], None]] = None  # called with the round (from 1) before it starts
+    layout: str = "blocks"
+    # called before each slot of a round (``blocks``) or once per round (``processes``), with
+    # the round as benchmarks record it (from 0)
+    probe: Optional[Callable[[int], None]] = None
+    stopped_by: str = ""  # set by run_rounds: "budget", "target" (nothing left open) or "rounds" (the most)
+
+
+Unit = Tuple[EnvRun, List[BenchSpec]]  # one benchmark process: an env and the benchmarks it measures
+
+
+def slots(runs: List[EnvRun], round_: int, layout: str, seed: int) -> List[List[Unit]]:
+    """Round ``round_``'s benchmark processes, in the order they run, grouped in slots.
+
+    ``blocks``: one process per env and block (a workload's benchmarks, see
+    ``BenchSpec.block``); a slot is one block in every env, back to back in a shuffled
+    order, so that a ratio across interpreters (a free-threaded build over its default
+    build) compares processes seconds apart; the slots' order is shuffled too.
+    ``processes``: one process per benchmark, every (env, benchmark) in one shuffled
+    order, each its own slot.  Shuffled from ``seed`` and the round, so a resumed run
+    keeps its order.
+    """
+    rng = random.Random("%d:%d" % (seed, round_))
+    due = [(r, s) for r in runs for s in r.open_specs() if r.next_round(s) == round_]
+    if layout == "processes":
+        rng.shuffle(due)
+        return [[(run, [spec])] for run, spec in due]
+    grouped: Dict[str, Dict[str, Unit]] = {}
+    for run, spec in due:
+        grouped.setdefault(spec.block, {}).setdefault(run.target.env, (run, []))[1].append(spec)
+    order = sorted(grouped)
+    rng.shuffle(order)
+    out = []
+    for key in order:
+        units = [grouped[key][env] for env in sorted(grouped[key])]
+        rng.shuffle(units)
+        out.append(units)
+    return out
 
 
 def run_rounds(runs: List[EnvRun], rounds: Rounds, log: Callable[[str], None] = print) -> int:
     """Measure every open benchmark of every env in interleaved rounds; return failures.
 
-    Round r runs one pyperf process of every benchmark that still needs one, in every
-    env, in an order shuffled from ``seed`` and r: a slow spell of a shared machine
-    then falls on random benchmarks of every interpreter alike, and ratios taken
-    within a round (blocks) cancel it.  Benchmarks stop after ``least`` rounds when
-    ``stop`` says their ratios are precise enough, and after ``most`` in any case.
+    Round r runs one benchmark process of every benchmark that still needs one, in
+    every env (``slots``): a slow spell of a shared machine then falls on random
+    benchmarks of every interpreter alike.  Benchmarks stop after ``least`` rounds
+    when ``stop`` says their ratios are precise enough, and after ``most`` in any case.
     """
     started = time.monotonic()
     failures = 0
     round_ = min((r.next_round(s) for r in runs for s in r.open_specs()), default=rounds.most)
-    per_process = 0.0  # seconds one process took on average in the last round
+    per_unit = 0.0  # seconds one benchmark process took on average in the last round
     while round_ < rounds.most:
-        todo = [(r, s) for r in runs for s in r.open_specs() if r.next_round(s) == round_]
-        if not todo:
+        todo = slots(runs, round_, rounds.layout, rounds.seed)
+        count = sum(len(slot) for slot in todo)
+        if not count:
             round_ += 1
             continue
         elapsed = time.monotonic() - started
-        expected = per_process * len(todo)  # this round measures only what is still open
+        expected = per_unit * count  # this round measures only what is still open
         if rounds.budget is not None and round_ >= rounds.least and elapsed + expected > rounds.budget:
             log("budget of %s reached after %d rounds: %d benchmarks stop short of the target"
-                % (_clock(rounds.budget), round_, len(todo)))  # fmt: skip
+                % (_clock(rounds.budget), round_, sum(len(specs) for slot in todo for _, specs in slot)))  # fmt: skip
+            rounds.stopped_by = "budget"
             break
-        random.Random("%d:%d" % (rounds.seed, round_)).shuffle(todo)
         if rounds.before is not None:
             rounds.before(round_ + 1)
         t_round = time.monotonic()
-        for index, (run, spec) in enumerate(todo, start=1):
-            t0 = time.monotonic()
-            outcome = run.run_process(spec, round_)
-            failures += outcome.failed
-            log("round %d %3d/%d %-16s %-40s %-8s %5.1fs  (elapsed %s)"
-                % (round_ + 1, index, len(todo), run.target.env, spec.name, outcome.value,
-                   time.monotonic() - t0, _clock(time.monotonic() - started)))  # fmt: skip
-        per_process = (time.monotonic() - t_round) / len(todo)
+        index = 0
+        for number, slot in enumerate(todo):
+            if rounds.probe is not None and (rounds.layout == "blocks" or number == 0):
+                rounds.probe(round_)
+            for run, specs in slot:
+                index += 1
+                t0 = time.monotonic()
+                outcomes = run.run_block(specs, round_, rounds.layout)
+                failed = sum(o.failed for o in outcomes.values())
+                failures += failed
+                label = specs[0].name if len(specs) == 1 else "%s (%d)" % (specs[0].block, len(specs))
+                result = "failed" if failed == len(specs) else "%d failed" % failed if failed else "ok"
+                log("round %d %3d/%d %-16s %-40s %-8s %5.1fs  (elapsed %s)"
+                    % (round_ + 1, index, count, run.target.env, label, result, time.monotonic() - t0,
+                       _clock(time.monotonic() - started)))  # fmt: skip
+        per_unit = (time.monotonic() - t_round) / count
         measured = round_ + 1
         if measured >= rounds.most:
             break
-        if measured >= rounds.least:
+        if rounds.stop is not None or measured >= rounds.least:
             if rounds.stop is None:
                 stop, note = {(r.target.env, s.name) for r in runs for s in r.open_specs()}, ""
-            else:
+            else:  # asked after every round, for its progress note; it closes nothing before ``least``
                 stop, note = rounds.stop(runs, measured)
+                stop = stop if measured >= rounds.least else set()
             for run in runs:
                 for spec in run.open_specs():
                     if (run.target.env, spec.name) in stop:
                         run.close(spec, "target reached after %d rounds" % measured if rounds.stop else "")
             still = sum(len(r.open_specs()) for r in runs)
             log("after round %d: %d benchmarks still open%s; next round about %s"
-                % (measured, still, note and ", " + note, _clock(per_process * still)))  # fmt: skip
+                % (measured, still, note and ", " + note,
+                   _clock(per_unit * sum(map(len, slots(runs, measured, rounds.layout, rounds.seed))))))  # fmt: skip
         round_ += 1
+    left_open = any(r.open_specs() for r in runs)
+    rounds.stopped_by = rounds.stopped_by or ("rounds" if left_open or rounds.stop is None else "target")
     for run in runs:
         for spec in run.open_specs():
             entry = run.entry(spec)
@@ -433,20 +512,20 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         pass
 
 
-def _calibrated_size(wl: Workload, size: int, profile: Profile, ladder: Sequence[int], log: Callable) -> int:
+def _calibrated_size(wl: Workload, size: int, min_value: float, ladder: Sequence[int], log: Callable) -> int:
     """``size`` scaled by a power of two until one serial value lasts long enough.
 
-    Long enough is ``profile.min_value`` × the most workers that can run at once
+    Long enough is ``min_value`` (the layout's, see ``Layout``) × the most workers that can run at once
     (I/O workloads: the most workers), so that every parallel value of the workload
     reaches ``min_value`` too.  Timed in a subprocess (a workload that crashes must
     not take the env down), second call of two so a JIT has compiled the loop.
     Sizes only grow: the declared size stays wherever it already suffices, so most
     CPython builds measure identical work.
     """
-    if not profile.min_value or wl.self_timed or "serial" not in wl.modes or wl.unavailable_reason():
+    if not min_value or wl.self_timed or "serial" not in wl.modes or wl.unavailable_reason():
         return size
     most = max(ladder) if "io" in wl.tags else min(max(ladder), cpu_count())
-    target = profile.min_value * most
+    target = min_value * most
     cmd = [sys.executable, "-m", "workloads._calibrate", wl.module, wl.name, str(size)]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=CALIBRATION_TIMEOUT, env=worker_environ())
@@ -458,21 +537,27 @@ def _calibrated_size(wl: Workload, size: int, profile: Profile, ladder: Sequence
         return size
     factor = min(MAX_SCALE, 2 ** math.ceil(math.log2(target / max(seconds, 1e-9))))
     log("%s: one serial value took %.1f ms; work size x%d (values >= %.0f ms)"
-        % (wl.name, seconds * 1e3, factor, profile.min_value * 1e3))  # fmt: skip
+        % (wl.name, seconds * 1e3, factor, min_value * 1e3))  # fmt: skip
     return size * factor
 
 
 def plan_specs(
-    registry: Dict[str, Workload], profile: Profile, benches: List[Bench], calibrate: bool, log: Callable = print
+    registry: Dict[str, Workload],
+    profile: Profile,
+    benches: List[Bench],
+    calibrate: bool,
+    log: Callable = print,
+    layout: str = "blocks",
 ) -> List[BenchSpec]:
-    """The plan as records for the status file: availability and calibrated sizes included."""
+    """The plan as records for the status file: availability and sizes calibrated for ``layout`` included."""
     ladder = sorted({b.workers for b in benches if b.mode != "serial"} or {1})
     sizes: Dict[str, int] = {}
     specs = []
     for bench in benches:
         wl = bench.workload
         if wl.name not in sizes:
-            sizes[wl.name] = _calibrated_size(wl, bench.size, profile, ladder, log) if calibrate else bench.size
+            min_value = profile.layout(layout).min_value
+            sizes[wl.name] = _calibrated_size(wl, bench.size, min_value, ladder, log) if calibrate else bench.size
         specs.append(
             BenchSpec(
                 name=bench.name,
@@ -486,9 +571,15 @@ def plan_specs(
                 tags=wl.tags,
                 roles=wl.roles,
                 unavailable=wl.unavailable_reason() or mode_unavailable(bench.mode) or "",
+                block=bench.name if wl.self_timed or wl.setup else _block_name(wl.name, bench.params),
             )
         )
     return specs
+
+
+def _block_name(workload: str, params: Sequence[Tuple[str, Any]]) -> str:
+    """``countdown``, or ``convoy[switch_ms=5]`` for a workload with parameters."""
+    return "%s[%s]" % (workload, ",".join("%s=%s" % kv for kv in params)) if params else workload
 
 
 def capture_timeline(run_dir: str, env: str, run_id: str) -> str:
@@ -521,6 +612,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--retry-failed", action="store_true", help="with --resume, rerun failed benchmarks")
     parser.add_argument("--timeout", type=float, help="seconds per benchmark process (default: the profile's)")
     parser.add_argument("--seed", type=int, help="seed of the order within rounds (default: from the run id)")
+    parser.add_argument("--layout", choices=LAYOUTS, default="blocks",
+                        help="blocks: one process per workload, its benchmarks alternating (default); "
+                             "processes: one process per benchmark and round (the older layout)")  # fmt: skip
     parser.add_argument("--force", action="store_true", help="run even if another benchmark run holds the lock")
     parser.add_argument("--no-timeline", dest="timeline", action="store_false", help="skip the GIL timeline capture")
     parser.add_argument(
@@ -604,7 +698,9 @@ def _measure(args: argparse.Namespace, profile: Profile, registry: Dict[str, Wor
         run.load()
     else:
         facts = _meta.interpreter_facts()
-        run.create(plan_specs(registry, profile, benches, calibrate=True, log=log), facts, facts["jit"] == "on")
+        run.create(plan_specs(registry, profile, benches, calibrate=True, log=log, layout=args.layout), facts,
+                   facts["jit"] == "on")  # fmt: skip
+        run.status["layout"] = args.layout
         if args.timeline:
             run.status["timeline"] = capture_timeline(run_dir, args.env, args.run_id)
             log("GIL timeline: %s" % run.status["timeline"])
@@ -616,10 +712,11 @@ def _measure(args: argparse.Namespace, profile: Profile, registry: Dict[str, Wor
         log("prepared %d benchmarks (%d to measure) in %s" % (len(run.specs), len(run.open_specs()), run.status_path))
         return 0
     done = len(run.specs) - len(run.open_specs())
-    log("%d benchmarks (%d to measure, in %d round(s) of one pyperf process each), profile %s, run %s"
+    log("%d benchmarks (%d to measure, in %d round(s)), profile %s, run %s"
         % (len(run.specs), len(run.open_specs()), profile.rounds, profile.name, args.run_id))  # fmt: skip
     seed = args.seed if args.seed is not None else seed_of(args.run_id)
-    failures = run_rounds([run], Rounds(profile.rounds, profile.rounds, seed), log)
+    layout = run.status.get("layout", "processes")  # a resumed run keeps its layout
+    failures = run_rounds([run], Rounds(profile.rounds, profile.rounds, seed, layout=layout), log)
     log("wrote %s (%d benchmarks were already done)" % (run.suite_path, done))
     return 1 if failures else 0
 

@@ -224,36 +224,53 @@ def worker_ladder(cpus: int) -> List[int]:
 
 
 @dataclass(frozen=True)
+class Layout:
+    """How a profile measures in one layout (``workloads._runner``): ``values`` per benchmark
+    per process, and ``min_value``, the shortest a value may be (seconds; 0: no minimum).
+
+    Work sizes are scaled up per interpreter (PyPy's JIT finishes the declared work in a
+    few ms) until the serial value is at least ``min_value`` × the most workers that can
+    run at once, so that every parallel value is long enough too.
+    """
+
+    values: int
+    min_value: float = 0.0
+
+
+@dataclass(frozen=True)
 class Profile:
     """How long and how often to measure: identical for every interpreter.
 
-    A run is a sequence of rounds (randomised blocks): in round r every open
-    benchmark of every env gets one fresh pyperf process, in a shuffled order.
-    ``rounds`` is the minimum; with a ``precision`` target, bench-all keeps
-    measuring a benchmark until every headline ratio that uses it has a 95%
-    interval within ±precision, up to ``max_rounds``.  ``min_value`` (seconds) is
-    the shortest a value may be: work sizes are scaled up per interpreter (PyPy's
-    JIT finishes the declared work in a few ms) until the serial value is at least
-    ``min_value`` × the most workers that can run at once, so that every parallel
-    value is long enough too.  ``jit_warmups`` replaces ``warmups`` where a JIT is
-    on.  ``latency_requests`` is the requests per latency configuration over the
-    minimum rounds (one value is one request).  ``workers`` replaces the machine's
-    worker ladder: smoke checks every workload and mode at one count, with only the
-    first parameter set of each workload and the ends of pinned worker lists.
+    A run is a sequence of rounds: in round r every open benchmark of every env gets
+    one fresh process (``blocks``: one per workload and env, its benchmarks alternating;
+    ``processes``: one per benchmark), in a shuffled order.  ``rounds`` is the minimum;
+    with a ``precision`` target, bench-all keeps measuring a benchmark until every
+    headline ratio that uses it has a 95% interval within ±precision, up to
+    ``max_rounds``.  ``blocks`` and ``processes`` say how each layout measures.
+    ``warmups`` passes precede the values (in ``blocks``, where there is no JIT, at a
+    quarter of the size and not recorded); ``jit_warmups`` replaces it, at full size,
+    where a JIT is on.  ``latency_requests`` is the requests per latency configuration
+    over the minimum rounds (one value is one request).  ``workers`` replaces the
+    machine's worker ladder: smoke checks every workload and mode at one count, with
+    only the first parameter set of each workload and the ends of pinned worker lists.
     """
 
     name: str
     rounds: int
-    values: int
     warmups: int
     scale: float
     timeout: float  # seconds per benchmark process before it is stopped
     latency_requests: int
+    blocks: Layout
+    processes: Layout
     workers: Optional[Tuple[int, ...]] = None
     max_rounds: int = 0  # 0: the same as rounds
     jit_warmups: int = 0  # 0: the same as warmups
-    min_value: float = 0.0
     precision: float = 0.0  # target relative half-width of headline ratios; 0: none
+
+    def layout(self, name: str) -> Layout:
+        """The settings of layout ``name`` (``blocks`` or ``processes``)."""
+        return self.processes if name == "processes" else self.blocks
 
     @property
     def most_rounds(self) -> int:
@@ -268,16 +285,21 @@ class Profile:
         return -(-self.latency_requests // self.rounds)
 
 
+# ``blocks`` follows the variance budget measured on a 2-vCPU VM (docs/how-sure.md): a value
+# varies by 10-20% whatever its length between 50 and 300 ms, consecutive values of a process
+# hardly correlate, and processes and rounds add little; so values are short, and several per
+# process spread its fixed cost (0.3-0.65 s).  ``processes`` keeps the settings of the older layout.
 PROFILES: Dict[str, Profile] = {
     p.name: p
     for p in (
-        Profile("smoke", rounds=1, values=2, warmups=1, scale=0.05, timeout=60.0, latency_requests=10, workers=(2,)),
-        Profile("fast", rounds=3, values=1, warmups=1, jit_warmups=3, scale=0.25, timeout=300.0,
-                latency_requests=200, min_value=0.05),
-        Profile("default", rounds=3, max_rounds=16, values=1, warmups=1, jit_warmups=4, scale=1.0, timeout=900.0,
-                latency_requests=1000, min_value=0.1, precision=0.03),
-        Profile("rigorous", rounds=8, max_rounds=40, values=3, warmups=2, jit_warmups=6, scale=1.0, timeout=1800.0,
-                latency_requests=3000, min_value=0.2, precision=0.02),
+        Profile("smoke", rounds=1, warmups=1, scale=0.05, timeout=60.0, latency_requests=10, workers=(2,),
+                blocks=Layout(2), processes=Layout(2)),
+        Profile("fast", rounds=3, warmups=1, jit_warmups=3, scale=0.25, timeout=300.0, latency_requests=200,
+                blocks=Layout(2, 0.0125), processes=Layout(1, 0.05)),
+        Profile("default", rounds=3, max_rounds=16, warmups=1, jit_warmups=4, scale=1.0, timeout=900.0,
+                latency_requests=1000, precision=0.03, blocks=Layout(4, 0.025), processes=Layout(1, 0.1)),
+        Profile("rigorous", rounds=8, max_rounds=40, warmups=2, jit_warmups=6, scale=1.0, timeout=1800.0,
+                latency_requests=3000, precision=0.02, blocks=Layout(8, 0.05), processes=Layout(3, 0.2)),
     )
 }  # fmt: skip
 

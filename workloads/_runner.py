@@ -1,36 +1,51 @@
-"""The pyperf script for one benchmark: ``python -m workloads._runner --workload ...``.
+"""One benchmark process: ``python -m workloads._runner --bench MODE:K ... --output PART``.
 
-The driver starts it as a pyperf worker (``--worker``), one fresh process per
-round; run standalone, pyperf's own manager re-runs it the same way
-(``program_args``).  It imports only the module that declares the workload: a
-countdown worker must not import numpy or a native extension that could switch
-the GIL back on.
-Metadata is computed in each worker after those imports, so ``gil_enabled`` is the
-runtime truth for the code that is measured.
+The driver starts one such process per *block*: the benchmarks of one workload (its
+serial run, its threads, pool processes and subinterpreters at each worker count)
+measured in this one process, alternating.  Each pass times every benchmark of the
+block once; the order reverses from one pass to the next (and, for a process's
+first pass, from one round to the next), so no benchmark always runs first or
+after the same neighbour.  The two sides of a speedup (serial and k threads; one
+and k pool workers) are then timed a fraction of a second apart, in the same
+process: the machine's drift, which moves a two-vCPU VM's parallel capacity by a
+third within the hour, falls on both sides alike, and so does whatever state one
+process has that another has not.
+
+A block of one benchmark with one value per process is the older layout
+(``--layout processes``): kept for comparing the two.  There a one-worker
+``processes``/``interpreters`` benchmark also times serial in its own process
+(``--pair-serial``, see ``workloads.modes``), since its block holds no serial run.
+
+The process imports only the module that declares the workload: a countdown worker
+must not import numpy or a native extension that could switch the GIL back on.
+Metadata is computed after those imports, so ``gil_enabled`` is the runtime truth
+for the code that is measured.  The output is a pyperf suite (one benchmark per
+``--bench``, one run each), so ``pyperf stats`` reads every process's file; a
+benchmark that raises is dropped from the block's remaining passes and named, with
+its error, in ``PART.errors.json``, and the others are still measured.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import multiprocessing
 import statistics
 import sys
 import time
-from typing import Any, Dict, List
+import traceback
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import pyperf
 
 from workloads import _meta, _schema
 from workloads._registry import _REGISTRY, PROFILES, Bench, Workload, import_workload_module
-from workloads.modes import SERIAL_IN_PROCESS, THREAD_CPU_SHARES, time_bench
-
-# Our options, forwarded to every pyperf worker.
-# (pyperf owns --profile for cProfile output, hence --bench-profile.)
-_OPTIONS = ("module", "workload", "mode", "workers", "size", "param", "round", "bench_profile", "run_id", "env")
+from workloads._schema import ERRORS_SUFFIX
+from workloads.modes import SERIAL_IN_PROCESS, THREAD_CPU_SHARES, preparation_order, prepare, time_bench
 
 
-def _parse_param(text: str) -> Any:
+def _parse_param(text: str) -> Tuple[str, Any]:
     key, _, raw = text.partition("=")
     try:
         return key, json.loads(raw)
@@ -38,33 +53,31 @@ def _parse_param(text: str) -> Any:
         return key, raw
 
 
-def _forward_args(cmd: List[str], args: argparse.Namespace) -> None:
-    for option in _OPTIONS:
-        value = getattr(args, option)
-        flag = "--" + option.replace("_", "-")
-        if option == "param":
-            for item in value:
-                cmd.extend((flag, item))
-        else:
-            cmd.extend((flag, str(value)))
+def parse_bench(text: str) -> Tuple[str, int]:
+    """``threads:2`` -> ``("threads", 2)``; ``serial`` alone means one worker."""
+    mode, _, workers = text.partition(":")
+    return mode, int(workers or 1)
 
 
-def benchmark_metadata(bench: Bench, args: argparse.Namespace) -> Dict[str, Any]:
+def benchmark_metadata(bench: Bench, args: argparse.Namespace, block: Sequence[Bench]) -> Dict[str, Any]:
     """Custom pyperf metadata: the contract every later stage relies on."""
     facts = _meta.interpreter_facts()
     build = facts.pop("build")
-    profile = PROFILES[args.bench_profile]
-    values = profile.latency_values if bench.workload.self_timed else profile.values
     meta: Dict[str, Any] = {
+        "name": bench.name,
+        "unit": "second",
+        "loops": 1,
         "workload": bench.workload.name,
         "mode": bench.mode,
         "workers": bench.workers,
         "work_size": bench.size,
         "round": args.round,
+        "block": " ".join("%s:%d" % (b.mode, b.workers) for b in block),
         "workload_sha256": bench.workload.source_sha256,
         "roles": list(bench.workload.roles) or None,
         "profile": args.bench_profile,
-        "profile_settings": "values=%d warmups=%d loops=1" % (values, args.warmups or 0),
+        "profile_settings": "values=%d warmups=%d warmup_scale=%g loops=1 block=%d"
+        % (args.values, args.warmups, args.warmup_scale, len(block)),
         "run_id": args.run_id,
         "env": args.env,
         "implementation": facts["implementation"],
@@ -90,11 +103,9 @@ def benchmark_metadata(bench: Bench, args: argparse.Namespace) -> Dict[str, Any]
 
 
 # A vCPU of this project's VM that has just woken runs a pure-Python loop up to 10%
-# slower than one that has been busy for ~100 ms, beyond pyperf's warm-up value; how busy
-# a worker had been before its first value depended on how much it imported (the plain
-# independent child: 161 ms after sleeping 100 ms, 146 ms after spinning 100 ms;
-# benchmarks/results/README.md).  So every worker spins for a fixed time first, and all
-# of them start measuring equally warm.
+# slower than one that has been busy for ~100 ms, beyond a warm-up value; how busy a
+# process had been before its first value depends on how much it imported.  So every
+# benchmark process spins for a fixed time first, and all start measuring equally warm.
 WARM_CPU_SECONDS = 0.1
 
 
@@ -105,73 +116,145 @@ def _warm_cpu(seconds: float) -> None:
         pass
 
 
-def _timed(bench: Bench, gil_before: bool, round_: int):
-    def time_func(loops: int) -> float:
-        seconds = time_bench(bench, loops, round_)
-        if _meta.gil_enabled() != gil_before:
-            raise RuntimeError(
-                "the GIL changed state while %s ran (now enabled=%s): something imported "
-                "during the run is not free-threading compatible" % (bench.name, _meta.gil_enabled())
-            )
-        return seconds
+class _Timed:
+    """What one benchmark of the block gathered: warm-ups, values, the side quantities."""
 
-    return time_func
+    def __init__(self, bench: Bench) -> None:
+        self.bench = bench
+        self.warmups: List[float] = []
+        self.values: List[float] = []
+        self.cpu_shares: List[float] = []  # threads' CPU share, one per value
+        self.serial: List[float] = []  # serial in this process, one per value (--pair-serial)
+        self.error = ""
 
 
-def main() -> None:
-    runner = pyperf.Runner(
-        program_args=("-m", "workloads._runner"),
-        add_cmdline_args=_forward_args,
-    )
-    parser = runner.argparser
+def _measure(timed: _Timed, warmup: bool, round_: int, pair_serial: bool, gil_before: bool, scale: float) -> None:
+    """One call of one benchmark; its value (or warm-up) and side quantities go to ``timed``."""
+    shares, serial = len(THREAD_CPU_SHARES), len(SERIAL_IN_PROCESS)
+    bench = timed.bench
+    if warmup and scale != 1.0:
+        bench = dataclasses.replace(bench, size=max(1, int(bench.size * scale)))
+    seconds = time_bench(bench, 1, round_, pair_serial=pair_serial)
+    if _meta.gil_enabled() != gil_before:
+        raise RuntimeError(
+            "the GIL changed state while %s ran (now enabled=%s): something imported "
+            "during the run is not free-threading compatible" % (timed.bench.name, _meta.gil_enabled())
+        )
+    if seconds <= 0:
+        raise RuntimeError("%s: a non-positive time (%r s); the clock or the workload is broken" % (
+            timed.bench.name, seconds))  # fmt: skip
+    if warmup:
+        if scale == 1.0:
+            timed.warmups.append(seconds)
+        return
+    timed.values.append(seconds)
+    timed.cpu_shares.extend(THREAD_CPU_SHARES[shares:])
+    timed.serial.extend(SERIAL_IN_PROCESS[serial:])
+
+
+def _failed(item: _Timed, exc: Exception) -> None:
+    traceback.print_exc()
+    item.error = "%s: %s" % (type(exc).__name__, exc)
+
+
+def run_block(
+    block: List[Bench], values: int, warmups: int, round_: int, pair_serial: bool = False, warmup_scale: float = 1.0
+) -> List[_Timed]:
+    """Start the block's pools and executors, warm the CPU, then time ``warmups`` and
+    ``values`` passes over ``block``, alternating, as the module says.
+
+    Warm-up passes run at ``warmup_scale`` × the size; below 1 they are not recorded (a
+    pyperf warm-up is a value of the benchmark itself).  A benchmark that raises is
+    reported on stderr, keeps its error and leaves the remaining passes; the others go on.
+    """
+    gil_before = _meta.gil_enabled()
+    timed = [_Timed(b) for b in block]
+    by_bench = {id(item.bench): item for item in timed}
+    for bench in preparation_order(block):
+        try:
+            prepare(bench)
+        except Exception as exc:  # this benchmark's pool or executor: the others go on
+            _failed(by_bench[id(bench)], exc)
+    _warm_cpu(WARM_CPU_SECONDS)
+    for index in range(warmups + values):
+        order = timed if (index + round_) % 2 == 0 else timed[::-1]
+        for item in order:
+            if item.error:
+                continue
+            try:
+                _measure(item, index < warmups, round_, pair_serial, gil_before, warmup_scale)
+            except Exception as exc:  # one benchmark's failure must not cost the block's others
+                _failed(item, exc)
+    return timed
+
+
+def _run_metadata(item: _Timed) -> Dict[str, Any]:
+    """What pyperf has no slot for, measured beside the values: means over the values."""
+    extra: Dict[str, Any] = {}
+    if item.cpu_shares:
+        extra["thread_cpu_share"] = round(statistics.mean(item.cpu_shares), 4)
+    if item.serial:
+        extra["serial_in_process"] = round(statistics.mean(item.serial), 9)
+    return extra
+
+
+def write_results(path: str, timed: Sequence[_Timed], metadata: Dict[str, Dict[str, Any]]) -> None:
+    """The block's pyperf suite to ``path`` and its failures to ``path + ERRORS_SUFFIX``."""
+    benchmarks: List[pyperf.Benchmark] = []
+    system: Dict[str, Any] = {}  # pyperf's metadata of this process, collected once for the block
+    for item in timed:
+        if item.error or not item.values:
+            continue
+        meta = dict(system, **metadata[item.bench.name], **_run_metadata(item))
+        run = pyperf.Run(item.values, warmups=[(1, w) for w in item.warmups] or None, metadata=meta,
+                         collect_metadata=not system)  # fmt: skip
+        if not system:
+            system = {k: v for k, v in run.get_metadata().items() if k not in meta}
+        benchmarks.append(pyperf.Benchmark([run]))
+    errors = {item.bench.name: item.error or "no value measured" for item in timed if item.error or not item.values}
+    if errors:
+        with open(path + ERRORS_SUFFIX, "w", encoding="utf-8") as fh:
+            json.dump(errors, fh)
+    if benchmarks:
+        pyperf.BenchmarkSuite(benchmarks).dump(path)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m workloads._runner", description=__doc__.splitlines()[0])
+    parser.add_argument("--output", required=True, help="the pyperf file to write")
     parser.add_argument("--module", required=True)
     parser.add_argument("--workload", required=True)
-    parser.add_argument("--mode", required=True)
-    parser.add_argument("--workers", type=int, required=True)
+    parser.add_argument("--bench", action="append", required=True, metavar="MODE[:WORKERS]",
+                        help="a benchmark of the block (repeat): serial, threads:2, processes:1, ...")  # fmt: skip
     parser.add_argument("--size", type=int, required=True)
     parser.add_argument("--param", action="append", default=[])
+    parser.add_argument("--values", type=int, default=1, help="passes timed")
+    parser.add_argument("--warmups", type=int, default=1, help="passes run before them")
+    parser.add_argument("--warmup-scale", type=float, default=1.0,
+                        help="warm-up passes at this share of the size; kept as pyperf warm-ups only at 1")  # fmt: skip
     parser.add_argument("--round", type=int, default=0)
+    parser.add_argument("--pair-serial", action="store_true",
+                        help="one processes/interpreters worker also times serial in this process")  # fmt: skip
     parser.add_argument("--bench-profile", choices=sorted(PROFILES), required=True)
     parser.add_argument("--run-id", required=True)
     parser.add_argument("--env", required=True)
-    args = runner.parse_args()
+    return parser
 
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
     import_workload_module(args.module)
     wl: Workload = _REGISTRY[args.workload]
     params = tuple(sorted(_parse_param(p) for p in args.param))
-    bench = Bench(wl, args.mode, args.workers, args.size, params)
+    block = [Bench(wl, mode, workers, args.size, params) for mode, workers in map(parse_bench, args.bench)]
     if wl.setup is not None:
-        wl.setup(bench)
-    metadata = benchmark_metadata(bench, args)
-    if args.worker:
-        _warm_cpu(WARM_CPU_SECONDS)
-    runner.bench_time_func(bench.name, _timed(bench, _meta.gil_enabled(), args.round), metadata=metadata)
-    if args.worker and args.output:
-        skip = args.warmups or 0
-        measured = {"thread_cpu_share": (THREAD_CPU_SHARES[skip:], 4),
-                    "serial_in_process": ([s / (args.loops or 1) for s in SERIAL_IN_PROCESS[skip:]], 9)}  # fmt: skip
-        _annotate(args.output, {k: round(statistics.mean(v), digits) for k, (v, digits) in measured.items() if v})
-
-
-def _annotate(path: str, metadata: Dict[str, float]) -> None:
-    """Add what pyperf has no slot for to the run it just wrote: quantities measured
-    alongside the values (the threads' CPU share; serial in this process, paired with
-    a one-worker value), as means over the values.
-
-    pyperf copies a benchmark's metadata before the values are measured, so these
-    are written in afterwards, into this process's own one-run file, before the
-    driver reads it.
-    """
-    if not metadata:
-        return
-    with open(path, encoding="utf-8") as fh:
-        data = json.load(fh)
-    for bench in data["benchmarks"]:
-        for run in bench["runs"]:
-            run.setdefault("metadata", {}).update(metadata)
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(data, fh)
+        for bench in block:
+            wl.setup(bench)
+    metadata = {b.name: benchmark_metadata(b, args, block) for b in block}
+    timed = run_block(block, args.values, args.warmups, args.round, args.pair_serial, args.warmup_scale)
+    write_results(args.output, timed, metadata)
+    return 0 if any(item.values and not item.error for item in timed) else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

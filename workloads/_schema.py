@@ -29,6 +29,8 @@ MANIFEST = "run.json"
 STATUS_SUFFIX = ".status.json"
 TIMELINE_SUFFIX = ".timeline.json"
 STATUS_FORMAT = "gilbench-status/1"
+# Beside a benchmark process's pyperf file: the benchmarks of its block that raised, with the error.
+ERRORS_SUFFIX = ".errors.json"
 MANIFEST_FORMAT = "gilbench-run/1"
 
 
@@ -91,7 +93,8 @@ METADATA: Dict[str, Key] = {
     "mode": Key(str, "serial, threads, processes, interpreters, threads-nogil, threads-holding-gil"),
     "workers": Key(int, "threads, processes or interpreters used; 1 for serial"),
     "work_size": Key(int, "units of work per value, split across the workers"),
-    "round": Key(int, "the round (randomised block) this pyperf process belongs to"),
+    "round": Key(int, "the round this pyperf process belongs to"),
+    "block": Key(str, "the benchmarks (mode:workers) this process measured alternately, this one among them"),
     "workload_sha256": Key(str, "hash of the workload module's source"),
     "roles": Key(_to_list, "what the workload stands for in findings and charts (see workloads._registry.ROLES)"),
     "profile": Key(str, "smoke, fast, default or rigorous"),
@@ -237,6 +240,13 @@ class BenchSpec:
     tags: Tuple[str, ...] = ()
     roles: Tuple[str, ...] = ()
     unavailable: str = ""
+    # The benchmarks measured alternately in one process share a block (the workload and
+    # its parameters, see ``workloads._runner``); a benchmark alone in its block has its name.
+    block: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.block:
+            object.__setattr__(self, "block", self.name)
 
     def to_json(self) -> Dict[str, Any]:
         data = asdict(self)
@@ -258,6 +268,7 @@ class BenchSpec:
             tags=tuple(data.get("tags") or ()),
             roles=tuple(data.get("roles") or ()),
             unavailable=str(data.get("unavailable") or ""),
+            block=str(data.get("block") or ""),
         )
 
 

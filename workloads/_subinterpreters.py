@@ -94,7 +94,7 @@ def unavailable_reason() -> Optional[str]:
 
 
 _EXECUTORS: Dict[int, Any] = {}
-_WARMED: Set[Tuple[int, str, str]] = set()  # (workers, module, qualname) already imported by every worker
+_WARMED: Set[Tuple[int, str, str]] = set()  # (executor size, module, qualname) imported by every worker
 
 
 def _shutdown_executors() -> None:
@@ -103,14 +103,23 @@ def _shutdown_executors() -> None:
     _EXECUTORS.clear()
 
 
-def _executor(workers: int) -> Any:
-    """One ``InterpreterPoolExecutor`` per worker count for the life of this process, shut down at exit."""
-    if workers not in _EXECUTORS:
-        executor_class, _ = _implementation()
-        _EXECUTORS[workers] = executor_class(max_workers=workers)
-        if len(_EXECUTORS) == 1:
-            atexit.register(_shutdown_executors)
-    return _EXECUTORS[workers]
+def _executor(workers: int) -> Tuple[int, Any]:
+    """An ``InterpreterPoolExecutor`` with at least ``workers`` interpreters, and its size,
+    for the life of this process, shut down at exit.
+
+    An executor already started with more workers serves a smaller count too (k tasks
+    occupy k idle interpreters, as in an executor of k), so a block that measures one
+    and two subinterpreters starts two interpreters, not three: each takes a tenth of
+    a second to start and import the workload.
+    """
+    larger = [size for size in _EXECUTORS if size >= workers]
+    if larger:
+        return min(larger), _EXECUTORS[min(larger)]
+    executor_class, _ = _implementation()
+    _EXECUTORS[workers] = executor_class(max_workers=workers)
+    if len(_EXECUTORS) == 1:
+        atexit.register(_shutdown_executors)
+    return workers, _EXECUTORS[workers]
 
 
 def _warm_up(executor: Any, workers: int, func: Callable[..., Any], timeout: float) -> None:
@@ -156,20 +165,26 @@ def _warm_up(executor: Any, workers: int, func: Callable[..., Any], timeout: flo
         fut.result(0)
 
 
+def ready(bench: Bench, timeout: float) -> Any:
+    """The executor of ``bench``'s worker count, started and with every worker having
+    imported the workload: done once per process, before any clock starts."""
+    func = bench.workload.func_for("interpreters")
+    size, executor = _executor(bench.workers)
+    key = (size, func.__module__, func.__qualname__)
+    if key not in _WARMED:
+        _warm_up(executor, size, func, timeout)
+        _WARMED.add(key)
+    return executor
+
+
 def time_interpreters(bench: Bench, loops: int, timeout: float) -> float:
     """Seconds to run one chunk per subinterpreter and collect every result, summed over ``loops``.
 
-    Executor start-up and each worker's import of the workload happen before the
-    first value's clock starts and only once per process; ``timeout`` bounds every
-    wait, so a task that never finishes becomes an error, not a hang.
+    ``timeout`` bounds every wait, so a task that never finishes becomes an error, not a hang.
     """
     func = bench.workload.func_for("interpreters")
     chunks: List[int] = split(bench.size, bench.workers)
-    executor = _executor(bench.workers)
-    key = (bench.workers, func.__module__, func.__qualname__)
-    if key not in _WARMED:
-        _warm_up(executor, bench.workers, func, timeout)
-        _WARMED.add(key)
+    executor = ready(bench, timeout)
     total = 0.0
     for _ in range(loops):
         start = perf_counter()

@@ -36,7 +36,7 @@ import os
 import random
 import threading
 from time import perf_counter, thread_time
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from workloads._registry import Bench, split
 from workloads._results import die_with_parent
@@ -245,6 +245,26 @@ MODES: Dict[str, Callable[[Bench, int], float]] = {
 }
 
 
+def preparation_order(block: Sequence[Bench]) -> List[Bench]:
+    """The order to ``prepare`` a block in: pools first, because a process forked after
+    subinterpreters exist is broken (on CPython 3.13t a pool created after them never
+    became ready: its workers died as they started and were started again); the most
+    workers first, so that one subinterpreter executor serves every count."""
+    return sorted(block, key=lambda b: (b.mode != "processes", -b.workers))
+
+
+def prepare(bench: Bench) -> None:
+    """Start the pool or subinterpreter executor ``bench`` uses, before anything is timed."""
+    if bench.workload.self_timed:
+        return
+    if bench.mode == "processes":
+        _pool(bench.workers)
+    elif bench.mode == "interpreters":
+        from workloads import _subinterpreters
+
+        _subinterpreters.ready(bench, READY_TIMEOUT)
+
+
 def mode_unavailable(mode: str) -> Optional[str]:
     """Why ``mode`` cannot run on this interpreter, or None."""
     if mode == "interpreters":
@@ -285,11 +305,12 @@ def _paired(bench: Bench, loops: int, round_: int) -> float:
     return value
 
 
-def time_bench(bench: Bench, loops: int, round_: int = 0) -> float:
-    """Seconds for ``loops`` repetitions of ``bench``; pyperf divides by loops.
-    ``round_`` is the bench-all round this process measures (see ``_paired``)."""
+def time_bench(bench: Bench, loops: int, round_: int = 0, pair_serial: bool = False) -> float:
+    """Seconds for ``loops`` repetitions of ``bench``.  With ``pair_serial`` a one-worker
+    ``PAIRED_MODES`` benchmark also times serial in this process (see ``_paired``;
+    ``round_`` is the bench-all round this process measures)."""
     if bench.workload.self_timed:
         return bench.workload.func(loops, bench)
-    if bench.workers == 1 and bench.mode in PAIRED_MODES:
+    if pair_serial and bench.workers == 1 and bench.mode in PAIRED_MODES:
         return _paired(bench, loops, round_)
     return MODES[bench.mode](bench, loops)

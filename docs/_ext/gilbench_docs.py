@@ -61,16 +61,18 @@ class ProfilesTable(SphinxDirective):
         rows = [
             [nodes.literal(text=p.name)]
             + [nodes.paragraph(text=str(v)) for v in ("%d–%d" % (p.rounds, p.most_rounds) if p.max_rounds else
-                                                      p.rounds, p.values, p.latency_requests, p.warmups,
+                                                      p.rounds, p.blocks.values, p.latency_requests, p.warmups,
                                                       p.warmups_for(jit=True))]
             + [nodes.paragraph(text="±%g%%" % (100 * p.precision) if p.precision else "none")]
-            + [nodes.paragraph(text="%g×, values ≥ %g ms" % (p.scale, 1e3 * p.min_value))]
+            + [nodes.paragraph(text="%g×, values ≥ %g ms" % (p.scale, 1e3 * p.blocks.min_value))]
+            + [nodes.paragraph(text="%d value(s) ≥ %g ms" % (p.processes.values, 1e3 * p.processes.min_value))]
             + [nodes.paragraph(text=", ".join(map(str, p.workers)) if p.workers else "the machine's ladder")]
             + [nodes.paragraph(text="%g s" % p.timeout)]
             for p in _registry.PROFILES.values()
         ]  # fmt: skip
-        columns = ["profile", "rounds", "values per process", "latency requests", "warm-ups", "warm-ups (JIT)",
-                   "precision target", "work (× default size)", "worker counts", "timeout per process"]  # fmt: skip
+        columns = ["profile", "rounds", "values per benchmark and process", "latency requests", "warm-up passes",
+                   "warm-up passes (JIT)", "precision target", "work (× default size)", "processes layout",
+                   "worker counts", "timeout per process"]  # fmt: skip
         return [_table(columns, rows)]
 
 

@@ -82,3 +82,8 @@ def hostile_name(n: int) -> None:
     """A workload whose name is HTML: the report must show it as text."""
     while n > 0:
         n -= 1
+
+
+# A second gated workload: in the blocks layout a workload's benchmarks share one process, so a
+# test that needs one process finished and another in flight needs two workloads.
+workload(size=2, modes=("serial", "threads"), tags=("fault",), name="gated_too")(gated)

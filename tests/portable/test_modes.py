@@ -128,8 +128,9 @@ def test_interpreter_errors_reach_the_caller():
 
 
 def test_one_pool_worker_is_timed_beside_serial_in_its_own_process_in_alternating_order(monkeypatch):
-    """Each call of a one-worker ``processes`` benchmark also times the chunk in a fresh
-    thread of this process; which side goes first alternates call by call and round by round."""
+    """With ``pair_serial`` (the ``processes`` layout), each call of a one-worker ``processes``
+    benchmark also times the chunk in a fresh thread of this process; which side goes first
+    alternates call by call and round by round."""
     order = []
 
     def fake_stamps(func, chunks, shared):
@@ -144,12 +145,14 @@ def test_one_pool_worker_is_timed_beside_serial_in_its_own_process_in_alternatin
     monkeypatch.setitem(modes.MODES, "processes", fake_pool)
     monkeypatch.setattr(modes, "SERIAL_IN_PROCESS", [])
     bench = Bench(load_all()["countdown"], "processes", 1, 1000)
-    assert [time_bench(bench, 2, round_=0) for _ in range(3)] == [0.5, 0.5, 0.5]
+    assert time_bench(bench, 2) == 0.5 and order == ["pool"]  # without pair_serial: the pool alone
+    order.clear()
+    assert [time_bench(bench, 2, round_=0, pair_serial=True) for _ in range(3)] == [0.5, 0.5, 0.5]
     assert modes.SERIAL_IN_PROCESS == [0.5, 0.5, 0.5]  # two loops of 0.25 s each call
     assert order == ["pool", "serial", "serial", "serial", "serial", "pool", "pool", "serial", "serial"]
     order.clear()
     monkeypatch.setattr(modes, "SERIAL_IN_PROCESS", [])  # the next round's process starts the other way round
-    time_bench(bench, 1, round_=1)
+    time_bench(bench, 1, round_=1, pair_serial=True)
     assert order[0] == "serial"
 
 

@@ -219,3 +219,45 @@ def test_a_workload_measured_with_different_code_is_flagged():
     run.loc[run["env"] == "bench-py313t", "workload_sha256"] = "b"
     (problem,) = analysis.provenance_problems(run)
     assert problem.startswith("countdown was measured with 2 different versions")
+
+
+def test_one_worker_shares_its_block_with_serial_in_the_blocks_layout():
+    """In the blocks layout serial is a benchmark of the same process: the baseline is named
+    as measured in that process, and the precision rule keeps the serial benchmark open."""
+    pool = bench("bench-py313", "spin", "processes", 1, 1.0, seed=2)
+    serial = bench("bench-py313", "spin", "serial", 1, 0.97, seed=1)
+    for b in (pool, serial):
+        b["block"] = "serial:1 processes:1 processes:2"
+    one = row(analysis.one_worker(pd.DataFrame([serial, pool])), name="spin[processes,w=1]")
+    assert one["baseline_name"] == analysis.IN_PROCESS and one["baseline_bench"] == "spin[serial]"
+    assert one["vs_serial"] == pytest.approx(0.97, rel=0.01)
+    head = analysis.Analysis(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), pd.DataFrame(),
+                             analysis.one_worker(pd.DataFrame([serial, pool]))).headline()  # fmt: skip
+    assert head.iloc[0]["other_name"] == "spin[serial]"
+
+
+def test_a_speedup_over_the_machines_capacity_is_paired_by_round():
+    """Capacity 1.6x in odd rounds and 2.0x in even ones; two threads gain 1.8x over serial
+    in rounds of 2.0x and 1.44x in rounds of 1.6x: the code earned 0.9 of what the machine
+    allowed in every round, exactly, though the speedup itself moved by 25%."""
+    caps = {r: (2.0 if r % 2 == 0 else 1.6) for r in range(ROUNDS)}
+    serial = bench("bench-py313t", "countdown", "serial", 1, 1.0, seed=1)
+    threads = bench("bench-py313t", "countdown", "threads", 2, 1.0, seed=1)
+    threads["rounds"] = {r: serial["rounds"][r] / (0.9 * caps[r]) for r in range(ROUNDS)}
+    derived = analysis.derive(pd.DataFrame([serial, threads]), env_frame(), {RUN: {2: caps}})
+    got = row(derived, name="countdown[threads,w=2]")
+    assert got["vs_capacity"] == pytest.approx(0.9) and got["vs_capacity_hw"] == pytest.approx(0.0, abs=1e-9)
+    assert got["capacity"] == pytest.approx(math.sqrt(2.0 * 1.6))
+    assert got["speedup_hw"] > 0.05
+    assert math.isnan(row(analysis.derive(pd.DataFrame([serial, threads]), env_frame()),
+                          name="countdown[threads,w=2]")["vs_capacity"])  # fmt: skip
+
+
+def test_first_rounds_reports_a_run_as_it_stood():
+    full = synthetic_run()
+    early = analysis.first_rounds(full, 3)
+    assert all(sorted(r) == [0, 1, 2] for r in early["rounds"])
+    assert all(sorted(r) == [0, 1, 2] for r in early["rss"])
+    assert sorted(full["rounds"].iloc[0]) == list(range(ROUNDS))  # the original is untouched
+    head = analysis.analyse(early, env_frame()).headline()
+    assert set(head["n"].dropna()) <= {3}

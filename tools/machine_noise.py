@@ -6,7 +6,7 @@ the mean of blocks of values.  Pairing two benchmarks cancels the noise the two 
 what two values a second apart no longer share reaches every interval, whatever the
 statistics.  So the table says which precision a given time can buy here:
 
-    python benchmarks/machine_noise.py --seconds 90
+    .tox/bench-all/bin/python -m tools.machine_noise --seconds 90
 
 Run it with nothing else using the CPU; the figures are for the machine it ran on.
 """
@@ -17,9 +17,6 @@ import argparse
 import math
 import statistics
 import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from harness import noise
 
@@ -44,8 +41,10 @@ def main() -> int:
     values = noise.time_values(opts.seconds, noise.loop_count())
     logs = [math.log(v) for v in values]
     value = statistics.median(values)
-    print("%d values of %.1f ms (median) in %.0f s; one value: ±%.1f%% (sd of log)"
-          % (len(values), 1000 * value, sum(values), 100 * statistics.stdev(logs)))  # fmt: skip
+    print(
+        "%d values of %.1f ms (median) in %.0f s; one value: ±%.1f%% (sd of log)"
+        % (len(values), 1000 * value, sum(values), 100 * statistics.stdev(logs))
+    )
     print("\n%-24s %s" % ("pair apart by", "sd of the log difference"))
     for seconds in (0.02, 0.1, 0.3, 1.0, 3.0, 10.0):
         lag = max(1, round(seconds / value))

@@ -11,21 +11,18 @@ benchmarks of 2 processes x 3 values each.  Then times the two host stages:
 
 Target: aggregation and rendering together <= 5 s.
 
-A benchmark, not a test: run ``python benchmarks/report_scale.py`` and read the figures.
+A benchmark, not a test: run ``.tox/bench-all/bin/python -m tools.report_scale`` and read the figures.
 """
 
 from __future__ import annotations
 
 import argparse
 import random
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import pyperf
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from harness import analysis, collect, report, views
 
@@ -46,12 +43,22 @@ def synthetic_run(folder: Path, envs: int, workloads: int, rng: random.Random) -
                 for k in counts:
                     scale = 1.0 if mode == "serial" else min(k, 16) ** 0.9 if (mode != "threads" or ft) else 1.0
                     meta = {
-                        "name": "wl%03d[%s,w=%d]" % (w, mode, k), "workload": "wl%03d" % w, "mode": mode,
-                        "workers": k, "env": env, "run_id": folder.name, "implementation": "cpython",
-                        "version": "3.13.%d" % (e // 3), "free_threaded_build": str(ft), "gil_enabled": str(not ft),
-                        "profile": "fast", "work_size": 1000, "cpu_count": 16,
-                        "hostname": "synthetic", "tags": ["cpu"],
-                    }  # fmt: skip
+                        "name": "wl%03d[%s,w=%d]" % (w, mode, k),
+                        "workload": "wl%03d" % w,
+                        "mode": mode,
+                        "workers": k,
+                        "env": env,
+                        "run_id": folder.name,
+                        "implementation": "cpython",
+                        "version": "3.13.%d" % (e // 3),
+                        "free_threaded_build": str(ft),
+                        "gil_enabled": str(not ft),
+                        "profile": "fast",
+                        "work_size": 1000,
+                        "cpu_count": 16,
+                        "hostname": "synthetic",
+                        "tags": ["cpu"],
+                    }
                     runs = [
                         pyperf.Run(
                             [base / scale * rng.gauss(1, 0.03) for _ in range(3)], metadata=meta, collect_metadata=False

@@ -1,0 +1,78 @@
+"""The self-measurement tools' arithmetic, on small inputs whose answers are known."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import assert_usage_error
+
+from tools import layout_comparison, time_to_precision, variance_budget
+
+
+def _manifest() -> dict:
+    history = [
+        {
+            "round": r,
+            "seconds": 60.0 * r,
+            "ratios": 10,
+            "within_5": 2 * r,
+            "within_3": r,
+            "median": 0.2 / r,
+            "p90": 0.4 / r,
+            "widest": 0.5 / r,
+        }
+        for r in range(1, 6)
+    ]
+    history[-1]["ahead"] = {"seconds": 600.0, "rounds": 10, "median": 0.02, "p90": 0.05}
+    return {
+        "run_id": "r1",
+        "profile": "default",
+        "layout": "blocks",
+        "envs": {"a": {}},
+        "measuring_seconds": 300,
+        "precision": 0.03,
+        "precision_history": history,
+    }
+
+
+def test_time_to_precision_says_when_each_level_was_reached(tmp_path):
+    text = time_to_precision.table(_manifest())
+    assert "90% of the headline ratios within ±5% after 300 s (round 5)" in text
+    assert "all headline ratios within ±3%: not reached (5 of 10 after 300 s)" in text
+    assert "another 10 min (about 10 rounds of what was open): median 2.0%, p90 5.0%" in text
+    svg = tmp_path / "curve.svg"
+    time_to_precision.curve_svg(_manifest(), svg)
+    assert svg.read_text().lstrip().startswith("<?xml")
+
+
+def test_time_to_precision_names_a_run_without_history(tmp_path, capsys):
+    (tmp_path / "meta").mkdir()
+    (tmp_path / "meta" / "run.json").write_text(json.dumps({"run_id": "x"}))
+    assert time_to_precision.main([str(tmp_path)]) == 2
+    assert "no precision history" in capsys.readouterr().err
+
+
+def test_the_budget_splits_a_known_design_and_projects_widths():
+    """Per-pass log ratios with 10% within a process and nothing else: the split finds it,
+    and more values per process buy a narrower interval in the same time."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(0, 0.1, (40, 2, 6))
+    parts = variance_budget.components(x)
+    assert parts["within"] == pytest.approx(0.1, rel=0.1) and parts["between_round"] < 0.03
+    one, four = (variance_budget.projected(parts, fixed=0.6, per_pass=0.2, minutes=10, values=v) for v in (1, 4))
+    assert four < one
+    assert variance_budget.first_pass(np.zeros((3, 2, 4))) == 0.0
+    lagged = np.cumsum(rng.normal(0, 1, (5, 2, 50)), axis=2)  # a random walk: consecutive values share a lot
+    assert variance_budget.lag1(lagged) > 0.5
+
+
+def test_layout_comparison_finds_when_a_curve_reaches_a_width():
+    points = [{"seconds": 60.0 * n, "median": 0.5 / n} for n in range(1, 10)]
+    assert layout_comparison.time_to(points, 0.1) == 300.0
+    assert layout_comparison.time_to(points, 0.01) is None
+
+
+def test_the_budget_names_a_pair_without_targets(capsys):
+    assert_usage_error(variance_budget.main, ["--target", "a=/p", "--pair", "b=a"], "--pair names", capsys)

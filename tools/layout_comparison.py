@@ -1,0 +1,149 @@
+"""Precision per minute of two measurement layouts, measured side by side in one session.
+
+Both layouts measure the same matrix (the same envs and benchmarks, prepared through tox
+as bench-all prepares them, each layout's work sizes calibrated to its shortest value)
+into two run folders, in alternating rounds: round r of one layout, then round r of the
+other, the order swapped every round (ABBA), so both see the same windows of the machine:
+
+* ``processes``: one process per benchmark and round, one warm-up and one value each
+  (the layout of earlier gilbench runs);
+* ``blocks``: one process per workload and env and round, its benchmarks alternating
+  (``workloads._runner``), the sides of each ratio a fraction of a second apart.
+
+After every round, each layout's headline ratios are analysed as a run stopped there
+would report them (``harness.analysis.first_rounds``), against the seconds that layout
+has measured so far.  The figure of merit: the measuring time the blocks layout needs
+to reach the median half-width the processes layout ends with, over the time the
+processes layout took.
+
+    .tox/bench-all/bin/python -m tools.layout_comparison --minutes 40 \\
+        --env bench-py39,bench-py313,bench-py313t,bench-pypy3 \\
+        --workload countdown,fib,object_creation,dict_creation --workers 1,2 \\
+        --results-dir results --json validation/layout-comparison.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+from harness import analysis, collect, interpreters, run
+from workloads import _results
+from workloads._driver import EnvRun, comma_list, resolve_profile, seed_of, slots
+
+LAYOUTS = ("processes", "blocks")
+
+
+def measure_round(runs: List[EnvRun], round_: int, layout: str, seed: int) -> float:
+    """One round of ``layout`` over ``runs``; the seconds it took."""
+    started = time.monotonic()
+    for slot in slots(runs, round_, layout, seed):
+        for env_run, specs in slot:
+            env_run.run_block(specs, round_, layout)
+    return time.monotonic() - started
+
+
+def curve(runs: List[EnvRun], seconds: Sequence[float]) -> List[Dict[str, Any]]:
+    """Median and 90th-percentile half-width of the headline ratios after each round."""
+    data = collect.from_runs(runs)
+    points = []
+    for n in range(2, len(seconds) + 1):
+        head = analysis.analyse(analysis.first_rounds(data.benchmarks, n), data.envs).headline()
+        points.append(
+            {
+                "rounds": n,
+                "seconds": round(sum(seconds[:n]), 1),
+                "ratios": len(head),
+                "median": float(head["hw"].median()),
+                "p90": float(head["hw"].quantile(0.9)),
+            }
+        )
+    return points
+
+
+def time_to(points: List[Dict[str, Any]], width: float) -> Optional[float]:
+    """The measuring seconds after which the median half-width is first at most ``width``."""
+    return next((p["seconds"] for p in points if p["median"] <= width), None)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env", required=True, help="bench envs, comma-separated")
+    parser.add_argument("--workload", required=True, help="workloads, comma-separated")
+    parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--profile", default="default")
+    parser.add_argument("--minutes", type=float, default=40.0, help="measuring time of both layouts together")
+    parser.add_argument("--results-dir", default="results")
+    parser.add_argument("--root", default=".", help="project root holding tox.ini")
+    parser.add_argument("--json", type=Path, metavar="PATH")
+    args = parser.parse_args(argv)
+    profile = resolve_profile(args.profile)
+    envs = comma_list([args.env])
+    found = interpreters.discover()
+    runnable = [(e, i) for e, i, _ in interpreters.bench_plan(found) if e in envs and i is not None]
+    if len(runnable) != len(envs):
+        parser.error("--env: not every env has an interpreter here: %s" % ", ".join(envs))
+    stamp = _results.new_run_id()
+    runs: Dict[str, List[EnvRun]] = {}
+    with _results.bench_lock():
+        for layout in LAYOUTS:  # each prepared for its own layout: sizes follow its shortest value
+            opts = run.BenchAllOptions(
+                root=Path(args.root).resolve(),
+                results_dir=Path(args.results_dir).resolve(),
+                profile=profile,
+                run_id="%s-%s" % (stamp, layout),
+                resume=False,
+                envs=envs,
+                layout=layout,
+                seed=seed_of(stamp),
+                forward=[x for w in comma_list([args.workload]) for x in ("--workload", w)]
+                + ["--workers", args.workers],
+            )
+            manifest = run.Manifest(opts, [(e, i, "") for e, i in runnable])
+            manifest.save()
+            runs[layout], failed = run.prepare_all(opts, runnable, manifest)
+            if failed:
+                print("error: %d env(s) failed to prepare" % failed, file=sys.stderr)
+                return 1
+        seconds: Dict[str, List[float]] = {layout: [] for layout in LAYOUTS}
+        round_ = 0
+        while sum(map(sum, seconds.values())) < args.minutes * 60:
+            order = LAYOUTS if round_ % 2 == 0 else LAYOUTS[::-1]
+            for layout in order:
+                seconds[layout].append(measure_round(runs[layout], round_, layout, seed_of(stamp)))
+            round_ += 1
+            print(
+                "round %d: %s" % (round_, ", ".join("%s %.0f s" % (k, v[-1]) for k, v in seconds.items())),
+                file=sys.stderr,
+            )
+    for layout in LAYOUTS:
+        for env_run in runs[layout]:
+            env_run.finish()
+    points = {layout: curve(runs[layout], seconds[layout]) for layout in LAYOUTS}
+    old = points["processes"][-1]
+    reached = time_to(points["blocks"], old["median"])
+    summary = {
+        "processes": old,
+        "blocks": points["blocks"][-1],
+        "blocks_seconds_to_processes_median": reached,
+        "time_ratio": reached / old["seconds"] if reached else math.nan,
+    }
+    print(json.dumps(summary, indent=1))
+    if args.json:
+        document = {
+            "config": {**vars(args), "json": str(args.json), "runs": {k: r[0].run_id for k, r in runs.items()}},
+            "seconds": seconds,
+            "curves": points,
+            "summary": summary,
+        }
+        args.json.write_text(json.dumps(document, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
