@@ -556,8 +556,9 @@ def plan_specs(
     for bench in benches:
         wl = bench.workload
         if wl.name not in sizes:
-            min_value = profile.layout(layout).min_value
-            sizes[wl.name] = _calibrated_size(wl, bench.size, min_value, ladder, log) if calibrate else bench.size
+            settings = profile.layout(layout)
+            size = max(1, int(bench.size * settings.scale))
+            sizes[wl.name] = _calibrated_size(wl, size, settings.min_value, ladder, log) if calibrate else size
         specs.append(
             BenchSpec(
                 name=bench.name,
