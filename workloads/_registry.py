@@ -226,18 +226,15 @@ def worker_ladder(cpus: int) -> List[int]:
 @dataclass(frozen=True)
 class Layout:
     """How a profile measures in one layout (``workloads._runner``): ``values`` per benchmark
-    per process, ``scale`` × the profile's work per value, and ``min_value``, the shortest a
-    value may be (seconds; 0: no minimum).
+    per process, and ``min_value``, the shortest a value may be (seconds; 0: no minimum).
 
-    Work sizes are then scaled up per interpreter (PyPy's JIT finishes the declared work in
-    a few ms) until the serial value is at least ``min_value`` × the most workers that can
-    run at once, so that every parallel value is long enough too.  Sizes only grow from
-    there, so most CPython builds measure identical work.
+    Work sizes are scaled up per interpreter (PyPy's JIT finishes the declared work in a
+    few ms) until the serial value is at least ``min_value`` × the most workers that can
+    run at once, so that every parallel value is long enough too.
     """
 
     values: int
     min_value: float = 0.0
-    scale: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -290,20 +287,19 @@ class Profile:
 
 # ``blocks`` follows the variance budget measured on a 2-vCPU VM (docs/how-sure.md): a value
 # varies by 10-20% whatever its length between 50 and 300 ms, consecutive values of a process
-# hardly correlate, and processes and rounds add little; so values do a quarter of the
-# declared work, and several per process spread its fixed cost (0.3-0.65 s).  ``processes``
-# keeps the settings of the older layout.
+# hardly correlate, and processes and rounds add little; so values are short, and several per
+# process spread its fixed cost (0.3-0.65 s).  ``processes`` keeps the settings of the older layout.
 PROFILES: Dict[str, Profile] = {
     p.name: p
     for p in (
         Profile("smoke", rounds=1, warmups=1, scale=0.05, timeout=60.0, latency_requests=10, workers=(2,),
                 blocks=Layout(2), processes=Layout(2)),
         Profile("fast", rounds=3, warmups=1, jit_warmups=3, scale=0.25, timeout=300.0, latency_requests=200,
-                blocks=Layout(2, 0.0125, 0.25), processes=Layout(1, 0.05)),
+                blocks=Layout(2, 0.0125), processes=Layout(1, 0.05)),
         Profile("default", rounds=3, max_rounds=16, warmups=1, jit_warmups=4, scale=1.0, timeout=900.0,
-                latency_requests=1000, precision=0.03, blocks=Layout(4, 0.025, 0.25), processes=Layout(1, 0.1)),
+                latency_requests=1000, precision=0.03, blocks=Layout(4, 0.025), processes=Layout(1, 0.1)),
         Profile("rigorous", rounds=8, max_rounds=40, warmups=2, jit_warmups=6, scale=1.0, timeout=1800.0,
-                latency_requests=3000, precision=0.02, blocks=Layout(8, 0.05, 0.5), processes=Layout(3, 0.2)),
+                latency_requests=3000, precision=0.02, blocks=Layout(8, 0.05), processes=Layout(3, 0.2)),
     )
 }  # fmt: skip
 
