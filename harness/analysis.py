@@ -9,14 +9,14 @@ whole machine during a round cancels.  Both sides of a speedup are measured thro
 the same code (``serial`` is the work in one fresh worker thread, see
 ``workloads/modes.py``).  Ratios across interpreters compare time per unit of work,
 since work sizes are calibrated per interpreter so that every value lasts long
-enough (``workloads._driver._calibrated_size``).
+enough (see ``workloads.host.Layout``).
 
 Both sides of a speedup run through the same path.  ``threads``: ``serial`` is one
 fresh worker thread of the same process.  ``processes`` and ``interpreters`` run
 their workers in another process or interpreter, whose incidental state moves a
 pure-Python loop by several percent on its own (one forked pool worker of 3.9 ran
 countdown 8% slower than gilbench's serial process, while a plain script's forked
-worker ran as fast as its parent: ``benchmarks/forked_worker.py --gilbench``), so
+worker ran as fast as its parent; see docs/changelog.md), so
 their speedup at k workers is over ONE worker of the same mode, and that one worker
 against serial is its own ratio (``one_worker``), never baked into a speedup, whose
 serial side was timed in the worker benchmark's own process, alternating with it.
@@ -49,8 +49,7 @@ import pandas as pd
 
 from harness import stats
 from harness.collect import PER_ROUND_COLUMNS
-from workloads._schema import gil_forced
-from workloads.modes import PAIRED_MODES
+from workloads.host import PAIRED_MODES, gil_forced
 
 KEY = ["run_id", "env", "workload", "params"]
 DEFAULT_SWITCH_MS = 5.0  # CPython's default sys.getswitchinterval(): latency sweeps over k threads use it
@@ -218,8 +217,23 @@ def derive(benchmarks: pd.DataFrame, envs: pd.DataFrame, capacity: Capacity | No
     ones = _one_worker_rows(benchmarks)
     own = _by_key(ones, ["mode"])
     partners = partner_envs(envs)
-    columns = [*KEY, "name", "mode", "workers", "implementation", "version", "cpu_count", "free_threaded_build",
-               "gil_enabled", "python_gil_env", "tags", "roles", "work_size", "rounds", "cpu_share"]  # fmt: skip
+    columns = [
+        *KEY,
+        "name",
+        "mode",
+        "workers",
+        "implementation",
+        "version",
+        "cpu_count",
+        "free_threaded_build",
+        "gil_enabled",
+        "python_gil_env",
+        "tags",
+        "roles",
+        "work_size",
+        "rounds",
+        "cpu_share",
+    ]
     rows, speed, net, earned = [], [], [], []
     parallel = benchmarks[benchmarks["mode"] != "serial"].drop(index=ones.index)
     for row in parallel[columns].to_dict("records"):
@@ -249,8 +263,15 @@ def derive(benchmarks: pd.DataFrame, envs: pd.DataFrame, capacity: Capacity | No
     if not rows:
         return pd.DataFrame()
     frame = pd.DataFrame(rows).drop(columns=["rounds"])
-    derived = pd.concat([frame, ratio_columns("speedup", speed), ratio_columns("net_speedup", net),
-                         ratio_columns("vs_capacity", earned)], axis=1)  # fmt: skip
+    derived = pd.concat(
+        [
+            frame,
+            ratio_columns("speedup", speed),
+            ratio_columns("net_speedup", net),
+            ratio_columns("vs_capacity", earned),
+        ],
+        axis=1,
+    )
     derived["efficiency"] = derived["speedup"] / derived["workers"]
     derived["problem"] = [
         _gate(s, int(k), int(c), "io" in tags)
@@ -288,9 +309,14 @@ def one_worker(benchmarks: pd.DataFrame) -> pd.DataFrame:
             base = {**named, "name": IN_PROCESS if shared else named["name"], "holder": named["name"]}
         else:
             continue
-        rows.append({**{k: row[k] for k in (*KEY, "name", "mode", "workers", "cpu_count", "tags")},
-                     "baseline_name": base["name"], "baseline_bench": base["holder"],
-                     "serial_name": named["name"] if named else ""})  # fmt: skip
+        rows.append(
+            {
+                **{k: row[k] for k in (*KEY, "name", "mode", "workers", "cpu_count", "tags")},
+                "baseline_name": base["name"],
+                "baseline_bench": base["holder"],
+                "serial_name": named["name"] if named else "",
+            }
+        )
         pairs.append((base["rounds"], row["rounds"], 1.0))
     if not rows:
         return pd.DataFrame()
@@ -318,9 +344,20 @@ def build_overheads(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> pd.DataFram
             base = serial.loc[base_key]
             times.append((row["rounds"], base["rounds"], base["work_size"] / row["work_size"]))
             memory.append((row["rss"], base["rss"], 1.0) if row["rss"] and base["rss"] else None)
-            rows.append({"kind": kind, "run_id": key[0], "env": env, "baseline_env": base_env, "matched": matched,
-                         "workload": key[2], "params": key[3], "name": row["name"], "tags": row["tags"],
-                         "roles": row["roles"]})  # fmt: skip
+            rows.append(
+                {
+                    "kind": kind,
+                    "run_id": key[0],
+                    "env": env,
+                    "baseline_env": base_env,
+                    "matched": matched,
+                    "workload": key[2],
+                    "params": key[3],
+                    "name": row["name"],
+                    "tags": row["tags"],
+                    "roles": row["roles"],
+                }
+            )
     if not rows:
         return pd.DataFrame()
     return pd.concat([pd.DataFrame(rows), ratio_columns("overhead", times), ratio_columns("memory", memory)], axis=1)
@@ -334,12 +371,21 @@ def latency(benchmarks: pd.DataFrame) -> pd.DataFrame:
         values = [v for run in row["runs"] for v in run]
         p50, p99 = stats.quantile_interval(values, 0.5), stats.quantile_interval(values, 0.99)
         rows.append(
-            {**{k: row[k] for k in (*KEY, "name", "workers", "implementation", "version")},
-             "free_threaded_build": row["free_threaded_build"], "gil_enabled": row["gil_enabled"],
-             "switch_ms": float(row["switch_interval"]) * 1e3, "n": row["n"],
-             "p50": p50.value, "p50_lo": p50.lo, "p50_hi": p50.hi,
-             "p99": p99.value, "p99_lo": p99.lo, "p99_hi": p99.hi, "requests_per_s": 1.0 / row["mean"]}
-        )  # fmt: skip
+            {
+                **{k: row[k] for k in (*KEY, "name", "workers", "implementation", "version")},
+                "free_threaded_build": row["free_threaded_build"],
+                "gil_enabled": row["gil_enabled"],
+                "switch_ms": float(row["switch_interval"]) * 1e3,
+                "n": row["n"],
+                "p50": p50.value,
+                "p50_lo": p50.lo,
+                "p50_hi": p50.hi,
+                "p99": p99.value,
+                "p99_lo": p99.lo,
+                "p99_hi": p99.hi,
+                "requests_per_s": 1.0 / row["mean"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -356,8 +402,9 @@ def aa_calibration(benchmarks: pd.DataFrame) -> pd.DataFrame:
     if twins.empty:
         return pd.DataFrame()
     twins["base_env"] = twins["env"].str[: -len(AA_SUFFIX)]
-    merged = twins.merge(timed, left_on=["run_id", "base_env", "name"], right_on=["run_id", "env", "name"],
-                         suffixes=("_aa", ""))  # fmt: skip
+    merged = twins.merge(
+        timed, left_on=["run_id", "base_env", "name"], right_on=["run_id", "env", "name"], suffixes=("_aa", "")
+    )
     ratios = ratio_columns("ratio", [(a, b, 1.0) for a, b in zip(merged["rounds"], merged["rounds_aa"])])
     return pd.concat([merged[["run_id", "env", "env_aa", "name"]].reset_index(drop=True), ratios], axis=1)
 
@@ -384,8 +431,10 @@ def provenance_problems(benchmarks: pd.DataFrame) -> list[str]:
     for (run_id, workload), group in benchmarks.groupby(["run_id", "workload"]):
         hashes = sorted(set(group["workload_sha256"]) - {""})
         if len(hashes) > 1:
-            out.append("%s was measured with %d different versions of its source in run %s (envs: %s)"
-                       % (workload, len(hashes), run_id, ", ".join(sorted(set(group["env"])))))  # fmt: skip
+            out.append(
+                "%s was measured with %d different versions of its source in run %s (envs: %s)"
+                % (workload, len(hashes), run_id, ", ".join(sorted(set(group["env"]))))
+            )
     return out
 
 
@@ -416,26 +465,71 @@ class Analysis:
         parts = []
         d = self.derived
         if not d.empty:
-            parts.append(pd.DataFrame({"kind": "speedup", "run_id": d["run_id"], "env": d["env"], "name": d["name"],
-                                       "other_env": d["env"], "other_name": d["baseline_name"],
-                                       "value": d["speedup"], "hw": d["speedup_hw"], "n": d["speedup_n"]}))  # fmt: skip
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "kind": "speedup",
+                        "run_id": d["run_id"],
+                        "env": d["env"],
+                        "name": d["name"],
+                        "other_env": d["env"],
+                        "other_name": d["baseline_name"],
+                        "value": d["speedup"],
+                        "hw": d["speedup_hw"],
+                        "n": d["speedup_n"],
+                    }
+                )
+            )
             netted = d[d["net_baseline_env"] != d["env"]]
-            parts.append(pd.DataFrame({"kind": "net speedup", "run_id": netted["run_id"], "env": netted["env"],
-                                       "name": netted["name"], "other_env": netted["net_baseline_env"],
-                                       "other_name": netted["serial_name"], "value": netted["net_speedup"],
-                                       "hw": netted["net_speedup_hw"], "n": netted["net_speedup_n"]}))  # fmt: skip
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "kind": "net speedup",
+                        "run_id": netted["run_id"],
+                        "env": netted["env"],
+                        "name": netted["name"],
+                        "other_env": netted["net_baseline_env"],
+                        "other_name": netted["serial_name"],
+                        "value": netted["net_speedup"],
+                        "hw": netted["net_speedup_hw"],
+                        "n": netted["net_speedup_n"],
+                    }
+                )
+            )
         w = self.one_worker
         if not w.empty:
-            parts.append(pd.DataFrame({"kind": "one worker", "run_id": w["run_id"], "env": w["env"], "name": w["name"],
-                                       "other_env": w["env"], "other_name": w["baseline_bench"],
-                                       "value": w["vs_serial"], "hw": w["vs_serial_hw"],
-                                       "n": w["vs_serial_n"]}))  # fmt: skip
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "kind": "one worker",
+                        "run_id": w["run_id"],
+                        "env": w["env"],
+                        "name": w["name"],
+                        "other_env": w["env"],
+                        "other_name": w["baseline_bench"],
+                        "value": w["vs_serial"],
+                        "hw": w["vs_serial_hw"],
+                        "n": w["vs_serial_n"],
+                    }
+                )
+            )
         o = self.overheads
         if not o.empty:
-            parts.append(pd.DataFrame({"kind": o["kind"] + " overhead", "run_id": o["run_id"], "env": o["env"],
-                                       "name": o["name"], "other_env": o["baseline_env"], "other_name": o["name"],
-                                       "value": o["overhead"], "hw": o["overhead_hw"],
-                                       "n": o["overhead_n"]}))  # fmt: skip
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "kind": o["kind"] + " overhead",
+                        "run_id": o["run_id"],
+                        "env": o["env"],
+                        "name": o["name"],
+                        "other_env": o["baseline_env"],
+                        "other_name": o["name"],
+                        "value": o["overhead"],
+                        "hw": o["overhead_hw"],
+                        "n": o["overhead_n"],
+                    }
+                )
+            )
         columns = ["kind", "run_id", "env", "name", "other_env", "other_name", "value", "hw", "n"]
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 
@@ -459,8 +553,9 @@ def first_rounds(benchmarks: pd.DataFrame, rounds: int) -> pd.DataFrame:
     out = benchmarks.copy()
     for column in ("rounds", *PER_ROUND_COLUMNS):
         if column in out:
-            out[column] = [{r: v for r, v in d.items() if r < rounds} if isinstance(d, dict) else d
-                           for d in out[column]]  # fmt: skip
+            out[column] = [
+                {r: v for r, v in d.items() if r < rounds} if isinstance(d, dict) else d for d in out[column]
+            ]
     return out
 
 
@@ -473,7 +568,11 @@ def precision_summary(analysis: Analysis, target: float) -> dict[str, Any]:
     for key, q in (("median", 0.5), ("p90", 0.9)):
         row = head.loc[(head["hw"] - head["hw"].quantile(q)).abs().idxmin()] if head["hw"].notna().any() else None
         needed[key] = None if row is None else stats.rounds_needed(float(row["hw"]), int(row["n"]), target)
-    return {"ratios": len(head), "target": target, "met": int(len(head) - len(missed)),
-            "median_hw": float(head["hw"].median()) if len(head) else np.nan,
-            "rounds_needed": needed,
-            "widest": missed.sort_values("hw", ascending=False, na_position="first")}  # fmt: skip
+    return {
+        "ratios": len(head),
+        "target": target,
+        "met": int(len(head) - len(missed)),
+        "median_hw": float(head["hw"].median()) if len(head) else np.nan,
+        "rounds_needed": needed,
+        "widest": missed.sort_values("hw", ascending=False, na_position="first"),
+    }

@@ -5,7 +5,7 @@ project's 2-vCPU guest gave 3.13.5t's countdown 1.82x at two threads against one
 one window and 1.4x half an hour later, the code unchanged.  A speedup then says as
 much about the machine at that moment as about the code.  So bench-all times a fixed
 pure-Python loop in k processes at once against one process alone, before every slot
-of every round (``workloads._driver.slots``), and the report sets each speedup beside
+of every round (``workloads.host.slots``), and the report sets each speedup beside
 the capacity measured in the same rounds, with the *efficiency*: the speedup over that
 capacity, what the code earned of what the machine allowed.
 

@@ -7,6 +7,7 @@ the argument or file and exit with status 2; nothing is printed as a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import os
 import re
@@ -15,15 +16,14 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
-from workloads._driver import LAYOUTS, UsageError, choose, comma_list, resolve_profile
+from workloads.host import LAYOUTS, UserError, choose, comma_list, resolve_profile
+
+if TYPE_CHECKING:
+    from harness import progress, run
 
 EXIT_USAGE = 2
-
-
-class CliError(Exception):
-    """One line for the user, exit status 2."""
 
 
 def cmd_interpreters(args: argparse.Namespace) -> int:
@@ -49,85 +49,79 @@ def cmd_provision(args: argparse.Namespace) -> int:
     try:
         from harness import provision
     except ModuleNotFoundError as exc:  # filelock, on a bare system Python
-        raise CliError("%s: run it as `tox -e provision -- ARGS`, which installs it" % exc) from None
-    try:
-        request = provision.parse_request(
-            args.implementation, args.version, pair=args.pair, optimized=args.optimized,
-            tarball=args.tarball, sha256=args.sha256, uv=args.uv,
-        )  # fmt: skip
-        provision.provision(request)
-    except provision.ProvisionError as exc:
-        raise CliError(str(exc)) from None
+        raise UserError("%s: run it as `tox -e provision -- ARGS`, which installs it" % exc) from None
+    request = provision.parse_request(
+        args.implementation,
+        args.version,
+        pair=args.pair,
+        optimized=args.optimized,
+        tarball=args.tarball,
+        sha256=args.sha256,
+        uv=args.uv,
+    )
+    provision.provision(request)
     return 0
 
 
 def make_report(folders: list[Path], reports_dir: Path) -> tuple[Path, list[str]]:
     """collect -> analyse -> render, with CSV exports beside the HTML (the results
     folder is only ever read). Returns (html, problems)."""
-    from harness import collect, report
+    from harness import collect, model, report
 
     data = collect.load_runs(folders)
-    built = report.build(data)
+    built = model.build(data)
     name = folders[0].name if len(folders) == 1 else "compare-" + "-vs-".join(f.name for f in folders)
     path = report.write(built, reports_dir / name)
     collect.summary_frame(data.benchmarks).to_csv(path.parent / "summary.csv", index=False)
-    report.derived_csv(built).to_csv(path.parent / "derived.csv", index=False)
+    model.derived_csv(built).to_csv(path.parent / "derived.csv", index=False)
     return path, data.problems
 
 
-def _finish_report(folders: list[Path], reports_dir: Path) -> int:
+def _render_report(folders: list[Path], reports_dir: Path) -> tuple[Path, int]:
+    """``make_report``, each problem printed as an error; the HTML's path and the exit status."""
     path, problems = make_report(folders, reports_dir)
     for problem in problems:
         print("error: %s" % problem, file=sys.stderr)
-    print("report: %s" % path.resolve())
-    return EXIT_USAGE if problems else 0
+    return path.resolve(), EXIT_USAGE if problems else 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from harness import collect
-
     folders = [Path(p) for p in args.results]
     for folder in folders:
         if not folder.is_dir():
-            raise CliError("%s: no such results folder (expected results/<run-id>)" % folder)
-    try:
-        return _finish_report(folders, Path(args.reports_dir))
-    except collect.ResultsError as exc:
-        raise CliError(str(exc)) from None
+            raise UserError("%s: no such results folder (expected results/<run-id>)" % folder)
+    path, code = _render_report(folders, Path(args.reports_dir))
+    print("report: %s" % path)
+    return code
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from harness import collect, compare
+    from harness import compare
 
     a, b = Path(args.a), Path(args.b)
     if a.is_dir() != b.is_dir():
-        raise CliError("compare two results folders or two pyperf files, not one of each (%s, %s)" % (a, b))
-    try:
-        table = compare.compare(compare.load_side(a), compare.load_side(b), by_env=a.is_dir(),
-                                min_change=args.min_speed / 100)  # fmt: skip
-    except collect.ResultsError as exc:
-        raise CliError(str(exc)) from None
+        raise UserError("compare two results folders or two pyperf files, not one of each (%s, %s)" % (a, b))
+    table = compare.compare(
+        compare.load_side(a), compare.load_side(b), by_env=a.is_dir(), min_change=args.min_speed / 100
+    )
     print(compare.format_markdown(table) if args.format == "md" else compare.format_text(table))
     return 0
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    from harness import collect, publish
+    from harness import publish
 
-    try:
-        pages = publish.publish([Path(p) for p in args.results], Path(args.docs_dir))
-    except (collect.ResultsError, publish.PublishError) as exc:
-        raise CliError(str(exc)) from None
+    pages = publish.publish([Path(p) for p in args.results], Path(args.docs_dir))
     for page in pages:
         print("published: %s" % page)
     return 0
 
 
 def parse_duration(text: str) -> float:
-    """``90s``, ``30m``, ``1.5h`` or plain seconds -> seconds; CliError naming --budget."""
+    """``90s``, ``30m``, ``1.5h`` or plain seconds -> seconds; UserError naming --budget."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text or "")
     if not match:
-        raise CliError("--budget %r: expected a duration such as 45m, 1.5h, 900s or 900" % text)
+        raise UserError("--budget %r: expected a duration such as 45m, 1.5h, 900s or 900" % text)
     return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
 
 
@@ -137,21 +131,19 @@ def _check_plan(args: argparse.Namespace, workloads: list[str], profile: str) ->
     cmd = [sys.executable, "-m", "workloads", "--list-json", "--profile", profile]
     cmd += [x for w in workloads for x in ("--workload", w)]
     cmd += [x for w in args.workloads or () for x in ("--workloads", w)]
-    import workloads  # the package, not a workload module: only to find where it lives
+    from workloads import host  # not a workload module: only to find where the package lives
 
-    home = os.path.dirname(os.path.dirname(os.path.abspath(workloads.__file__)))
+    home = os.path.dirname(os.path.dirname(os.path.abspath(host.__file__)))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [home, os.environ.get("PYTHONPATH")])))
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tempfile.gettempdir(), env=env, timeout=300)
     if proc.returncode != 0:
         errors = [line[len("error: ") :] for line in proc.stderr.splitlines() if line.startswith("error: ")]
-        raise CliError(errors[-1] if errors else "could not list the workloads: %s" % proc.stderr.strip()[-300:])
+        raise UserError(errors[-1] if errors else "could not list the workloads: %s" % proc.stderr.strip()[-300:])
 
 
 def cmd_bench_all(args: argparse.Namespace) -> int:
-    from harness import collect, interpreters, run
-    from workloads import _results
-    from workloads._driver import seed_of
-    from workloads._registry import USER_WORKLOADS_ENV
+    from harness import interpreters, progress, run
+    from workloads.host import USER_WORKLOADS_ENV, new_run_id, seed_of
 
     profile = resolve_profile(args.profile)
     envs = choose("env", comma_list(args.env), interpreters.BENCH_ENVS) or list(interpreters.BENCH_ENVS)
@@ -160,18 +152,20 @@ def cmd_bench_all(args: argparse.Namespace) -> int:
     if args.workloads:
         missing = [w for w in args.workloads if (w.endswith(".py") or os.sep in w) and not os.path.exists(w)]
         if missing:
-            raise CliError("--workloads %s: no such .py file or folder" % missing[0])
+            raise UserError("--workloads %s: no such .py file or folder" % missing[0])
         args.workloads = [os.path.abspath(w) if os.path.exists(w) else w for w in args.workloads]
         os.environ[USER_WORKLOADS_ENV] = os.pathsep.join(args.workloads)  # the benchmark processes import them
     _check_plan(args, comma_list(args.workload), profile.name)
     precision = profile.precision if args.precision is None else args.precision / 100
     if not 0 <= precision < 1:
-        raise CliError("--precision %s: expected a percentage between 0 and 100" % args.precision)
+        raise UserError("--precision %s: expected a percentage between 0 and 100" % args.precision)
     budget = parse_duration(args.budget) if args.budget else None
     if args.max_rounds is not None:
         if args.max_rounds < profile.rounds:
-            raise CliError("--max-rounds %d: the %s profile measures at least %d rounds"
-                           % (args.max_rounds, profile.name, profile.rounds))  # fmt: skip
+            raise UserError(
+                "--max-rounds %d: the %s profile measures at least %d rounds"
+                % (args.max_rounds, profile.name, profile.rounds)
+            )
         profile = dataclasses.replace(profile, max_rounds=args.max_rounds)  # the host's scheduler alone reads it
     forward = [x for w in comma_list(args.workload) for x in ("--workload", w)]
     forward += [x for w in args.workloads or () for x in ("--workloads", w)]
@@ -179,15 +173,8 @@ def cmd_bench_all(args: argparse.Namespace) -> int:
     forward += ["--timeout", str(args.timeout)] if args.timeout else []
     results_dir = Path(args.results_dir).resolve()
     if args.resume and not (results_dir / args.resume).is_dir():
-        raise CliError("--resume %s: no such run in %s" % (args.resume, results_dir))
-    if args.provision and any(interpreters.env_factor(e).endswith("t") for e in envs):
-        from harness import provision
-
-        try:
-            provision.ensure_free_threaded()
-        except provision.ProvisionError as exc:
-            print("warning: no free-threaded CPython could be provisioned (%s); the run goes on without" % exc)
-    run_id = args.resume or _results.new_run_id()
+        raise UserError("--resume %s: no such run in %s" % (args.resume, results_dir))
+    run_id = args.resume or new_run_id()
     opts = run.BenchAllOptions(
         root=Path(args.root).resolve(),
         results_dir=results_dir,
@@ -202,24 +189,54 @@ def cmd_bench_all(args: argparse.Namespace) -> int:
         aa=aa,
         layout=args.layout,
     )
-    if args.force:
-        print("warning: --force: another run may be measuring at the same time; timings will be distorted")
     try:
-        with _results.bench_lock(force=args.force):
-            code = run.bench_all(opts)
-    except _results.LockHeld as exc:
-        raise CliError(str(exc)) from None
+        with contextlib.ExitStack() as stack:
+            log = stack.enter_context(open(args.log, "a", encoding="utf-8")) if args.log else None
+            display = stack.enter_context(progress.choose(quiet=args.quiet, log=log))
+            display.show(progress.Start(run_id, profile.name, str(results_dir / run_id)))
+            code = _bench_all(args, opts, display)
     except KeyboardInterrupt:
-        print("\ninterrupted: measured benchmarks are saved; finish with "
-              "`tox -e bench-all -- --resume %s`" % opts.run_id, file=sys.stderr)  # fmt: skip
+        print(
+            "\ninterrupted: measured benchmarks are saved; finish with `tox -e bench-all -- --resume %s`" % opts.run_id,
+            file=sys.stderr,
+        )
         return 130
-    try:
-        report_code = _finish_report([results_dir / opts.run_id], Path(args.reports_dir))
-    except collect.ResultsError as exc:
-        raise CliError(str(exc)) from None
     if args.publish:
         cmd_publish(argparse.Namespace(results=[results_dir / opts.run_id], docs_dir=args.publish))
-    return code or report_code
+    return code
+
+
+def _bench_all(args: argparse.Namespace, opts: run.BenchAllOptions, display: progress.Display) -> int:
+    """bench-all once the options are checked: a free-threaded CPython if none is found,
+    the run (``harness.run.bench_all``), the report, the summary; the exit status."""
+    from harness import interpreters, progress, run
+    from workloads.host import bench_lock
+
+    if args.force:
+        display.show(
+            progress.Note(
+                "warning: --force: another run may be measuring at the same time; timings will be distorted", error=True
+            )
+        )
+    if args.provision and any(interpreters.env_factor(e).endswith("t") for e in opts.envs):
+        from harness import provision
+
+        display.show(progress.Phase(progress.PROVISIONING))
+        try:
+            provision.ensure_free_threaded(lambda line: display.show(progress.Step(line)))
+        except provision.ProvisionError as exc:
+            display.show(
+                progress.Note(
+                    "warning: no free-threaded CPython could be provisioned (%s); the run goes on without" % exc,
+                    error=True,
+                )
+            )
+    with bench_lock(force=args.force):
+        summary = run.bench_all(opts, display)
+    display.show(progress.Phase(progress.REPORTING))
+    path, code = _render_report([opts.results_dir / opts.run_id], Path(args.reports_dir))
+    display.show(dataclasses.replace(summary, report=str(path)))
+    return (1 if summary.failed else 0) or code
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -267,9 +284,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="with a precision target, measure at most N rounds (default: the profile's; default profile 16)",
     )
     p.add_argument("--seed", type=int, help="seed of the order within rounds (default: from the run id)")
-    p.add_argument("--layout", choices=LAYOUTS, default="blocks",
-                   help="blocks: one process per workload and env, its benchmarks alternating (default); "
-                        "processes: one process per benchmark and round (the older layout)")  # fmt: skip
+    p.add_argument(
+        "--layout",
+        choices=LAYOUTS,
+        default="blocks",
+        help="blocks: one process per workload and env, its benchmarks alternating (default); "
+        "processes: one process per benchmark and round (the older layout)",
+    )
     p.add_argument(
         "--aa",
         action="append",
@@ -284,19 +305,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run")
     p.add_argument("--force", action="store_true", help="run even if another benchmark run holds the lock")
+    p.add_argument(
+        "--log",
+        metavar="FILE",
+        help="append the plain progress lines (one per benchmark process) to FILE; a terminal keeps the live display",
+    )
+    p.add_argument("--quiet", action="store_true", help="print only the start line, errors and the summary")
     p.add_argument("--results-dir", default="results")
     p.add_argument("--reports-dir", default="reports")
     p.add_argument("--root", default=".", help="project root holding tox.ini")
-    p.add_argument("--publish", nargs="?", const="docs", metavar="DOCS_DIR",
-                   help="after the report, publish the run into the docs site (default: docs)")  # fmt: skip
+    p.add_argument(
+        "--publish",
+        nargs="?",
+        const="docs",
+        metavar="DOCS_DIR",
+        help="after the report, publish the run into the docs site (default: docs)",
+    )
     p.set_defaults(func=cmd_bench_all)
 
     p = sub.add_parser("compare", help="compare two runs (folders) or two envs (pyperf files)")
     p.add_argument("a", help="results/<run-id> or results/<run-id>/<env>.json")
     p.add_argument("b", help="the same kind of path as A")
     p.add_argument("--format", choices=("text", "md"), default="text")
-    p.add_argument("--min-speed", type=float, default=0.0, metavar="PCT",
-                   help="smallest change in percent to report as significant (like pyperf's --min-speed)")  # fmt: skip
+    p.add_argument(
+        "--min-speed",
+        type=float,
+        default=0.0,
+        metavar="PCT",
+        help="smallest change in percent to report as significant (like pyperf's --min-speed)",
+    )
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("report", help="render the HTML report of existing results")
@@ -317,15 +354,18 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     if sys.version_info < (3, 10):
-        print("error: the gilbench harness needs Python 3.10+ (this is %s); the workloads "
-              "themselves run on 3.9+" % sys.version.split()[0], file=sys.stderr)  # fmt: skip
+        print(
+            "error: the gilbench harness needs Python 3.10+ (this is %s); the workloads "
+            "themselves run on 3.9+" % sys.version.split()[0],
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops a run as cleanly as Ctrl-C
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
-    except (CliError, UsageError) as exc:
+    except UserError as exc:  # every error the user can fix, whichever step raised it
         print("error: %s" % exc, file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -18,20 +18,41 @@ import pandas as pd
 import pyperf
 
 from harness import capacity
-from workloads import _results, _schema
-from workloads._schema import Outcome
+from workloads import host
+from workloads.host import Outcome, UserError
 
 # Metadata keys a gilbench benchmark must carry (the design's contract).
 REQUIRED = ("workload", "mode", "workers", "env", "run_id")
 SUMMARY_COLUMNS = [
-    "run_id", "env", "machine", "hostname", "cpu_model", "cpu_count", "implementation", "version",
-    "free_threaded_build", "gil_enabled", "python_gil_env", "jit", "workload", "mode", "workers",
-    "params", "work_size", "profile", "unit", "n", "mean", "median", "stdev", "name",
-]  # fmt: skip
+    "run_id",
+    "env",
+    "machine",
+    "hostname",
+    "cpu_model",
+    "cpu_count",
+    "implementation",
+    "version",
+    "free_threaded_build",
+    "gil_enabled",
+    "python_gil_env",
+    "jit",
+    "workload",
+    "mode",
+    "workers",
+    "params",
+    "work_size",
+    "profile",
+    "unit",
+    "n",
+    "mean",
+    "median",
+    "stdev",
+    "name",
+]
 OUTCOME_COLUMNS = ["run_id", "env", "name", "workload", "mode", "workers", "params", "status", "reason"]
 
 
-class ResultsError(Exception):
+class ResultsError(UserError):
     """A results file or folder that cannot be used; the message names it."""
 
 
@@ -105,10 +126,10 @@ def _benchmark_row(bench: pyperf.Benchmark, path: Path) -> dict[str, Any]:
             "%s: benchmark %r lacks gilbench metadata (%s); not a gilbench results file"
             % (path, bench.get_name(), ", ".join(missing))
         )
-    meta = _schema.from_pyperf(raw)
+    meta = host.from_pyperf(raw)
     runs = [list(run.values) for run in bench.get_runs() if run.values]
     values = [v for run in runs for v in run]
-    params = _schema.params_of(meta)
+    params = host.params_of(meta)
     row = {
         "name": bench.get_name(),
         "run_id": meta["run_id"],
@@ -165,10 +186,10 @@ def load_suite(path: Path) -> list[dict[str, Any]]:
 
 def _load_status(path: Path) -> dict[str, Any]:
     try:
-        status = _results.read_json(str(path))
+        status = host.read_json(str(path))
     except (OSError, ValueError) as exc:
         raise ResultsError("%s: not a readable status file (%s)" % (path, exc)) from None
-    if status.get("format") != _schema.STATUS_FORMAT:
+    if status.get("format") != host.STATUS_FORMAT:
         raise ResultsError("%s: not a gilbench status file" % path)
     return status
 
@@ -180,14 +201,14 @@ def is_suite_file(path: Path) -> bool:
     return (
         name.endswith((".json", ".json.gz"))
         and name.count(".") == (2 if name.endswith(".gz") else 1)
-        and (name != _schema.MANIFEST)
+        and (name != host.MANIFEST)
     )
 
 
 def run_files(folder: Path) -> list[Path]:
     """Every file of a run: the pyperf files, then ``meta/`` (or the old layout's sidecars)."""
     files = sorted(p for p in folder.iterdir() if p.is_file())
-    meta = folder / _schema.META_DIR
+    meta = folder / host.META_DIR
     return files + (sorted(p for p in meta.iterdir() if p.is_file()) if meta.is_dir() else [])
 
 
@@ -202,19 +223,19 @@ def load_runs(folders: list[Path]) -> RunData:
             data.problems.append("%s: not a results folder" % folder)
             continue
         files = run_files(folder)
-        if not any(is_suite_file(p) or p.name.endswith(_schema.STATUS_SUFFIX) for p in files):
+        if not any(is_suite_file(p) or p.name.endswith(host.STATUS_SUFFIX) for p in files):
             data.problems.append("%s: no results in this folder" % folder)
             continue
         for path in files:
             try:
-                if path.name == _schema.MANIFEST:
-                    data.manifests.append(_results.read_json(str(path)))
-                elif path.name.endswith(_schema.STATUS_SUFFIX):
+                if path.name == host.MANIFEST:
+                    data.manifests.append(host.read_json(str(path)))
+                elif path.name.endswith(host.STATUS_SUFFIX):
                     status = _load_status(path)
                     envs.append(_env_row(status))
                     outcomes.extend(_outcome_rows(status))
-                elif path.name.endswith(_schema.TIMELINE_SUFFIX):
-                    data.timelines.append(_results.read_json(str(path)))
+                elif path.name.endswith(host.TIMELINE_SUFFIX):
+                    data.timelines.append(host.read_json(str(path)))
                 elif is_suite_file(path):
                     rows.extend(load_suite(path))
             except ResultsError as exc:
@@ -232,14 +253,14 @@ def load_runs(folders: list[Path]) -> RunData:
 
 def from_runs(runs: list[Any]) -> RunData:
     """What ``load_runs`` would read from disk, straight from the scheduler's envs
-    (``workloads._driver.EnvRun``): the precision rule re-analyses after every round."""
+    (``workloads.host.EnvRun``): the precision rule re-analyses after every round."""
     rows = [_benchmark_row(b, Path(r.suite_path)) for r in runs for b in r.suite.values()]
     envs = [_env_row(r.status) for r in runs]
     return RunData(pd.DataFrame(rows), pd.DataFrame(columns=OUTCOME_COLUMNS), pd.DataFrame(envs))
 
 
 def _env_row(status: dict[str, Any]) -> dict[str, Any]:
-    facts = _schema.InterpreterFacts.from_json(status.get("interpreter", {}))
+    facts = host.InterpreterFacts.from_json(status.get("interpreter", {}))
     counts = {o: 0 for o in Outcome}
     for entry in status.get("benchmarks", {}).values():
         counts[Outcome(entry["status"])] += 1

@@ -101,8 +101,9 @@ def format_text(table: pd.DataFrame) -> str:
     lines.append("%d of %d benchmarks changed significantly" % (changed, len(table)))
     flagged = int((table["provenance"] != "").sum())
     if flagged:
-        lines.append("%d row(s) compare different workload code, builds, profiles or work sizes: see 'provenance'"
-                     % flagged)  # fmt: skip
+        lines.append(
+            "%d row(s) compare different workload code, builds, profiles or work sizes: see 'provenance'" % flagged
+        )
     return "\n".join(lines)
 
 

@@ -3,7 +3,7 @@
 Every sentence quotes a ratio with its 95% interval, and says "not significant"
 when the interval contains 1: noise is never reported as a finding.  A ratio that
 failed a sanity gate (``analysis.derive``'s ``problem``) is never quoted.  Workloads
-are picked by role (``workloads._registry.ROLES``), never by name.  Each section
+are picked by role (the ``roles`` of ``@workload``), never by name.  Each section
 returns nothing when the run lacks the data it needs, so a partial run (say, no
 free-threaded build) still reads correctly.
 """
@@ -15,7 +15,7 @@ from typing import Callable
 import pandas as pd
 
 from harness.analysis import DEFAULT_SWITCH_MS, Analysis, aa_summary, headline_workers, provenance_problems
-from workloads._schema import gil_forced
+from workloads.host import gil_forced
 
 MEMORY_BAR = 1.20  # PEP 779: a supported free-threaded build uses at most 20% more memory
 KIND_NAMES = {"free-threading": "Free-threading", "forced GIL": "Forced-GIL"}
@@ -74,8 +74,13 @@ class _Writer:
         """Derived rows at the headline worker count, for one workload or several."""
         d = self.a.derived
         names = [workload] if isinstance(workload, str) else workload
-        return d[(d["params"] == "") & d["workload"].isin(names) & (d["mode"] == mode) & (d["workers"] == self.k)
-                 & (d["problem"] == "")]  # fmt: skip
+        return d[
+            (d["params"] == "")
+            & d["workload"].isin(names)
+            & (d["mode"] == mode)
+            & (d["workers"] == self.k)
+            & (d["problem"] == "")
+        ]
 
     def overhead(self, env: str, workload: str, kind: str) -> pd.Series | None:
         o = self.a.overheads
@@ -154,8 +159,12 @@ class _Writer:
         rows = self.at(self.role("flagship"), "threads")
         if "net_speedup" not in rows:
             return []
-        rows = rows[rows["free_threaded_build"] & ~rows["python_gil_env"].map(gil_forced) & rows["net_speedup"].notna()
-                    & (rows["net_baseline_env"] != rows["env"])]  # fmt: skip
+        rows = rows[
+            rows["free_threaded_build"]
+            & ~rows["python_gil_env"].map(gil_forced)
+            & rows["net_speedup"].notna()
+            & (rows["net_baseline_env"] != rows["env"])
+        ]
         out = []
         for _, row in rows.iterrows():
             base = self.who(row["net_baseline_env"])

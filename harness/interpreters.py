@@ -20,8 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-from workloads import _results, _schema
-from workloads._meta import BUILD_MARKER
+from workloads import host
+from workloads.host import BUILD_MARKER
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBE = ROOT / "workloads" / "_meta.py"
@@ -29,9 +29,18 @@ PROBE = ROOT / "workloads" / "_meta.py"
 # The tox bench envs (tox.ini lists the same names; a test keeps them in step).
 # ``-gil`` variants run a free-threaded build with PYTHON_GIL=1.
 BENCH_FACTORS = (
-    "py39", "py310", "py311", "py312", "py313", "py313t", "py313t-gil",
-    "py314", "py314t", "py314t-gil", "pypy3",
-)  # fmt: skip
+    "py39",
+    "py310",
+    "py311",
+    "py312",
+    "py313",
+    "py313t",
+    "py313t-gil",
+    "py314",
+    "py314t",
+    "py314t-gil",
+    "pypy3",
+)
 BENCH_ENVS = tuple("bench-" + f for f in BENCH_FACTORS)
 SOURCES = ("override", "provisioned", "uv", "pyenv", "PATH")
 OVERRIDE_PREFIX = "GILBENCH_PYTHON_"
@@ -75,8 +84,8 @@ class Interpreter:
 
 
 def gilbench_home() -> Path:
-    """The per-user cache (``$GILBENCH_HOME``): one definition, in ``workloads._results``."""
-    return Path(_results.gilbench_home())
+    """The per-user cache (``$GILBENCH_HOME``): one definition, ``workloads.host.gilbench_home``."""
+    return Path(host.gilbench_home())
 
 
 def provisioned_root() -> Path:
@@ -188,7 +197,7 @@ def discover() -> List[Interpreter]:
         if "error" in facts:
             interp.error = facts["error"] or "probe failed"
         else:
-            parsed = _schema.InterpreterFacts.from_json(facts)
+            parsed = host.InterpreterFacts.from_json(facts)
             for name in ("implementation", "version", "free_threaded_build", "gil_enabled", "jit"):
                 setattr(interp, name, getattr(parsed, name))
             interp.build = asdict(parsed.build)

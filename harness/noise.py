@@ -2,7 +2,7 @@
 
 Why this module exists.  On a shared VM (this project's machines are 2-vCPU KVM
 guests) the speed of one core changes by tens of percent from one tenth of a second
-to the next, because of other tenants; ``benchmarks/machine_noise.py`` measures
+to the next, because of other tenants; ``tools/machine_noise.py`` measures
 that spectrum.  Pairing by round cancels a slow spell only when it lasts as long as
 the two processes of a ratio are apart, so noise that decorrelates within a second
 reaches every interval, and it, not the interpreters, bounds the precision a run can
@@ -68,8 +68,13 @@ class Probe:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Probe:
-        return cls(round=int(data["round"]), count=int(data.get("count", 0)), values=int(data["values"]),
-                   median=float(data["median"]), spread=float(data["spread"]))  # fmt: skip
+        return cls(
+            round=int(data["round"]),
+            count=int(data.get("count", 0)),
+            values=int(data["values"]),
+            median=float(data["median"]),
+            spread=float(data["spread"]),
+        )
 
 
 def summarize(round_: int, count: int, values: Sequence[float]) -> Probe:

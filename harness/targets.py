@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Sequence
 
-from workloads._driver import worker_environ
-from workloads._schema import BenchSpec
+from workloads.host import BenchSpec, worker_environ
 
 
 @dataclass
@@ -98,7 +97,7 @@ def prepare(
 
 
 def run_block(target: Target, specs: Sequence[BenchSpec], command: List[str], part: str) -> Dict[str, dict]:
-    """Run one benchmark process (``command``, from ``workloads._driver.worker_command``) and
+    """Run one benchmark process (``command``, from ``workloads.host.worker_command``) and
     read its pyperf file back: benchmark name -> {"values": [...], "warmups": [...], "wall": s}."""
     started = time.monotonic()
     proc = subprocess.run(

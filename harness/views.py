@@ -21,11 +21,10 @@ from typing import Any, ClassVar, Union
 import numpy as np
 import pandas as pd
 
-from harness import charts, noise
-from harness import report as reporting  # a cycle: report renders views, at call time only
+from harness import charts, model, noise
 from harness.analysis import aa_summary, headline_workers
 from harness.collect import summary_frame
-from workloads.modes import PAIRED_MODES
+from workloads.host import PAIRED_MODES
 
 # -- cells -----------------------------------------------------------------------------
 
@@ -269,7 +268,7 @@ def _versus(labels: dict[str, str], env: str, matched: bool) -> str:
     return labels.get(env, env) + ("" if matched else " (not a matched build)")
 
 
-def _findings(report: reporting.Report) -> Section:
+def _findings(report: model.Report) -> Section:
     paragraphs = [] if report.findings else [_p("No comparisons could be made from these results.")]
     note = (
         "Speedup = T(serial) / T(mode, k workers) on the same interpreter for the same total work; serial is the work "
@@ -282,11 +281,13 @@ def _findings(report: reporting.Report) -> Section:
     return Section("findings", "Findings", paragraphs=paragraphs, items=items, notes=[_p(note, meta=True)])
 
 
-def _charts(report: reporting.Report) -> Section:
+def _charts(report: model.Report) -> Section:
     """The most telling charts, then the other workloads' scaling curves, folded away."""
-    flagship = reporting.role_workload(report.data.benchmarks, "flagship")
-    refs = [(ChartRef(c.name, c.title, c.caption), c.name.startswith("scaling-") and c.name != "scaling-" + flagship)
-            for c in report.charts]  # fmt: skip
+    flagship = model.role_workload(report.data.benchmarks, "flagship")
+    refs = [
+        (ChartRef(c.name, c.title, c.caption), c.name.startswith("scaling-") and c.name != "scaling-" + flagship)
+        for c in report.charts
+    ]
     main, gallery = [r for r, other in refs if not other], [r for r, other in refs if other]
     section = Section("charts", "Charts", charts=main)
     if not report.charts:
@@ -307,11 +308,17 @@ def _at_k(derived: pd.DataFrame, labels: dict[str, str], k: int) -> list[Section
     modes = {r["mode"] for r in rows}
     caps = [c for c in (_value(r.get("capacity")) for r in rows) if c is not None]
     note = (
-        [_p("The machine's parallel capacity at %d workers in the same rounds: %.2f× (%d busy processes against "
-            "one, probed before every slot of every round); each speedup over its own rounds' capacity is in "
-            "'Every speedup'." % (k, float(np.median(caps)), k), meta=True)]
-        if caps else []
-    )  # fmt: skip
+        [
+            _p(
+                "The machine's parallel capacity at %d workers in the same rounds: %.2f× (%d busy processes against "
+                "one, probed before every slot of every round); each speedup over its own rounds' capacity is in "
+                "'Every speedup'." % (k, float(np.median(caps)), k),
+                meta=True,
+            )
+        ]
+        if caps
+        else []
+    )
     out = []
     for mode in [m for m in charts.MODE_STYLE if m in modes]:
         workloads = sorted({w for m, w, _ in cells if m == mode})
@@ -321,8 +328,11 @@ def _at_k(derived: pd.DataFrame, labels: dict[str, str], k: int) -> list[Section
             [Row([Text(w), *(cells.get((mode, w, e)) or Text("") for e in envs)]) for w in workloads],
         )
         over = " (over one %s worker)" % mode if mode in PAIRED_MODES else ""
-        out.append(Section("at-k-" + mode, "Speedup at %d workers: %s%s" % (k, mode, over), paragraphs=list(note),
-                           tables=[table]))  # fmt: skip
+        out.append(
+            Section(
+                "at-k-" + mode, "Speedup at %d workers: %s%s" % (k, mode, over), paragraphs=list(note), tables=[table]
+            )
+        )
     return out
 
 
@@ -330,19 +340,43 @@ def _speedups(derived: pd.DataFrame, labels: dict[str, str]) -> Section:
     rows = []
     for r in _records(derived):
         netted = r["net_baseline_env"] != r["env"] and not pd.isna(r["net_speedup"])
-        rows.append(Row([
-            Text(labels.get(r["env"], r["env"])), Text(r["workload"]), Text(r["params"]), Text(r["mode"]),
-            Number(_value(r["workers"]), "%d"), Text(r["baseline_name"]), _est(r, "speedup", problem=r["problem"]),
-            Number(_value(100 * r["speedup_hw"]), "%.1f", "%"), Number(_value(100 * r["efficiency"]), "%.0f", "%"),
-            Number(_value(r.get("capacity")), "%.2f", "×"),
-            _est(r, "vs_capacity") if _value(r.get("vs_capacity")) is not None else Text(""),
-            Number(_value(100 * r["waiting"]), "%.0f", "%"),
-            _est(r, "net_speedup") if netted else Text(""),
-            Text(_versus(labels, r["net_baseline_env"], r["net_matched"]) if netted else ""),
-        ], muted=not r["speedup_significant"]))  # fmt: skip
-    columns = ["interpreter", "workload", "params", "mode", "workers", "over", "speedup (95% CI)", "±",
-               "efficiency", "machine capacity", "speedup / capacity (95% CI)", "waiting", "net speedup (95% CI)",
-               "net vs"]  # fmt: skip
+        rows.append(
+            Row(
+                [
+                    Text(labels.get(r["env"], r["env"])),
+                    Text(r["workload"]),
+                    Text(r["params"]),
+                    Text(r["mode"]),
+                    Number(_value(r["workers"]), "%d"),
+                    Text(r["baseline_name"]),
+                    _est(r, "speedup", problem=r["problem"]),
+                    Number(_value(100 * r["speedup_hw"]), "%.1f", "%"),
+                    Number(_value(100 * r["efficiency"]), "%.0f", "%"),
+                    Number(_value(r.get("capacity")), "%.2f", "×"),
+                    _est(r, "vs_capacity") if _value(r.get("vs_capacity")) is not None else Text(""),
+                    Number(_value(100 * r["waiting"]), "%.0f", "%"),
+                    _est(r, "net_speedup") if netted else Text(""),
+                    Text(_versus(labels, r["net_baseline_env"], r["net_matched"]) if netted else ""),
+                ],
+                muted=not r["speedup_significant"],
+            )
+        )
+    columns = [
+        "interpreter",
+        "workload",
+        "params",
+        "mode",
+        "workers",
+        "over",
+        "speedup (95% CI)",
+        "±",
+        "efficiency",
+        "machine capacity",
+        "speedup / capacity (95% CI)",
+        "waiting",
+        "net speedup (95% CI)",
+        "net vs",
+    ]
     title = "Every speedup, with intervals (%d rows)" % len(rows)
     return Section("speedups", title, tables=[Table("speedups", columns, rows)], collapsed=True)
 
@@ -352,11 +386,19 @@ def _one_worker(one: pd.DataFrame, labels: dict[str, str]) -> list[Section]:
     if one.empty:
         return []
     rows = [
-        Row([Text(labels.get(r["env"], r["env"])), Text(r["name"]), Text(r["baseline_name"]),
-             _est(r, "vs_serial", problem=r["problem"]), Number(_value(100 * r["vs_serial_hw"]), "%.1f", "%"),
-             Text(r["problem"] or "")], muted=not r["vs_serial_significant"])
+        Row(
+            [
+                Text(labels.get(r["env"], r["env"])),
+                Text(r["name"]),
+                Text(r["baseline_name"]),
+                _est(r, "vs_serial", problem=r["problem"]),
+                Number(_value(100 * r["vs_serial_hw"]), "%.1f", "%"),
+                Text(r["problem"] or ""),
+            ],
+            muted=not r["vs_serial_significant"],
+        )
         for r in _records(one)
-    ]  # fmt: skip
+    ]
     note = (
         "The speedups of processes and interpreters are over one worker of the same mode, so that both sides run "
         "in the same kind of process or interpreter; this is that one worker against serial (>1: faster). Serial "
@@ -365,8 +407,14 @@ def _one_worker(one: pd.DataFrame, labels: dict[str, str]) -> list[Section]:
         "with the serial benchmark, and name it."
     )
     columns = ["interpreter", "benchmark", "serial", "vs serial (95% CI)", "±", "problem"]
-    return [Section("one-worker", "One worker against serial", paragraphs=[_p(note, meta=True)],
-                    tables=[Table("one-worker", columns, rows)])]  # fmt: skip
+    return [
+        Section(
+            "one-worker",
+            "One worker against serial",
+            paragraphs=[_p(note, meta=True)],
+            tables=[Table("one-worker", columns, rows)],
+        )
+    ]
 
 
 def _gated(derived: pd.DataFrame, one: pd.DataFrame, labels: dict[str, str]) -> list[Section]:
@@ -375,15 +423,21 @@ def _gated(derived: pd.DataFrame, one: pd.DataFrame, labels: dict[str, str]) -> 
     if not gated:
         return []
     rows = [
-        Row([Text(labels.get(r["env"], r["env"])), Text(r["name"]), Number(_value(r["speedup"]), "%.2f", "×"),
-             Text(r["problem"])])
+        Row(
+            [
+                Text(labels.get(r["env"], r["env"])),
+                Text(r["name"]),
+                Number(_value(r["speedup"]), "%.2f", "×"),
+                Text(r["problem"]),
+            ]
+        )
         for r in gated
-    ]  # fmt: skip
+    ]
     table = Table("gated", ["interpreter", "benchmark", "ratio", "why it is not a result"], rows)
     return [Section("measurement-problems", "Measurement problems", tables=[table])]
 
 
-def _warmups(report: reporting.Report) -> list[Section]:
+def _warmups(report: model.Report) -> list[Section]:
     warm = _records(report.analysis.warmups)
     if not warm:
         return []
@@ -397,7 +451,7 @@ def _warmups(report: reporting.Report) -> list[Section]:
     return [Section("warmups", "JIT warm-up problems", paragraphs=[_p(text)])]
 
 
-def _aa(report: reporting.Report) -> list[Section]:
+def _aa(report: model.Report) -> list[Section]:
     aa = aa_summary(report.analysis.aa)
     if not aa:
         return []
@@ -409,10 +463,10 @@ def _aa(report: reporting.Report) -> list[Section]:
     return [Section("aa", "A/A calibration", paragraphs=[_p(text)])]
 
 
-def _precision(report: reporting.Report) -> list[Section]:
+def _precision(report: model.Report) -> list[Section]:
     """The precision reached against the profile's target, what the target would cost,
     and the machine noise probed while measuring (shown for any profile)."""
-    precision = reporting.precision_context(report.analysis, report.data.benchmarks)
+    precision = model.precision_context(report.analysis, report.data.benchmarks)
     probes = [noise.Probe.from_json(p) for m in report.data.manifests for p in m.get("noise", [])]
     text, items = "", []
     if precision:
@@ -424,9 +478,11 @@ def _precision(report: reporting.Report) -> list[Section]:
         needed = precision["rounds_needed"]
         if precision["median_hw"] > precision["target"] and needed["median"]:
             text += "At the spread they showed, the median ratio would reach ±%.0f%% after about %d rounds%s%s. " % (
-                100 * precision["target"], needed["median"],
+                100 * precision["target"],
+                needed["median"],
                 " and the 90th percentile after about %d" % needed["p90"] if needed["p90"] else "",
-                _round_pace(report.data.manifests))  # fmt: skip
+                _round_pace(report.data.manifests),
+            )
     text += _ahead(report.data.manifests) + _capacity(report.data.capacity)
     text += noise.describe(probes)
     if not text:
@@ -447,9 +503,15 @@ def _ahead(manifests: list[dict[str, Any]]) -> str:
                 "The run stopped at its budget of %s after %d rounds; another %s of measuring (about %d more rounds "
                 "of what was still open) would bring the median to about ±%.1f%% and the 90th percentile to ±%.1f%%, "
                 "if the spread stays what it was. "
-                % (_duration(manifest["budget"]), history[-1]["round"], _duration(ahead["seconds"]), ahead["rounds"],
-                   100 * ahead["median"], 100 * ahead["p90"])
-            )  # fmt: skip
+                % (
+                    _duration(manifest["budget"]),
+                    history[-1]["round"],
+                    _duration(ahead["seconds"]),
+                    ahead["rounds"],
+                    100 * ahead["median"],
+                    100 * ahead["p90"],
+                )
+            )
     return ""
 
 
@@ -459,8 +521,10 @@ def _capacity(capacity: dict[str, dict[int, dict[int, float]]]) -> str:
     for by_k in capacity.values():
         for k, rounds in sorted(by_k.items()):
             values = sorted(rounds.values())
-            parts.append("%d busy processes did %.2f× the work of one (median over %d rounds, %.2f× to %.2f×)"
-                         % (k, float(np.median(values)), len(values), values[0], values[-1]))  # fmt: skip
+            parts.append(
+                "%d busy processes did %.2f× the work of one (median over %d rounds, %.2f× to %.2f×)"
+                % (k, float(np.median(values)), len(values), values[0], values[-1])
+            )
     return ("Machine capacity, probed before every slot of every round: %s. " % "; ".join(parts)) if parts else ""
 
 
@@ -477,52 +541,99 @@ def _duration(seconds: float) -> str:
     return "%.0f s" % seconds if seconds < 120 else "%.0f min" % (seconds / 60)
 
 
-def _overheads(report: reporting.Report) -> list[Section]:
+def _overheads(report: model.Report) -> list[Section]:
     labels, rows = report.labels, []
     for r in _records(report.analysis.overheads):
-        rows.append(Row([
-            Text(r["kind"]), Text(labels.get(r["env"], r["env"])),
-            Text(_versus(labels, r["baseline_env"], r["matched"])), Text(r["workload"]),
-            Text(r["params"]), _est(r, "overhead"), Number(_value(100 * r["overhead_hw"]), "%.1f", "%"),
-            _est(r, "memory") if _value(r["memory"]) is not None else Text(""),
-        ], muted=not r["overhead_significant"]))  # fmt: skip
+        rows.append(
+            Row(
+                [
+                    Text(r["kind"]),
+                    Text(labels.get(r["env"], r["env"])),
+                    Text(_versus(labels, r["baseline_env"], r["matched"])),
+                    Text(r["workload"]),
+                    Text(r["params"]),
+                    _est(r, "overhead"),
+                    Number(_value(100 * r["overhead_hw"]), "%.1f", "%"),
+                    _est(r, "memory") if _value(r["memory"]) is not None else Text(""),
+                ],
+                muted=not r["overhead_significant"],
+            )
+        )
     if not rows:
         return []
-    columns = ["kind", "interpreter", "vs", "workload", "params", "time ratio (95% CI)", "±",
-               "peak memory ratio (95% CI)"]  # fmt: skip
+    columns = [
+        "kind",
+        "interpreter",
+        "vs",
+        "workload",
+        "params",
+        "time ratio (95% CI)",
+        "±",
+        "peak memory ratio (95% CI)",
+    ]
     title = "Build overheads (serial time ratios)"
     return [Section("overheads", title, tables=[Table("overheads", columns, rows)])]
 
 
-def _latency(report: reporting.Report) -> list[Section]:
+def _latency(report: model.Report) -> list[Section]:
     rows = [
-        Row([Text(report.labels.get(r["env"], r["env"])), Text(r["workload"]), Number(_value(r["workers"]), "%d"),
-             Number(_value(r["switch_ms"]), "%g", " ms"), Number(_value(r["n"]), "%d"),
-             *(Estimate(_value(r[q] * 1e3), _value(r[q + "_lo"] * 1e3), _value(r[q + "_hi"] * 1e3), fmt="%.3f",
-                        unit=" ms") for q in ("p50", "p99")),
-             Number(_value(r["requests_per_s"]), "%.0f")])
+        Row(
+            [
+                Text(report.labels.get(r["env"], r["env"])),
+                Text(r["workload"]),
+                Number(_value(r["workers"]), "%d"),
+                Number(_value(r["switch_ms"]), "%g", " ms"),
+                Number(_value(r["n"]), "%d"),
+                *(
+                    Estimate(
+                        _value(r[q] * 1e3),
+                        _value(r[q + "_lo"] * 1e3),
+                        _value(r[q + "_hi"] * 1e3),
+                        fmt="%.3f",
+                        unit=" ms",
+                    )
+                    for q in ("p50", "p99")
+                ),
+                Number(_value(r["requests_per_s"]), "%.0f"),
+            ]
+        )
         for r in _records(report.analysis.latency)
-    ]  # fmt: skip
+    ]
     if not rows:
         return []
-    columns = ["interpreter", "workload", "CPU threads", "switch interval", "n", "p50 (95% CI)", "p99 (95% CI)",
-               "requests/s"]  # fmt: skip
+    columns = [
+        "interpreter",
+        "workload",
+        "CPU threads",
+        "switch interval",
+        "n",
+        "p50 (95% CI)",
+        "p99 (95% CI)",
+        "requests/s",
+    ]
     return [Section("latency", "Latency", tables=[Table("latency", columns, rows)])]
 
 
-def _timings(report: reporting.Report) -> Section:
+def _timings(report: model.Report) -> Section:
     rows = [
-        Row([Text(report.labels.get(r["env"], r["env"])), Text(r["name"]), Number(_value(r["n"]), "%d"),
-             Number(_value(r["mean"] * 1e3), "%.3f", " ms"), Number(_value(r["stdev"] * 1e3), "%.3f", " ms"),
-             Number(_value(r["work_size"]), "%d")])
+        Row(
+            [
+                Text(report.labels.get(r["env"], r["env"])),
+                Text(r["name"]),
+                Number(_value(r["n"]), "%d"),
+                Number(_value(r["mean"] * 1e3), "%.3f", " ms"),
+                Number(_value(r["stdev"] * 1e3), "%.3f", " ms"),
+                Number(_value(r["work_size"]), "%d"),
+            ]
+        )
         for r in _records(summary_frame(report.data.benchmarks))
-    ]  # fmt: skip
+    ]
     columns = ["interpreter", "benchmark", "n", "mean", "std dev", "work size"]
     title = "All timings (%d benchmarks)" % len(rows)
     return Section("timings", title, tables=[Table("timings", columns, rows)], collapsed=True)
 
 
-def _numbers(report: reporting.Report) -> Section:
+def _numbers(report: model.Report) -> Section:
     derived, labels = report.analysis.derived, report.labels
     section = Section("numbers", "Numbers")
     if derived.empty:
@@ -534,8 +645,9 @@ def _numbers(report: reporting.Report) -> Section:
         )
         section.paragraphs.append(_p(note, meta=True))
         one = report.analysis.one_worker
-        section.subsections += (_at_k(derived, labels, headline_workers(derived)) + _one_worker(one, labels)
-                                + _gated(derived, one, labels))  # fmt: skip
+        section.subsections += (
+            _at_k(derived, labels, headline_workers(derived)) + _one_worker(one, labels) + _gated(derived, one, labels)
+        )
     section.subsections += _warmups(report) + _aa(report) + _precision(report)
     if not derived.empty:
         section.subsections.append(_speedups(derived, labels))
@@ -553,15 +665,24 @@ def _gil_at_runtime(env: dict[str, Any]) -> str:
     return "on" + (" (PYTHON_GIL=%s)" % forced if forced else "")
 
 
-def _environment(report: reporting.Report) -> Section:
+def _environment(report: model.Report) -> Section:
     rows = [
-        Row([Text(e["env"]), Text(report.labels.get(e["env"], "%s %s" % (e["implementation"], e["version"]))),
-             Text("yes" if e["free_threaded_build"] else "no"), Text(_gil_at_runtime(e)), Text(str(e["jit"])),
-             Text(str(e["compiler"])), Text("%s/%s" % ("PGO" if e["pgo"] else "-", "LTO" if e["lto"] else "-")),
-             Text(str(e["pair_id"])), Text("%s / %s / %s / %s" % (e["ok"], e["failed"], e["incomplete"],
-                                                                   e["unavailable"])), Code(str(e["executable"]))])
+        Row(
+            [
+                Text(e["env"]),
+                Text(report.labels.get(e["env"], "%s %s" % (e["implementation"], e["version"]))),
+                Text("yes" if e["free_threaded_build"] else "no"),
+                Text(_gil_at_runtime(e)),
+                Text(str(e["jit"])),
+                Text(str(e["compiler"])),
+                Text("%s/%s" % ("PGO" if e["pgo"] else "-", "LTO" if e["lto"] else "-")),
+                Text(str(e["pair_id"])),
+                Text("%s / %s / %s / %s" % (e["ok"], e["failed"], e["incomplete"], e["unavailable"])),
+                Code(str(e["executable"])),
+            ]
+        )
         for e in _records(report.data.envs)
-    ]  # fmt: skip
+    ]
     blank: list[Cell] = [Text("") for _ in range(8)]
     rows += [
         Row([Text(env), Text("%s: %s" % (info.get("status", ""), info.get("reason", ""))), *blank], muted=True)
@@ -569,16 +690,27 @@ def _environment(report: reporting.Report) -> Section:
         for env, info in sorted(manifest.get("envs", {}).items())
         if info.get("status") not in ("ok", "planned")
     ]
-    columns = ["env", "interpreter", "free-threaded build", "GIL at runtime", "JIT", "compiler", "PGO/LTO", "pair",
-               "ok / failed / incomplete / unavailable", "executable"]  # fmt: skip
+    columns = [
+        "env",
+        "interpreter",
+        "free-threaded build",
+        "GIL at runtime",
+        "JIT",
+        "compiler",
+        "PGO/LTO",
+        "pair",
+        "ok / failed / incomplete / unavailable",
+        "executable",
+    ]
     return Section("environment", "Environment", tables=[Table("envs", columns, rows)])
 
 
-def _problems(report: reporting.Report) -> Section:
+def _problems(report: model.Report) -> Section:
     outcomes = report.data.outcomes
     bad = outcomes[outcomes["status"] != "ok"] if not outcomes.empty else outcomes
-    section = Section("problems", "Failed & unavailable", items=[Paragraph([Text(p, tone="bad")])
-                                                                 for p in report.data.problems])  # fmt: skip
+    section = Section(
+        "problems", "Failed & unavailable", items=[Paragraph([Text(p, tone="bad")]) for p in report.data.problems]
+    )
     unavailable = bad[bad["status"] == "unavailable"] if not bad.empty else bad
     if not unavailable.empty:
         rows = [
@@ -598,13 +730,13 @@ def _problems(report: reporting.Report) -> Section:
     return section
 
 
-def build_view(report: reporting.Report) -> Page:
+def build_view(report: model.Report) -> Page:
     """The view of ``report``: every section, table and chart either renderer shows."""
     bench = report.data.benchmarks
     run_ids = sorted(set(bench["run_id"]))
     machines = "; ".join(
         "%s (%s, %s CPUs)" % (m["hostname"], m["cpu_model"], m["cpu_count"])
-        for m in _records(bench.drop_duplicates("machine")[reporting.MACHINE_COLUMNS])
+        for m in _records(bench.drop_duplicates("machine")[model.MACHINE_COLUMNS])
     )
     meta = "Run %s · profile %s · %s" % (", ".join(run_ids), ", ".join(sorted(set(bench["profile"]))), machines)
     sections = [_findings(report), _charts(report), _numbers(report), _environment(report), _problems(report)]

@@ -11,8 +11,15 @@ from dataclasses import dataclass, field
 
 import pytest
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-gpu",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def chromium_path() -> str:

@@ -1,4 +1,4 @@
-"""Shared fixtures: the project root, a CLI runner, and a real smoke run.
+"""Shared fixtures: an isolated gilbench home, a real smoke run, published runs.
 
 These tests run real interpreters and real pyperf processes; nothing is mocked.
 """
@@ -7,31 +7,34 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
+from helpers import HOSTILE, MERGE_STEP, ROOT, run_module, workflow_step_command
 
-ROOT = Path(__file__).resolve().parent.parent
 # The checkout's own command-line tools (``tools``, ``validation``) are importable by the tests;
 # appended, so that ``harness`` and ``workloads`` are still the installed package.
 sys.path.append(str(ROOT))
 
 # Tests isolate GILBENCH_HOME (locks, caches) but must still find the interpreters
 # `tox -e tests` provisioned there, and must never start a build of their own.
-os.environ.setdefault("GILBENCH_PYTHONS", str(Path(os.environ.get("GILBENCH_HOME") or Path.home() / ".cache" /
-                                                   "gilbench") / "pythons"))  # fmt: skip
+os.environ.setdefault(
+    "GILBENCH_PYTHONS", str(Path(os.environ.get("GILBENCH_HOME") or Path.home() / ".cache" / "gilbench") / "pythons")
+)
 
 # Optional parts of the suite: what skips without them, and the command that enables each.
 OPTIONAL = (
-    ("Chromium", lambda: shutil.which(os.environ.get("CHROMIUM", "chromium")) or shutil.which("chromium-browser"),
-     "browser tests (report and site in headless Chromium)", "apt-get install chromium"),
+    (
+        "Chromium",
+        lambda: shutil.which(os.environ.get("CHROMIUM", "chromium")) or shutil.which("chromium-browser"),
+        "browser tests (report and site in headless Chromium)",
+        "apt-get install chromium",
+    ),
     ("PyPy", lambda: shutil.which("pypy3"), "PyPy in the end-to-end run", "apt-get install pypy3 pypy3-dev"),
-)  # fmt: skip
+)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
@@ -41,43 +44,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         terminalreporter.section("optional parts skipped")
         for name, what, how in missing:
             terminalreporter.write_line("%s not found: %s skipped; enable with `%s`" % (name, what, how))
-
-
-def run_module(module: str, *args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 600):
-    """Run ``python -m module args`` in a fresh process; return the CompletedProcess.
-
-    The default working directory is neutral, so the *installed* package (with its
-    compiled extension) is imported rather than the source tree.
-    """
-    full_env = dict(os.environ, **(env or {}))
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
-        cwd=cwd or tempfile.gettempdir(),
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
-    """Exit status 2, one 'error:' line naming what was wrong, and no traceback."""
-    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
-    assert "Traceback" not in proc.stderr + proc.stdout
-    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
-    assert errors, proc.stderr
-    for needle in needles:
-        assert needle in proc.stderr, (needle, proc.stderr)
-
-
-def assert_usage_error(main, argv: list[str], needle: str, capsys) -> None:
-    """A script's ``main(argv)`` rejects bad arguments argparse's way: exit status 2,
-    ``needle`` in stderr, no traceback (the in-process twin of ``assert_one_line_error``)."""
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-    assert exc.value.code == 2
-    err = capsys.readouterr().err
-    assert needle in err and "Traceback" not in err
 
 
 @pytest.fixture(scope="session")
@@ -96,26 +62,24 @@ def smoke_run(tmp_path_factory, gilbench_home) -> Path:
     """A real smoke run of every workload on this interpreter: results/<run-id>/ folder."""
     results = tmp_path_factory.mktemp("results")
     proc = run_module(
-        "workloads", "--profile", "smoke", "--workers", "1,2",
-        "--run-id", "20260101T000000Z-test00", "--env", "bench-host", "--results-dir", str(results),
+        "workloads",
+        "--profile",
+        "smoke",
+        "--workers",
+        "1,2",
+        "--run-id",
+        "20260101T000000Z-test00",
+        "--env",
+        "bench-host",
+        "--results-dir",
+        str(results),
         env={"GILBENCH_HOME": str(gilbench_home)},
-    )  # fmt: skip
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return results / "20260101T000000Z-test00"
 
 
 # -- publishing: two real runs, published by the workflow's own merge command --------
-
-WORKFLOW = ROOT / ".github" / "workflows" / "bench.yml"
-MERGE_STEP = "Merge every runner's results into the docs"
-HOSTILE = "<script>alert(1)</script> *em* | [link](http://example.invalid) {sub}`x` $x$"
-
-
-def workflow_step_command(name: str) -> str:
-    """The ``run:`` line of the workflow step called ``name``."""
-    match = re.search(r"- name: %s\n\s+run: (.+)\n" % re.escape(name), WORKFLOW.read_text())
-    assert match, "no step %r with a one-line run: in %s" % (name, WORKFLOW)
-    return match.group(1)
 
 
 def _set_metadata(path: Path, key: str, value: str) -> None:
@@ -141,14 +105,32 @@ def publish_results(smoke_run, tmp_path_factory, gilbench_home) -> Path:
     _set_metadata(results / smoke_run.name / "bench-host.json", "hostname", HOSTILE)
     newer = "20260102T000000Z-test01"
     proc = run_module(
-        "workloads", "--profile", "smoke", "--workload", "countdown", "--workers", "1,2", "--run-id", newer,
-        "--env", "bench-other", "--results-dir", str(results), env={"GILBENCH_HOME": str(gilbench_home)},
-    )  # fmt: skip
+        "workloads",
+        "--profile",
+        "smoke",
+        "--workload",
+        "countdown",
+        "--workers",
+        "1,2",
+        "--run-id",
+        newer,
+        "--env",
+        "bench-other",
+        "--results-dir",
+        str(results),
+        env={"GILBENCH_HOME": str(gilbench_home)},
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     from harness.run import machine_info
 
-    manifest = {"format": "gilbench-run/1", "run_id": newer, "profile": "smoke", "started": "2026-01-02T00:00:00Z",
-                "machine": machine_info(), "envs": {"bench-other": {"status": "ok"}}}  # fmt: skip
+    manifest = {
+        "format": "gilbench-run/1",
+        "run_id": newer,
+        "profile": "smoke",
+        "started": "2026-01-02T00:00:00Z",
+        "machine": machine_info(),
+        "envs": {"bench-other": {"status": "ok"}},
+    }
     (results / newer / "meta" / "run.json").write_text(json.dumps(manifest))
     shutil.copy(ROOT / "results" / "README.md", results / "README.md")  # a checkout's results/ has it too
     return results

@@ -11,16 +11,15 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pyperf
 import pytest
+from helpers import TOX_WORK
 
 from harness import interpreters
 from workloads import _schema
 
 pytestmark = pytest.mark.slow
-TOX_WORK = Path(interpreters.gilbench_home()) / "tox-tests"
 USER_WORKLOADS = '''
 from workloads import workload
 
@@ -43,10 +42,34 @@ def bench_all(root, tmp_path_factory):
     mine = out / "elsewhere" / "my_lib_bench.py"  # a user's workloads, outside the repo and off sys.path
     mine.parent.mkdir()
     mine.write_text(USER_WORKLOADS)
-    cmd = [sys.executable, "-m", "tox", "run", "-c", str(root / "tox.ini"), "--workdir", str(TOX_WORK),
-           "-e", "bench-all", "--", "--profile", "smoke", "--env", ",".join(envs + ["bench-py314"]),
-           "--workload", "countdown,my_sum", "--workloads", str(mine), "--workers", "1,2", "--no-provision",
-           "--results-dir", str(out / "results"), "--reports-dir", str(out / "reports")]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "tox",
+        "run",
+        "-c",
+        str(root / "tox.ini"),
+        "--workdir",
+        str(TOX_WORK),
+        "-e",
+        "bench-all",
+        "--",
+        "--profile",
+        "smoke",
+        "--env",
+        ",".join(envs + ["bench-py314"]),
+        "--workload",
+        "countdown,my_sum",
+        "--workloads",
+        str(mine),
+        "--workers",
+        "1,2",
+        "--no-provision",
+        "--results-dir",
+        str(out / "results"),
+        "--reports-dir",
+        str(out / "reports"),
+    ]
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOX_")}
     proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]

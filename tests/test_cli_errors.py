@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from conftest import assert_one_line_error, run_module
+from helpers import assert_one_line_error, run_module
 
 
 @pytest.mark.parametrize(
@@ -41,8 +41,12 @@ def test_workloads_driver_rejects_bad_arguments(args, needles, gilbench_home, tm
 
 
 def test_profile_from_environment_is_validated_too(gilbench_home, tmp_path):
-    proc = run_module("workloads", "--results-dir", str(tmp_path),
-                      env={"GILBENCH_HOME": str(gilbench_home), "GILBENCH_PROFILE": "turbo"})  # fmt: skip
+    proc = run_module(
+        "workloads",
+        "--results-dir",
+        str(tmp_path),
+        env={"GILBENCH_HOME": str(gilbench_home), "GILBENCH_PROFILE": "turbo"},
+    )
     assert_one_line_error(proc, "unknown profile 'turbo'")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from conftest import assert_one_line_error, run_module
+from helpers import assert_one_line_error, run_module
 
 from harness import publish
 

@@ -7,22 +7,19 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 
 import pytest
 from browser import inspect_page
-from conftest import HOSTILE, MERGE_STEP, ROOT, WORKFLOW, run_module, workflow_step_command
+from helpers import HOSTILE, MERGE_STEP, ROOT, WORKFLOW, run_module, workflow_step_command
 
 from workloads import _registry
 
 RUN = "20260101T000000Z-test00"  # the run with the hostile hostname
 
 
-def _build(source, out) -> float:
-    start = time.monotonic()
+def _build(source, out) -> None:
     proc = run_module("sphinx", "-W", "--keep-going", "-q", "-b", "html", str(source), str(out))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    return time.monotonic() - start
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +31,7 @@ def site(published_docs, tmp_path_factory):
 
 
 def test_committed_docs_build_with_warnings_as_errors(tmp_path):
-    assert _build(ROOT / "docs", tmp_path / "html") < 60
+    _build(ROOT / "docs", tmp_path / "html")
     assert "No runs are published yet" in (tmp_path / "html" / "results" / "index.html").read_text() or any(
         (ROOT / "docs" / "results").glob("*/raw")
     )

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import run_module
+from helpers import run_module
 
 from harness import interpreters
 

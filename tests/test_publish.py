@@ -8,7 +8,7 @@ import re
 import shutil
 
 import pytest
-from conftest import HOSTILE, ROOT, assert_one_line_error, run_module
+from helpers import HOSTILE, ROOT, assert_one_line_error, run_module
 
 from harness import collect, publish, views
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from browser import inspect_page
-from conftest import run_module
+from helpers import run_module
 
 pytestmark = pytest.mark.browser
 

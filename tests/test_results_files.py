@@ -10,15 +10,28 @@ from pathlib import Path
 
 import pyperf
 import pytest
-from conftest import run_module
+from helpers import run_module
 
-from workloads._driver import SHORT_WARMUP
 from workloads._registry import PROFILES
+from workloads.host import SHORT_WARMUP
 
 CONTRACT = (
-    "workload", "mode", "workers", "gil_enabled", "free_threaded_build", "work_size", "workload_sha256",
-    "profile", "run_id", "env", "implementation", "version", "jit", "profile_settings", "switch_interval",
-)  # fmt: skip
+    "workload",
+    "mode",
+    "workers",
+    "gil_enabled",
+    "free_threaded_build",
+    "work_size",
+    "workload_sha256",
+    "profile",
+    "run_id",
+    "env",
+    "implementation",
+    "version",
+    "jit",
+    "profile_settings",
+    "switch_interval",
+)
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +57,12 @@ def test_pyperf_compare_to_works_between_two_envs(smoke_run, suite_file, tmp_pat
 def test_every_benchmark_carries_the_metadata_contract(suite_file):
     suite = pyperf.BenchmarkSuite.load(str(suite_file))
     names = suite.get_benchmark_names()
-    assert {"countdown[serial]", "countdown[threads,w=2]", "countdown[processes,w=1]",
-            "countdown[processes,w=2]"} <= set(names)  # fmt: skip
+    assert {
+        "countdown[serial]",
+        "countdown[threads,w=2]",
+        "countdown[processes,w=1]",
+        "countdown[processes,w=2]",
+    } <= set(names)
     assert "countdown[threads,w=1]" not in names  # one worker thread is the serial benchmark itself
     hashes: dict[str, set] = {}
     expected = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import re
@@ -9,23 +10,23 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import HOSTILE, ROOT, run_module
+from helpers import HOSTILE, ROOT, run_module
 
-from harness import analysis, collect, findings, publish, report, views
+from harness import analysis, collect, findings, model, publish, report, views
 
 RUN = "20260101T000000Z-test00"  # the published smoke run, with the hostile hostname
 
 
 @pytest.fixture(scope="module")
-def example() -> report.Report:
+def example() -> model.Report:
     """The committed example run as a Report without charts (drawing them is the slow part)."""
     latest = publish.latest_run(ROOT / "docs" / "results")
     if latest is None:
         pytest.skip("no example run is committed under docs/results")
     data = collect.load_runs([ROOT / "docs" / "results" / latest / publish.RAW])
     result = analysis.analyse(data.benchmarks, data.envs)
-    labels = report.env_labels(data.benchmarks)
-    return report.Report(data, result, labels, [], findings.findings(data.benchmarks, result, labels))
+    labels = model.env_labels(data.benchmarks)
+    return model.Report(data, result, labels, [], findings.findings(data.benchmarks, result, labels))
 
 
 def _section(page: views.Page | views.Section, id: str) -> views.Section:
@@ -48,7 +49,21 @@ def test_view_round_trips_through_json(example):
     json.loads(text)  # strict JSON: no NaN
 
 
+def _with_a_problem_and_a_memory_ratio(example: model.Report) -> model.Report:
+    """The example run with one gated one-worker ratio and one peak-memory ratio, where it
+    has none: the view must show both kinds of row whatever the committed run holds."""
+    a = example.analysis
+    one, over = a.one_worker.copy(), a.overheads.copy()
+    if not (one["problem"] != "").any():
+        one.loc[one.index[0], "problem"] = "one worker ran 0.80× as fast as serial (0.75–0.85): outside [0.95, 1.05]"
+    ft = over.index[over["kind"] == "free-threading"]
+    if over.loc[ft, "memory"].isna().all():
+        over.loc[ft[0], ["memory", "memory_lo", "memory_hi"]] = [1.1, 1.05, 1.15]
+    return dataclasses.replace(example, analysis=dataclasses.replace(a, one_worker=one, overheads=over))
+
+
 def test_view_shows_what_only_one_renderer_showed_before(example):
+    example = _with_a_problem_and_a_memory_ratio(example)
     page = views.build_view(example)
     assert [s.id for s in page.sections] == ["findings", "charts", "numbers", "environment", "problems"]
     gated = _section(page, "measurement-problems").tables[0]
@@ -69,14 +84,14 @@ def test_a_free_threaded_build_whose_gil_came_back_says_so(example):
     envs = example.data.envs.copy()
     envs.loc[envs["env"] == "bench-py313t", "gil_enabled"] = True
     data = collect.RunData(example.data.benchmarks, example.data.outcomes, envs, example.data.manifests)
-    page = views.build_view(report.Report(data, example.analysis, example.labels, [], []))
+    page = views.build_view(model.Report(data, example.analysis, example.labels, [], []))
     rows = {r.cells[0].text: r.cells[3].text for r in _section(page, "environment").tables[0].rows}
     assert rows["bench-py313t"].startswith("on: re-enabled at run time")
     assert rows["bench-py313t-gil"] == "on (PYTHON_GIL=1)" and rows["bench-py313"] == "on"
 
 
 def test_strings_in_the_view_are_text_and_the_html_escapes_them(example):
-    hostile = report.Report(example.data, example.analysis, example.labels, [], [HOSTILE])
+    hostile = model.Report(example.data, example.analysis, example.labels, [], [HOSTILE])
     page = views.build_view(hostile)
     assert page.sections[0].items[0].parts == [views.Text(HOSTILE)]
     out = report.render(hostile, page)
@@ -102,7 +117,7 @@ def test_report_and_docs_page_show_the_same_sections(published_docs, tmp_path):
     titles in the same order (the page adds its Data section: links to its files)."""
     run_dir = published_docs / "results" / RUN
     published = views.from_json((run_dir / publish.VIEW).read_text())
-    built = report.build(collect.load_runs([run_dir / publish.RAW]))
+    built = model.build(collect.load_runs([run_dir / publish.RAW]))
     assert views.build_view(built) == published
     titles = _report_titles(report.render(built, published))
     assert titles[:2] == ["Findings", "Charts"] and "Environment" in titles

@@ -1,7 +1,7 @@
 """What gilbench's measuring costs: its timing against bare pyperf, and a process's fixed cost.
 
 Times serial countdown two ways on one interpreter, the two alternating process by
-process so drift hits both: gilbench's benchmark process (``python -m workloads._runner``,
+process so drift hits both: gilbench's benchmark process (``workloads.host.worker_command``:
 a block of one benchmark, as bench-all starts it) and a bare ``pyperf.Runner().bench_func``
 worker.  Prints T(gilbench) / T(bare pyperf) with a 95% interval paired by process
 (``harness.stats``; target 1.00 ± 0.03: gilbench runs the work in one fresh thread in a
@@ -23,6 +23,7 @@ from pathlib import Path
 import pyperf
 
 from harness.stats import paired_ratio
+from workloads.host import PROFILES, BenchSpec, worker_command
 
 BARE = """\
 import pyperf
@@ -41,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     means: dict[str, dict[int, float]] = {"gilbench": {}, "bare pyperf": {}}
     fixed: list[float] = []
+    serial = BenchSpec(
+        name="countdown[serial]", workload="countdown", module="workloads.cpu", mode="serial", workers=1, size=args.size
+    )
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         script = folder / "bare.py"
@@ -48,31 +52,16 @@ def main(argv: list[str] | None = None) -> int:
         for index in range(args.processes):
             output = {name: folder / ("%s-%d.json" % (name.replace(" ", "-"), index)) for name in means}
             commands = {
-                "gilbench": [
+                "gilbench": worker_command(
                     args.python,
-                    "-m",
-                    "workloads._runner",
-                    "--output",
+                    [serial],
                     str(output["gilbench"]),
-                    "--module",
-                    "workloads.cpu",
-                    "--workload",
-                    "countdown",
-                    "--bench",
-                    "serial",
-                    "--size",
-                    str(args.size),
-                    "--values",
-                    str(args.values),
-                    "--warmups",
-                    "1",
-                    "--bench-profile",
-                    "default",
-                    "--run-id",
-                    "overhead",
-                    "--env",
-                    "overhead",
-                ],
+                    round_=index,
+                    profile=PROFILES["default"],
+                    run_id="overhead",
+                    env="overhead",
+                    values=args.values,
+                ),
                 "bare pyperf": [
                     args.python,
                     str(script),

@@ -8,7 +8,7 @@ other, the order swapped every round (ABBA), so both see the same windows of the
 * ``processes``: one process per benchmark and round, one warm-up and one value each
   (the layout of earlier gilbench runs);
 * ``blocks``: one process per workload and env and round, its benchmarks alternating
-  (``workloads._runner``), the sides of each ratio a fraction of a second apart.
+  (``workloads.host.worker_command``), the sides of each ratio a fraction of a second apart.
 
 After every round, each layout's headline ratios are analysed as a run stopped there
 would report them (``harness.analysis.first_rounds``), against the seconds that layout
@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 from harness import analysis, collect, interpreters, run
-from workloads import _results
-from workloads._driver import EnvRun, comma_list, resolve_profile, seed_of, slots
+from harness.progress import Plain
+from workloads.host import EnvRun, bench_lock, comma_list, new_run_id, resolve_profile, seed_of, slots
 
 LAYOUTS = ("processes", "blocks")
 
@@ -88,9 +88,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     runnable = [(e, i) for e, i, _ in interpreters.bench_plan(found) if e in envs and i is not None]
     if len(runnable) != len(envs):
         parser.error("--env: not every env has an interpreter here: %s" % ", ".join(envs))
-    stamp = _results.new_run_id()
+    stamp = new_run_id()
     runs: Dict[str, List[EnvRun]] = {}
-    with _results.bench_lock():
+    with bench_lock():
         for layout in LAYOUTS:  # each prepared for its own layout: sizes follow its shortest value
             opts = run.BenchAllOptions(
                 root=Path(args.root).resolve(),
@@ -106,7 +106,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             )
             manifest = run.Manifest(opts, [(e, i, "") for e, i in runnable])
             manifest.save()
-            runs[layout], failed = run.prepare_all(opts, runnable, manifest)
+            runs[layout], failed = run.prepare_all(opts, runnable, manifest, Plain(sys.stdout))
             if failed:
                 print("error: %d env(s) failed to prepare" % failed, file=sys.stderr)
                 return 1

@@ -6,7 +6,7 @@ merged (pyperf files written through pyperf's own API, with gilbench metadata):
 benchmarks of 2 processes x 3 values each.  Then times the two host stages:
 
 - aggregation: ``collect.load_runs`` + ``analysis.analyse``
-- rendering: charts and findings (``report.build``), the view (``views.build_view``)
+- rendering: charts and findings (``model.build``), the view (``views.build_view``)
   and the HTML file (``report.render``)
 
 Target: aggregation and rendering together <= 5 s.
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pyperf
 
-from harness import analysis, collect, report, views
+from harness import analysis, collect, model, report, views
 
 LADDER = (1, 2, 3, 4, 8, 16, 32)
 MODES = (("serial", (1,)), ("threads", LADDER), ("processes", LADDER), ("interpreters", LADDER))
@@ -85,7 +85,7 @@ def main() -> None:
         t1 = time.perf_counter()
         result = analysis.analyse(data.benchmarks, data.envs)
         t2 = time.perf_counter()
-        built = report.build(data, result)
+        built = model.build(data, result)
         t3 = time.perf_counter()
         page = views.build_view(built)
         t4 = time.perf_counter()

@@ -45,8 +45,7 @@ import numpy as np
 
 from harness import capacity, stats
 from harness.targets import parse_target, prepare, run_block
-from workloads._driver import worker_command
-from workloads._registry import PROFILES
+from workloads.host import PROFILES, worker_command
 
 # In-process ratios: (label, numerator benchmark, denominator benchmark); a speedup reads a/b.
 RATIOS = (

@@ -11,7 +11,7 @@ its workloads, two processes run in a shuffled order, at the same work size (the
 gilbench's driver calibrated for that interpreter):
 
 * gilbench: one benchmark process of the workload's serial and two-thread benchmarks,
-  exactly as bench-all's ``blocks`` layout starts it (``workloads._driver.worker_command``),
+  exactly as bench-all's ``blocks`` layout starts it (``workloads.host.worker_command``),
   with ``--values`` passes; its speedup is mean(serial) / mean(two threads);
 * independent: ``validation/independent.py``'s child, which shares no code with gilbench,
   with ``--values`` pairs; its speedup is mean(one thread) / mean(two threads).
@@ -39,9 +39,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from harness.targets import Prepared, Target, parse_target, prepare, run_block
 from validation import independent
-from workloads._driver import worker_command
-from workloads._registry import PROFILES
-from workloads._schema import BenchSpec
+from workloads.host import PROFILES, BenchSpec, worker_command
 
 SIDES = ("serial", "threads")  # the gilbench benchmarks of a speedup at two workers
 

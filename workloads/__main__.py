@@ -2,6 +2,6 @@
 
 import sys
 
-from workloads._driver import main
+from workloads._cli import main
 
 sys.exit(main())

@@ -142,6 +142,7 @@ def workload(
 
 
 EXTRA_MODULES_ENV = "GILBENCH_WORKLOAD_MODULES"
+NOT_WORKLOADS = ("host", "modes")  # public modules of the package that declare no workload
 # Set by ``--workloads PATH_OR_MODULE``: user workloads, os.pathsep-separated; every
 # benchmark process inherits it, so a pyperf worker imports the same module.
 USER_WORKLOADS_ENV = "GILBENCH_WORKLOADS"
@@ -181,9 +182,12 @@ def workload_modules() -> List[str]:
     ``$GILBENCH_WORKLOAD_MODULES``, then the user's ``--workloads`` entries
     (``$GILBENCH_WORKLOADS``).
     """
-    import workloads
-
-    names = ["workloads." + i.name for i in pkgutil.iter_modules(workloads.__path__) if not i.name.startswith("_")]
+    here = [os.path.dirname(os.path.abspath(__file__))]
+    names = [
+        "workloads." + i.name
+        for i in pkgutil.iter_modules(here)
+        if not i.name.startswith("_") and i.name not in NOT_WORKLOADS
+    ]
     names = sorted(names) + [m for m in os.environ.get(EXTRA_MODULES_ENV, "").split(",") if m]
     return names + user_workload_modules(os.environ.get(USER_WORKLOADS_ENV, ""))
 
@@ -223,18 +227,27 @@ def worker_ladder(cpus: int) -> List[int]:
     return sorted(counts)
 
 
+# How a run spreads its benchmarks over processes (``workloads._runner``): ``blocks``, one
+# process per workload and env, its benchmarks alternating (the default); ``processes``, one
+# process per benchmark and round, the older layout.
+LAYOUTS = ("blocks", "processes")
+
+
 @dataclass(frozen=True)
 class Layout:
     """How a profile measures in one layout (``workloads._runner``): ``values`` per benchmark
-    per process, and ``min_value``, the shortest a value may be (seconds; 0: no minimum).
+    per process, ``scale`` × the profile's work per value, and ``min_value``, the shortest a
+    value may be (seconds; 0: no minimum).
 
-    Work sizes are scaled up per interpreter (PyPy's JIT finishes the declared work in a
-    few ms) until the serial value is at least ``min_value`` × the most workers that can
-    run at once, so that every parallel value is long enough too.
+    Work sizes are then scaled up per interpreter (PyPy's JIT finishes the declared work in
+    a few ms) until the serial value is at least ``min_value`` × the most workers that can
+    run at once, so that every parallel value is long enough too.  Sizes only grow from
+    there, so most CPython builds measure identical work.
     """
 
     values: int
     min_value: float = 0.0
+    scale: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -287,21 +300,62 @@ class Profile:
 
 # ``blocks`` follows the variance budget measured on a 2-vCPU VM (docs/how-sure.md): a value
 # varies by 10-20% whatever its length between 50 and 300 ms, consecutive values of a process
-# hardly correlate, and processes and rounds add little; so values are short, and several per
-# process spread its fixed cost (0.3-0.65 s).  ``processes`` keeps the settings of the older layout.
+# hardly correlate, and processes and rounds add little; so values do a quarter of the
+# declared work, and several per process spread its fixed cost (0.3-0.65 s).  ``processes``
+# keeps the settings of the older layout.
 PROFILES: Dict[str, Profile] = {
     p.name: p
     for p in (
-        Profile("smoke", rounds=1, warmups=1, scale=0.05, timeout=60.0, latency_requests=10, workers=(2,),
-                blocks=Layout(2), processes=Layout(2)),
-        Profile("fast", rounds=3, warmups=1, jit_warmups=3, scale=0.25, timeout=300.0, latency_requests=200,
-                blocks=Layout(2, 0.0125), processes=Layout(1, 0.05)),
-        Profile("default", rounds=3, max_rounds=16, warmups=1, jit_warmups=4, scale=1.0, timeout=900.0,
-                latency_requests=1000, precision=0.03, blocks=Layout(4, 0.025), processes=Layout(1, 0.1)),
-        Profile("rigorous", rounds=8, max_rounds=40, warmups=2, jit_warmups=6, scale=1.0, timeout=1800.0,
-                latency_requests=3000, precision=0.02, blocks=Layout(8, 0.05), processes=Layout(3, 0.2)),
+        Profile(
+            "smoke",
+            rounds=1,
+            warmups=1,
+            scale=0.05,
+            timeout=60.0,
+            latency_requests=10,
+            workers=(2,),
+            blocks=Layout(2),
+            processes=Layout(2),
+        ),
+        Profile(
+            "fast",
+            rounds=3,
+            warmups=1,
+            jit_warmups=3,
+            scale=0.25,
+            timeout=300.0,
+            latency_requests=200,
+            blocks=Layout(2, 0.0125, 0.25),
+            processes=Layout(1, 0.05),
+        ),
+        Profile(
+            "default",
+            rounds=3,
+            max_rounds=16,
+            warmups=1,
+            jit_warmups=4,
+            scale=1.0,
+            timeout=900.0,
+            latency_requests=1000,
+            precision=0.03,
+            blocks=Layout(4, 0.025, 0.25),
+            processes=Layout(1, 0.1),
+        ),
+        Profile(
+            "rigorous",
+            rounds=8,
+            max_rounds=40,
+            warmups=2,
+            jit_warmups=6,
+            scale=1.0,
+            timeout=1800.0,
+            latency_requests=3000,
+            precision=0.02,
+            blocks=Layout(8, 0.05, 0.5),
+            processes=Layout(3, 0.2),
+        ),
     )
-}  # fmt: skip
+}
 
 
 @dataclass(frozen=True)
@@ -354,8 +408,12 @@ def plan(
                 if profile.workers and counts is not ladder:  # smoke: a pinned list keeps its ends
                     counts = sorted({min(counts), max(counts)})
                 for count in [1] if mode == "serial" else counts:
-                    if (count == 1 and mode in SAME_AS_SERIAL_AT_1 and not wl.self_timed
-                            and wl.func_for(mode) is wl.func_for("serial")):  # fmt: skip
+                    if (
+                        count == 1
+                        and mode in SAME_AS_SERIAL_AT_1
+                        and not wl.self_timed
+                        and wl.func_for(mode) is wl.func_for("serial")
+                    ):
                         continue  # one worker thread running the serial function IS the serial benchmark
                     benches.append(Bench(wl, mode, count, size, tuple(sorted(extra.items()))))
     return benches

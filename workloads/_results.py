@@ -23,7 +23,7 @@ import tempfile
 import time
 from typing import Any, Dict, Iterator, Optional
 
-from workloads._schema import MANIFEST, STATUS_FORMAT, STATUS_SUFFIX, TIMELINE_SUFFIX  # noqa: F401 (re-exported)
+from workloads._schema import UserError
 
 
 def machine_id() -> str:
@@ -56,6 +56,15 @@ def die_with_parent() -> None:
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass  # not Linux: the process group is still killed on timeout and Ctrl-C
+
+
+TAIL_CHARS = 2000  # of a failed process's output, kept in the status file
+
+
+def output_tail(text: str) -> str:
+    """The end of a process's output, as much as a status file keeps of it."""
+    text = text.strip()
+    return text if len(text) <= TAIL_CHARS else "..." + text[-TAIL_CHARS:]
 
 
 def utc_now() -> str:
@@ -98,7 +107,7 @@ def read_json(path: str) -> Dict[str, Any]:
     return data
 
 
-class LockHeld(RuntimeError):
+class LockHeld(UserError):
     """Another benchmark run holds the machine."""
 
 

@@ -141,8 +141,9 @@ def _measure(timed: _Timed, warmup: bool, round_: int, pair_serial: bool, gil_be
             "during the run is not free-threading compatible" % (timed.bench.name, _meta.gil_enabled())
         )
     if seconds <= 0:
-        raise RuntimeError("%s: a non-positive time (%r s); the clock or the workload is broken" % (
-            timed.bench.name, seconds))  # fmt: skip
+        raise RuntimeError(
+            "%s: a non-positive time (%r s); the clock or the workload is broken" % (timed.bench.name, seconds)
+        )
     if warmup:
         if scale == 1.0:
             timed.warmups.append(seconds)
@@ -206,8 +207,9 @@ def write_results(path: str, timed: Sequence[_Timed], metadata: Dict[str, Dict[s
         if item.error or not item.values:
             continue
         meta = dict(system, **metadata[item.bench.name], **_run_metadata(item))
-        run = pyperf.Run(item.values, warmups=[(1, w) for w in item.warmups] or None, metadata=meta,
-                         collect_metadata=not system)  # fmt: skip
+        run = pyperf.Run(
+            item.values, warmups=[(1, w) for w in item.warmups] or None, metadata=meta, collect_metadata=not system
+        )
         if not system:
             system = {k: v for k, v in run.get_metadata().items() if k not in meta}
         benchmarks.append(pyperf.Benchmark([run]))
@@ -224,17 +226,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", required=True, help="the pyperf file to write")
     parser.add_argument("--module", required=True)
     parser.add_argument("--workload", required=True)
-    parser.add_argument("--bench", action="append", required=True, metavar="MODE[:WORKERS]",
-                        help="a benchmark of the block (repeat): serial, threads:2, processes:1, ...")  # fmt: skip
+    parser.add_argument(
+        "--bench",
+        action="append",
+        required=True,
+        metavar="MODE[:WORKERS]",
+        help="a benchmark of the block (repeat): serial, threads:2, processes:1, ...",
+    )
     parser.add_argument("--size", type=int, required=True)
     parser.add_argument("--param", action="append", default=[])
     parser.add_argument("--values", type=int, default=1, help="passes timed")
     parser.add_argument("--warmups", type=int, default=1, help="passes run before them")
-    parser.add_argument("--warmup-scale", type=float, default=1.0,
-                        help="warm-up passes at this share of the size; kept as pyperf warm-ups only at 1")  # fmt: skip
+    parser.add_argument(
+        "--warmup-scale",
+        type=float,
+        default=1.0,
+        help="warm-up passes at this share of the size; kept as pyperf warm-ups only at 1",
+    )
     parser.add_argument("--round", type=int, default=0)
-    parser.add_argument("--pair-serial", action="store_true",
-                        help="one processes/interpreters worker also times serial in this process")  # fmt: skip
+    parser.add_argument(
+        "--pair-serial", action="store_true", help="one processes/interpreters worker also times serial in this process"
+    )
     parser.add_argument("--bench-profile", choices=sorted(PROFILES), required=True)
     parser.add_argument("--run-id", required=True)
     parser.add_argument("--env", required=True)

@@ -47,6 +47,11 @@ def find_meta(run_dir: str, name: str) -> Optional[str]:
     return None
 
 
+class UserError(Exception):
+    """Input the user can fix (an argument, a file, a missing interpreter): every command
+    reports it as one line, ``error: …``, and exits with status 2, without a traceback."""
+
+
 class Outcome(str, enum.Enum):
     """What happened to one planned benchmark."""
 
@@ -177,8 +182,13 @@ class BuildFacts:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> BuildFacts:
-        return cls(**{k: (_to_bool(data[k]) if k in ("pgo", "lto") else str(data[k] or ""))
-                      for k in cls.__dataclass_fields__ if k in data})  # fmt: skip
+        return cls(
+            **{
+                k: (_to_bool(data[k]) if k in ("pgo", "lto") else str(data[k] or ""))
+                for k in cls.__dataclass_fields__
+                if k in data
+            }
+        )
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ fresh thread 1.03x.)  Subinterpreters already run in worker threads.  What no
 timing code can make alike is the state of another process: on 3.9, gilbench's
 ``serial`` process ran countdown 8% faster than a ``processes`` benchmark's forked
 pool worker, though a plain script's forked worker runs as fast as its parent
-(``benchmarks/forked_worker.py --gilbench``).  So the speedups of ``PAIRED_MODES`` are
+(docs/changelog.md, 2026-11-26).  So the speedups of ``PAIRED_MODES`` are
 over one worker of the same mode (``harness.analysis``), and that one worker is set
 against serial inside its own benchmark process (``time_bench``): each of its calls
 also runs the same chunk in one fresh thread of that process, in alternating order,
@@ -65,7 +65,7 @@ THREAD_CPU_SHARES: List[float] = []
 # from incidental state: on CPython 3.13.5, importing gilbench from its wheel instead of
 # its source tree made a thread of a pool's parent count down 5-7% slower than the pool's
 # forked worker, in every process alike, so more rounds could not remove it
-# (benchmarks/results/README.md).  That is the measurement bias of Mytkowicz et al.
+# (docs/changelog.md, 2026-11-26).  That is the measurement bias of Mytkowicz et al.
 # ("Producing wrong data without doing anything obviously wrong", ASPLOS 2009), and the
 # remedy is theirs and Stabilizer's (Curtsinger and Berger, ASPLOS 2013): randomise the
 # layout in every measurement, so that the bias becomes noise which rounds average out

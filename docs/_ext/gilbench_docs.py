@@ -1,8 +1,8 @@
 """Sphinx directives that keep the docs in step with the code and the published runs.
 
 ``workloads-table``  a table of every declared workload, straight from
-                     ``workloads._registry.load_all()``: a new workload needs no docs edit.
-``profiles-table``   the measurement profiles, from ``workloads._registry.PROFILES``.
+                     ``workloads.host.load_all()``: a new workload needs no docs edit.
+``profiles-table``   the measurement profiles, from ``workloads.host.PROFILES``.
 ``latest-chart``     the charts of the newest published run whose names match a glob
                      pattern, so the guide shows real numbers as soon as a run is published
                      and still builds, with a note in place of a figure that run lacks.
@@ -35,7 +35,7 @@ class WorkloadsTable(SphinxDirective):
     """Every workload: name, module, first docstring line, modes, default size, tags."""
 
     def run(self) -> list[nodes.Node]:
-        from workloads import _registry
+        from workloads import host
 
         self.env.note_reread()  # a new workload module must show up on the next build
         rows = [
@@ -47,32 +47,49 @@ class WorkloadsTable(SphinxDirective):
                 nodes.paragraph(text=f"{w.size:,}"),
                 nodes.paragraph(text=", ".join(w.tags)),
             ]
-            for w in _registry.load_all().values()
+            for w in host.load_all().values()
         ]
         return [_table(["workload", "module", "what it does", "modes", "default size", "tags"], rows)]
 
 
 class ProfilesTable(SphinxDirective):
-    """Every measurement profile, from ``workloads._registry.PROFILES``."""
+    """Every measurement profile, from ``workloads.host.PROFILES``."""
 
     def run(self) -> list[nodes.Node]:
-        from workloads import _registry
+        from workloads import host
 
         rows = [
             [nodes.literal(text=p.name)]
-            + [nodes.paragraph(text=str(v)) for v in ("%d–%d" % (p.rounds, p.most_rounds) if p.max_rounds else
-                                                      p.rounds, p.blocks.values, p.latency_requests, p.warmups,
-                                                      p.warmups_for(jit=True))]
+            + [
+                nodes.paragraph(text=str(v))
+                for v in (
+                    "%d–%d" % (p.rounds, p.most_rounds) if p.max_rounds else p.rounds,
+                    p.blocks.values,
+                    p.latency_requests,
+                    p.warmups,
+                    p.warmups_for(jit=True),
+                )
+            ]
             + [nodes.paragraph(text="±%g%%" % (100 * p.precision) if p.precision else "none")]
-            + [nodes.paragraph(text="%g×, values ≥ %g ms" % (p.scale, 1e3 * p.blocks.min_value))]
+            + [nodes.paragraph(text="%g×, values ≥ %g ms" % (p.scale * p.blocks.scale, 1e3 * p.blocks.min_value))]
             + [nodes.paragraph(text="%d value(s) ≥ %g ms" % (p.processes.values, 1e3 * p.processes.min_value))]
             + [nodes.paragraph(text=", ".join(map(str, p.workers)) if p.workers else "the machine's ladder")]
             + [nodes.paragraph(text="%g s" % p.timeout)]
-            for p in _registry.PROFILES.values()
-        ]  # fmt: skip
-        columns = ["profile", "rounds", "values per benchmark and process", "latency requests", "warm-up passes",
-                   "warm-up passes (JIT)", "precision target", "work (× default size)", "processes layout",
-                   "worker counts", "timeout per process"]  # fmt: skip
+            for p in host.PROFILES.values()
+        ]
+        columns = [
+            "profile",
+            "rounds",
+            "values per benchmark and process",
+            "latency requests",
+            "warm-up passes",
+            "warm-up passes (JIT)",
+            "precision target",
+            "work (× default size)",
+            "processes layout",
+            "worker counts",
+            "timeout per process",
+        ]
         return [_table(columns, rows)]
 
 

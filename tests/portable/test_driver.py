@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from workloads._driver import seed_of, slots
-from workloads._schema import BenchSpec
+from workloads._schema import BenchSpec, Outcome
+from workloads.host import BudgetReached, ProcessDone, RoundDone, Rounds, run_rounds, seed_of, slots
 
 
 def test_each_run_of_a_machine_gets_its_own_order():
@@ -70,3 +70,58 @@ def test_only_benchmarks_due_in_the_round_are_measured():
     runs[0].done = 1  # this env already measured round 0
     order = slots(runs, 0, "blocks", seed=1)
     assert {run.target.env for slot in order for run, _ in slot} == {"bench-py313", "bench-py313t"}
+
+
+def test_the_scheduler_records_render_the_progress_lines_as_they_always_read():
+    done = ProcessDone(2, 3, 12, "bench-py313t", "countdown (3)", benchmarks=3, failed=1, seconds=4.31, elapsed=83.4)
+    assert done.line() == (
+        "round 2   3/12 bench-py313t     countdown (3)                            1 failed   4.3s  (elapsed 1m23s)"
+    )
+    assert ProcessDone(1, 1, 1, "e", "fib[serial]", 1, 1, 0.0, 0.0).result == "failed"
+    assert RoundDone(3, 5, "", 6, 130.0).line() == "after round 3: 5 benchmarks still open; next round about 2m10s"
+    assert RoundDone(3, 5, "±3%: 1 of 2 ratios", 6, 1.0).line() == (
+        "after round 3: 5 benchmarks still open, ±3%: 1 of 2 ratios; next round about 0m01s"
+    )
+    assert BudgetReached(900.0, 4, 7).line() == (
+        "budget of 15m00s reached after 4 rounds: 7 benchmarks stop short of the target"
+    )
+
+
+class _MeasuredRun(_FakeRun):
+    """A run whose benchmark processes succeed at once: what ``run_rounds`` calls of an env."""
+
+    def __init__(self, env: str, specs: list[BenchSpec]) -> None:
+        super().__init__(env, specs)
+        self.closed: set[str] = set()
+
+    def open_specs(self) -> list[BenchSpec]:
+        return [s for s in self.specs if s.name not in self.closed]
+
+    def run_block(self, specs: list[BenchSpec], round_: int, layout: str) -> dict[str, Outcome]:
+        self.done = round_ + 1
+        return {s.name: Outcome.OK for s in specs}
+
+    def close(self, spec: BenchSpec, reason: str = "") -> None:
+        self.closed.add(spec.name)
+
+    def entry(self, spec: BenchSpec) -> None:
+        return None
+
+    def finish(self) -> None:
+        pass
+
+
+def test_run_rounds_reports_each_process_each_round_and_the_budget():
+    specs = [_spec("countdown", m, k) for m, k in (("serial", 1), ("threads", 2))]
+    runs = [_MeasuredRun(env, specs) for env in ("bench-py39", "bench-py313t")]
+    seen: list = []
+    rounds = Rounds(least=1, most=5, seed=1, stop=lambda runs, measured: (set(), "±3%: note"), budget=0.0)
+    assert run_rounds(runs, rounds, seen.append) == 0
+    assert [type(r).__name__ for r in seen] == ["ProcessDone", "ProcessDone", "RoundDone", "BudgetReached"]
+    assert [(r.round, r.index, r.count, r.label, r.result) for r in seen[:2]] == [
+        (1, 1, 2, "countdown (2)", "ok"),
+        (1, 2, 2, "countdown (2)", "ok"),
+    ]
+    assert {r.env for r in seen[:2]} == {"bench-py39", "bench-py313t"}
+    assert (seen[2].round, seen[2].still_open, seen[2].note, seen[2].next_processes) == (1, 4, "±3%: note", 2)
+    assert (seen[3].rounds, seen[3].stopping) == (1, 4) and rounds.stopped_by == "budget"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 
 import pytest
 
@@ -13,18 +14,20 @@ from workloads._registry import Bench, Workload, load_all
 from workloads.modes import mode_unavailable, run_threads, time_bench
 
 
-def test_threads_run_every_chunk_in_its_own_thread():
+def test_threads_run_every_chunk_in_its_own_thread_and_the_makespan_covers_them():
     seen = []
     lock = threading.Lock()
 
     def work(n):
         with lock:
-            seen.append((threading.get_ident(), n))
+            seen.append((threading.get_ident(), n, time.perf_counter()))
 
-    elapsed = run_threads(work, [3, 4, 5], None)
-    assert elapsed >= 0
-    assert sorted(n for _, n in seen) == [3, 4, 5]
-    assert len({ident for ident, _ in seen}) == 3
+    before = time.perf_counter()
+    makespan = run_threads(work, [3, 4, 5], None)
+    after = time.perf_counter()
+    assert sorted(n for _, n, _ in seen) == [3, 4, 5]
+    assert len({ident for ident, _, _ in seen}) == 3
+    assert 0 < makespan <= after - before  # from the first start to the last end, inside the call
 
 
 def test_thread_errors_reach_the_caller():
@@ -95,7 +98,7 @@ def test_interpreters_reuse_one_warm_pool_or_say_why_not():
     reason = mode_unavailable("interpreters")
     if reason:
         assert "subinterpreters" in reason
-        return
+        pytest.skip(reason)
     from workloads import _subinterpreters
 
     bench = Bench(load_all()["countdown"], "interpreters", 2, 20_000)
@@ -111,8 +114,9 @@ def _raises(n):
 
 def test_interpreter_errors_reach_the_caller():
     """A task's exception, and a function no subinterpreter can find, are raised here instead of hanging."""
-    if mode_unavailable("interpreters"):
-        return
+    reason = mode_unavailable("interpreters")
+    if reason:
+        pytest.skip(reason)
 
     def nested(n):  # not importable by qualified name, so no worker can unpickle it
         return n

@@ -36,31 +36,71 @@ ENVS = {
 }
 
 
-def bench(env: str, workload: str, mode: str, workers: int, seconds: float, size: int = 1000, seed: int = 0,
-          tags: tuple[str, ...] = ("cpu",), roles: tuple[str, ...] = ()) -> dict:  # fmt: skip
+def bench(
+    env: str,
+    workload: str,
+    mode: str,
+    workers: int,
+    seconds: float,
+    size: int = 1000,
+    seed: int = 0,
+    tags: tuple[str, ...] = ("cpu",),
+    roles: tuple[str, ...] = (),
+) -> dict:
     impl, version, ft, gil, forced, _ = ENVS[env]
     means = seconds * SPELLS * wobble(seed)
     name = "%s[%s]" % (workload, mode if mode == "serial" else "%s,w=%d" % (mode, workers))
     rounds = {r: float(v) for r, v in enumerate(means)}
     return {
-        "run_id": RUN, "env": env, "name": name, "workload": workload, "mode": mode, "workers": workers,
-        "params": "", "params_dict": {}, "implementation": impl, "version": version, "free_threaded_build": ft,
-        "gil_enabled": gil, "python_gil_env": forced, "jit": "off", "cpu_count": 2, "tags": list(tags),
-        "roles": list(roles), "work_size": size, "profile": "default", "unit": "second", "n": ROUNDS,
-        "mean": float(np.mean(means)), "switch_interval": 0.005, "runs": [[v] for v in means], "rounds": rounds,
-        "rss": {r: 30e6 * (1.1 if ft else 1.0) for r in rounds}, "cpu_share": {r: 0.5 for r in rounds},
-        "warmup_drift": 0.0, "workload_sha256": "sha-" + workload,
-    }  # fmt: skip
+        "run_id": RUN,
+        "env": env,
+        "name": name,
+        "workload": workload,
+        "mode": mode,
+        "workers": workers,
+        "params": "",
+        "params_dict": {},
+        "implementation": impl,
+        "version": version,
+        "free_threaded_build": ft,
+        "gil_enabled": gil,
+        "python_gil_env": forced,
+        "jit": "off",
+        "cpu_count": 2,
+        "tags": list(tags),
+        "roles": list(roles),
+        "work_size": size,
+        "profile": "default",
+        "unit": "second",
+        "n": ROUNDS,
+        "mean": float(np.mean(means)),
+        "switch_interval": 0.005,
+        "runs": [[v] for v in means],
+        "rounds": rounds,
+        "rss": {r: 30e6 * (1.1 if ft else 1.0) for r in rounds},
+        "cpu_share": {r: 0.5 for r in rounds},
+        "warmup_drift": 0.0,
+        "workload_sha256": "sha-" + workload,
+    }
 
 
 def env_frame() -> pd.DataFrame:
     return pd.DataFrame(
         [
-            {"run_id": RUN, "env": env, "implementation": impl, "version": version, "free_threaded_build": ft,
-             "gil_enabled": gil, "python_gil_env": forced, "pair_id": pair, "executable": "/x/" + env}
+            {
+                "run_id": RUN,
+                "env": env,
+                "implementation": impl,
+                "version": version,
+                "free_threaded_build": ft,
+                "gil_enabled": gil,
+                "python_gil_env": forced,
+                "pair_id": pair,
+                "executable": "/x/" + env,
+            }
             for env, (impl, version, ft, gil, forced, pair) in ENVS.items()
         ]
-    )  # fmt: skip
+    )
 
 
 def synthetic_run() -> pd.DataFrame:
@@ -152,8 +192,10 @@ def test_one_worker_is_paired_with_serial_in_its_own_process_where_that_was_reco
 
 def test_without_a_one_worker_run_the_speedup_is_over_serial():
     # a smoke run measures no w=1: the baseline falls back to serial, and says so
-    rows = [bench("bench-py313", "spin", "serial", 1, 1.0, seed=1),
-            bench("bench-py313", "spin", "interpreters", 2, 0.55, seed=2)]  # fmt: skip
+    rows = [
+        bench("bench-py313", "spin", "serial", 1, 1.0, seed=1),
+        bench("bench-py313", "spin", "interpreters", 2, 0.55, seed=2),
+    ]
     derived = analysis.derive(pd.DataFrame(rows), env_frame())
     fallback = row(derived, name="spin[interpreters,w=2]")
     assert fallback["baseline_name"] == "spin[serial]" and fallback["speedup"] == pytest.approx(1 / 0.55, rel=0.01)
@@ -165,8 +207,13 @@ def test_waiting_share_comes_from_the_threads_cpu_time(result):
 
 def test_headline_lists_every_ratio_with_the_benchmarks_it_uses(result):
     head = result.headline()
-    assert set(head["kind"]) == {"speedup", "net speedup", "one worker", "free-threading overhead",
-                                 "forced GIL overhead"}  # fmt: skip
+    assert set(head["kind"]) == {
+        "speedup",
+        "net speedup",
+        "one worker",
+        "free-threading overhead",
+        "forced GIL overhead",
+    }
     pool = row(head, kind="speedup", name="spin[processes,w=2]")
     assert pool["other_name"] == "spin[processes,w=1]"
     one = row(head, kind="one worker", name="spin[processes,w=1]")
@@ -231,8 +278,14 @@ def test_one_worker_shares_its_block_with_serial_in_the_blocks_layout():
     one = row(analysis.one_worker(pd.DataFrame([serial, pool])), name="spin[processes,w=1]")
     assert one["baseline_name"] == analysis.IN_PROCESS and one["baseline_bench"] == "spin[serial]"
     assert one["vs_serial"] == pytest.approx(0.97, rel=0.01)
-    head = analysis.Analysis(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), pd.DataFrame(),
-                             analysis.one_worker(pd.DataFrame([serial, pool]))).headline()  # fmt: skip
+    head = analysis.Analysis(
+        pd.DataFrame(),
+        pd.DataFrame(),
+        pd.DataFrame(),
+        pd.DataFrame(),
+        pd.DataFrame(),
+        analysis.one_worker(pd.DataFrame([serial, pool])),
+    ).headline()
     assert head.iloc[0]["other_name"] == "spin[serial]"
 
 
@@ -249,8 +302,9 @@ def test_a_speedup_over_the_machines_capacity_is_paired_by_round():
     assert got["vs_capacity"] == pytest.approx(0.9) and got["vs_capacity_hw"] == pytest.approx(0.0, abs=1e-9)
     assert got["capacity"] == pytest.approx(math.sqrt(2.0 * 1.6))
     assert got["speedup_hw"] > 0.05
-    assert math.isnan(row(analysis.derive(pd.DataFrame([serial, threads]), env_frame()),
-                          name="countdown[threads,w=2]")["vs_capacity"])  # fmt: skip
+    assert math.isnan(
+        row(analysis.derive(pd.DataFrame([serial, threads]), env_frame()), name="countdown[threads,w=2]")["vs_capacity"]
+    )
 
 
 def test_first_rounds_reports_a_run_as_it_stood():

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import assert_usage_error
+from helpers import assert_usage_error
 
 from tools import layout_comparison, time_to_precision, variance_budget
 

@@ -7,7 +7,7 @@ import random
 import sys
 
 import pytest
-from conftest import assert_usage_error
+from helpers import assert_usage_error
 from scipy import stats as sps
 
 from validation import independent

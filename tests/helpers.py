@@ -1,0 +1,130 @@
+"""What the tests share besides fixtures: running the CLI (in a pipe or on a pseudo-terminal),
+the project's paths, the checks of a one-line error, and waiting on a condition a test controls."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import select
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from workloads.host import gilbench_home
+
+ROOT = Path(__file__).resolve().parent.parent
+# The end-to-end runs' nested tox envs: under ~/.cache/gilbench, so CI reuses them between runs.
+TOX_WORK = Path(gilbench_home()) / "tox-tests"
+
+
+def run_module(module: str, *args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 600):
+    """Run ``python -m module args`` in a fresh process; return the CompletedProcess.
+
+    The default working directory is neutral, so the *installed* package (with its
+    compiled extension) is imported rather than the source tree.
+    """
+    full_env = dict(os.environ, **(env or {}))
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=cwd or tempfile.gettempdir(),
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
+    """Exit status 2, one 'error:' line naming what was wrong, and no traceback."""
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr + proc.stdout
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert errors, proc.stderr
+    for needle in needles:
+        assert needle in proc.stderr, (needle, proc.stderr)
+
+
+def assert_usage_error(main, argv: list[str], needle: str, capsys) -> None:
+    """A script's ``main(argv)`` rejects bad arguments argparse's way: exit status 2,
+    ``needle`` in stderr, no traceback (the in-process twin of ``assert_one_line_error``)."""
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
+
+
+WORKFLOW = ROOT / ".github" / "workflows" / "bench.yml"
+
+
+MERGE_STEP = "Merge every runner's results into the docs"
+
+
+HOSTILE = "<script>alert(1)</script> *em* | [link](http://example.invalid) {sub}`x` $x$"
+
+
+def workflow_step_command(name: str) -> str:
+    """The ``run:`` line of the workflow step called ``name``."""
+    match = re.search(r"- name: %s\n\s+run: (.+)\n" % re.escape(name), WORKFLOW.read_text())
+    assert match, "no step %r with a one-line run: in %s" % (name, WORKFLOW)
+    return match.group(1)
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 60.0) -> None:
+    """Poll ``predicate`` until it holds; a condition that never comes fails the test, bounded."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in %.0f s" % timeout)
+
+
+def run_in_pty(
+    cmd: list[str], *, env: dict[str, str], cwd: Path, timeout: float = 900, columns: int = 120, rows: int = 40
+) -> tuple[int, str]:
+    """Run ``cmd`` with a pseudo-terminal of ``columns`` x ``rows`` as its stdin, stdout and
+    stderr, as a person's shell would; return its exit status and all it wrote, escape
+    sequences included."""
+    main, child = os.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    proc = subprocess.Popen(cmd, stdin=child, stdout=child, stderr=child, env=env, cwd=cwd, start_new_session=True)
+    os.close(child)
+    chunks = []
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise AssertionError("%s still running after %.0f s" % (cmd, timeout))
+            ready, _, _ = select.select([main], [], [], 0.5)
+            if not ready:
+                if proc.poll() is not None:  # gone, and nothing left to read
+                    break
+                continue
+            try:
+                data = os.read(main, 65536)
+            except OSError:  # EIO: every writer on the terminal's other side has closed it
+                break
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        os.close(main)
+    return proc.wait(timeout=60), b"".join(chunks).decode("utf-8", "replace")
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07|\x1b[()][0-9A-Za-z]")
+
+
+def strip_ansi(text: str) -> str:
+    """``text`` without its terminal escape sequences (colours, cursor moves, erasures)."""
+    return ANSI.sub("", text)

@@ -1,0 +1,89 @@
+"""The code's shape: imports run one way, and the host reaches the measured side through one door."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("harness", "workloads", "tools", "validation")
+# The host's pipeline, each step using only the steps above it.
+PIPELINE = ("collect", "analysis", "model", "views", "report")
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(p): p for package in PACKAGES for p in (ROOT / package).rglob("*.py")}
+
+
+def _imports(path: Path, known: set[str]) -> set[str]:
+    """The project modules ``path`` imports, at module level or inside a function."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names = [node.module] + ["%s.%s" % (node.module, alias.name) for alias in node.names]
+        else:
+            continue
+        found.update(name for name in names if name in known)
+    return found
+
+
+def _graph() -> dict[str, set[str]]:
+    modules = _modules()
+    known = set(modules)
+    return {name: _imports(path, known) - {name} for name, path in modules.items()}
+
+
+def test_no_import_cycle_anywhere():
+    graph = _graph()
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    cycles = []
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                cycles.append(path[path.index(nxt) :] + [nxt] if nxt in path else [node, nxt])
+            elif nxt not in state:
+                visit(nxt, [*path, nxt])
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+def test_the_host_reaches_the_measured_side_only_through_workloads_host():
+    graph = _graph()
+    offenders = {
+        name: sorted(m for m in imported if m.startswith("workloads.") and not m.startswith("workloads.host"))
+        for name, imported in graph.items()
+        if name.split(".")[0] in ("harness", "tools", "validation")
+    }
+    assert not {k: v for k, v in offenders.items() if v}
+
+
+def test_the_measured_side_never_imports_the_host():
+    graph = _graph()
+    assert not {
+        name: sorted(m for m in imported if m.split(".")[0] != "workloads")
+        for name, imported in graph.items()
+        if name.startswith("workloads") and any(m.split(".")[0] != "workloads" for m in imported)
+    }
+
+
+def test_the_pipeline_runs_one_way():
+    graph = _graph()
+    for index, step in enumerate(PIPELINE):
+        later = {"harness." + s for s in PIPELINE[index + 1 :]}
+        assert not graph["harness." + step] & later, "harness.%s imports a later step: %s" % (
+            step,
+            sorted(graph["harness." + step] & later),
+        )

@@ -1,0 +1,193 @@
+"""``python -m workloads``: plan, prepare and measure the benchmark matrix on this interpreter.
+
+Run by hand (or ``tox -e bench-py313t``), it measures this interpreter alone, in
+rounds.  Under bench-all, each tox env only *prepares* (``--prepare``: the plan, the
+work sizes calibrated for this interpreter, the GIL timeline, see ``_prepare``) and the
+host measures every env from one scheduler (``_scheduler.run_rounds``).  ``--resume
+RUN_ID`` finishes an interrupted run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from typing import Any, Dict, List, Optional, Sequence
+
+from workloads import _meta, _results
+from workloads._prepare import capture_timeline, plan_specs
+from workloads._registry import LAYOUTS, PROFILES, USER_WORKLOADS_ENV, Bench, Profile, Workload, load_all, plan
+from workloads._scheduler import Rounds, run_rounds, seed_of
+from workloads._schema import UserError
+from workloads._store import EnvRun, own_target
+from workloads.modes import MODES
+
+
+def comma_list(values: Optional[Sequence[str]]) -> List[str]:
+    """``["a,b", "c"]`` (repeated and comma-separated options) -> ``["a", "b", "c"]``."""
+    return [v for item in values or () for v in item.split(",") if v]
+
+
+def choose(kind: str, given: List[str], valid: Sequence[str]) -> List[str]:
+    """``given`` if every item is valid; else a UserError listing the valid ones."""
+    unknown = [g for g in given if g not in valid]
+    if unknown:
+        raise UserError("unknown %s %s; valid: %s" % (kind, ", ".join(map(repr, unknown)), ", ".join(valid)))
+    return given
+
+
+def resolve_profile(name: Optional[str]) -> Profile:
+    """``--profile`` wins over ``GILBENCH_PROFILE``; ``default`` when neither is given."""
+    chosen = name or os.environ.get("GILBENCH_PROFILE") or "default"
+    choose("profile", [chosen], list(PROFILES))
+    return PROFILES[chosen]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m workloads",
+        description="Run the gilbench workload matrix on this interpreter.",
+    )
+    parser.add_argument("--profile", help="smoke, fast, default or rigorous (env GILBENCH_PROFILE)")
+    parser.add_argument("--run-id", help="shared by all envs of one bench-all (env GILBENCH_RUN_ID)")
+    parser.add_argument("--env", help="env name recorded in results (default: $TOX_ENV_NAME)")
+    parser.add_argument("--results-dir", default=os.environ.get("GILBENCH_RESULTS", "results"))
+    parser.add_argument("--workload", action="append", help="run only these (repeat or comma-separate)")
+    parser.add_argument(
+        "--workloads",
+        metavar="PATH_OR_MODULE",
+        action="append",
+        help="also your own @workload functions: a .py file, a folder or a module",
+    )
+    parser.add_argument("--mode", action="append", help="run only these modes")
+    parser.add_argument("--workers", help="worker counts, e.g. 1,2,4 (default: the machine's ladder)")
+    parser.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run")
+    parser.add_argument("--retry-failed", action="store_true", help="with --resume, rerun failed benchmarks")
+    parser.add_argument("--timeout", type=float, help="seconds per benchmark process (default: the profile's)")
+    parser.add_argument("--seed", type=int, help="seed of the order within rounds (default: from the run id)")
+    parser.add_argument(
+        "--layout",
+        choices=LAYOUTS,
+        default="blocks",
+        help="blocks: one process per workload, its benchmarks alternating (default); "
+        "processes: one process per benchmark and round (the older layout)",
+    )
+    parser.add_argument("--force", action="store_true", help="run even if another benchmark run holds the lock")
+    parser.add_argument("--no-timeline", dest="timeline", action="store_false", help="skip the GIL timeline capture")
+    parser.add_argument(
+        "--prepare",
+        action="store_true",
+        help="write the plan (calibrated for this interpreter) and the timeline, measure nothing",
+    )
+    parser.add_argument("--list", action="store_true", help="print the planned benchmarks and exit")
+    parser.add_argument("--list-json", action="store_true", help="print the plan as JSON and exit")
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _main(args)
+    except UserError as exc:  # the machine lock held by another run is one too
+        print("error: %s" % exc, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished benchmarks are saved; rerun with --resume to finish", file=sys.stderr)
+        return 130
+
+
+def _main(args: argparse.Namespace) -> int:
+    profile = resolve_profile(args.profile)
+    if args.workloads:
+        os.environ[USER_WORKLOADS_ENV] = os.pathsep.join(
+            os.path.abspath(w) if os.path.exists(w) else w for w in comma_list(args.workloads)
+        )
+    try:
+        registry = load_all()
+    except (ImportError, ValueError, SyntaxError) as exc:
+        raise UserError("--workloads: %s: %s" % (type(exc).__name__, exc)) from None
+    names = choose("workload", comma_list(args.workload), list(registry))
+    modes = choose("mode", comma_list(args.mode), list(MODES))
+    try:
+        ladder = [int(w) for w in comma_list([args.workers])] if args.workers else None
+    except ValueError:
+        raise UserError("--workers: expected comma-separated integers, got %r" % args.workers) from None
+    if ladder and min(ladder) < 1:
+        raise UserError("--workers: counts must be >= 1")
+    benches = plan(registry, profile, names or None, modes or None, ladder)
+    if args.list:
+        for bench in benches:
+            print(bench.name)
+        return 0
+    if args.list_json:
+        json.dump([s.to_json() for s in plan_specs(registry, profile, benches, calibrate=False)], sys.stdout)
+        return 0
+    if args.resume and args.run_id and args.resume != args.run_id:
+        raise UserError("--resume %s conflicts with --run-id %s" % (args.resume, args.run_id))
+    args.run_id = args.resume or args.run_id or os.environ.get("GILBENCH_RUN_ID") or _results.new_run_id()
+    args.env = (
+        args.env
+        or os.environ.get("TOX_ENV_NAME")
+        or "local-%s%s" % (sys.implementation.name, "".join(map(str, sys.version_info[:2])))
+    )
+    if args.force:
+        print(
+            "warning: --force: another run may be measuring at the same time; timings will be distorted",
+            file=sys.stderr,
+        )
+    _install_sigterm_handler()
+    with _results.bench_lock(force=args.force):
+        return _measure(args, profile, registry, benches)
+
+
+def _measure(args: argparse.Namespace, profile: Profile, registry: Dict[str, Workload], benches: List[Bench]) -> int:
+    progress = os.environ.get("GILBENCH_PROGRESS")  # "env 2/8", set by bench-all
+    prefix = "[%s%s]" % (args.env, " " + progress if progress else "")
+
+    def log(line: str) -> None:
+        print("%s %s" % (prefix, line), flush=True)
+
+    run = EnvRun(args.results_dir, args.run_id, profile, own_target(args.env), args.timeout)
+    run_dir = os.path.join(args.results_dir, args.run_id)
+    if args.resume and os.path.exists(run.status_path):
+        run.load()
+    else:
+        facts = _meta.interpreter_facts()
+        run.create(
+            plan_specs(registry, profile, benches, calibrate=True, log=log, layout=args.layout),
+            facts,
+            facts["jit"] == "on",
+        )
+        run.status["layout"] = args.layout
+        if args.timeline:
+            run.status["timeline"] = capture_timeline(run_dir, args.env, args.run_id)
+            log("GIL timeline: %s" % run.status["timeline"])
+        run.save_status()  # a run killed before its first benchmark resumes with this layout
+    if args.retry_failed:
+        run.forget_failures()
+    if args.prepare:
+        run.status["prepared"] = _results.utc_now()
+        run.finish()
+        log("prepared %d benchmarks (%d to measure) in %s" % (len(run.specs), len(run.open_specs()), run.status_path))
+        return 0
+    done = len(run.specs) - len(run.open_specs())
+    log(
+        "%d benchmarks (%d to measure, in %d round(s)), profile %s, run %s"
+        % (len(run.specs), len(run.open_specs()), profile.rounds, profile.name, args.run_id)
+    )
+    seed = args.seed if args.seed is not None else seed_of(args.run_id)
+    layout = run.status.get("layout", "processes")  # a resumed run keeps its layout
+    failures = run_rounds([run], Rounds(profile.rounds, profile.rounds, seed, layout=layout), lambda e: log(e.line()))
+    log("wrote %s (%d benchmarks were already done)" % (run.suite_path, done))
+    return 1 if failures else 0
+
+
+def _install_sigterm_handler() -> None:
+    """Treat SIGTERM like Ctrl-C so the benchmark in flight is killed and recorded."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
