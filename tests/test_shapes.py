@@ -61,11 +61,11 @@ def test_the_run_covers_gil_free_threaded_and_forced_gil_builds(run):
 
 
 def test_no_gated_ratio_is_published_as_a_result(run):
-    """A ratio past a physical limit (one worker off 1 by more than 5%, or a CPU-bound
-    speedup above min(k, CPUs) × 1.05) is a measurement problem: the findings never
-    quote it.  The committed run has such ratios: at 5 rounds, single process-mode and
-    interpreter-mode ratios at one worker still wander 0.83–1.23× (their intervals
-    contain 1), so they are listed as problems, not results."""
+    """A ratio whose interval lies past a physical limit (one worker outside [0.95, 1.05],
+    or a CPU-bound speedup above min(k, CPUs) × 1.05) is a measurement problem: the
+    findings never quote it, and say how many there are.  The committed run (4 rounds) has
+    two one-worker ratios whose intervals exclude 1 (about three of its 66 are expected to
+    at 95%); its one-worker points wander 0.79–1.16× at that width."""
     data, result = run
     from harness import findings
 
@@ -74,7 +74,8 @@ def test_no_gated_ratio_is_published_as_a_result(run):
     for _, row in gated.iterrows():
         quoted = writer.at(row["workload"], row["mode"])
         assert row["name"] not in set(quoted["name"][quoted["env"] == row["env"]]), row["name"]
-    assert any("failed a sanity gate" in s for s in findings.findings(data.benchmarks, result, {})) == (len(gated) > 0)
+    problems = len(gated) + int((result.one_worker["problem"] != "").sum())
+    assert any("failed a sanity gate" in s for s in findings.findings(data.benchmarks, result, {})) == (problems > 0)
 
 
 def test_gil_builds_cpu_threads_stay_near_1x(run):
