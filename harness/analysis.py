@@ -357,7 +357,7 @@ def build_overheads(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> pd.DataFram
     """Serial-time ratios between builds (>1 = slower than the baseline):
     ``free-threading`` (FT vs matched default build) and ``forced GIL``
     (PYTHON_GIL=1 vs the same FT build), per unit of work; and the ratio of the
-    same processes' peak memory (``mem_max_rss``), paired by round too."""
+    same processes' own peak memory (``peak_rss``, see ``workloads._runner.peak_rss``), paired by round too."""
     serial = benchmarks[benchmarks["mode"] == "serial"].set_index(KEY)
     comparisons = [("free-threading", env, base, matched) for (_, env), (base, matched) in partner_envs(envs).items()]
     comparisons += [("forced GIL", env, base, True) for (_, env), base in forced_gil_envs(envs).items()]

@@ -93,7 +93,7 @@ def warmup_drift(bench: pyperf.Benchmark) -> float:
 
 
 # Run metadata read per round, and the column of the benchmark row it goes to.
-_PER_ROUND_METADATA = {"mem_max_rss": "rss", "thread_cpu_share": "cpu_share", "serial_in_process": "serial_in_process"}
+_PER_ROUND_METADATA = {"peak_rss": "rss", "thread_cpu_share": "cpu_share", "serial_in_process": "serial_in_process"}
 PER_ROUND_COLUMNS = tuple(_PER_ROUND_METADATA.values())  # beside "rounds": round -> value
 
 

@@ -125,6 +125,11 @@ METADATA: Dict[str, Key] = {
         "one processes/interpreters worker: seconds of the same chunk in a fresh thread of this process, "
         "timed alternately with each value, mean over values",
     ),
+    "peak_rss": Key(
+        int,
+        "bytes: this process's own peak resident memory (Linux VmHWM, reset at exec); pyperf's "
+        "mem_max_rss is ru_maxrss, which Linux carries over from the parent across fork and exec",
+    ),
     "tags": Key(list, "the workload's tags"),
 }
 PARAM_PREFIX = "param_"
