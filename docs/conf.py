@@ -20,7 +20,7 @@ copyright = "the gilbench authors"
 
 extensions = ["myst_parser", "gilbench_docs"]
 source_suffix = {".md": "markdown"}
-exclude_patterns = ["_build", "results/.*", "data"]
+exclude_patterns = ["_build", "results/.*"]
 nitpicky = True
 
 myst_heading_anchors = 3
