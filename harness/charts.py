@@ -7,10 +7,13 @@ never share element ids.  Colours are fixed per env across all charts of a repor
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import gc
 import io
 import re
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar, cast
 
 import matplotlib
 
@@ -19,6 +22,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.ticker import ScalarFormatter
 
@@ -49,11 +53,42 @@ def env_colors(envs: list[str]) -> dict[str, Any]:
     return {env: PALETTE[i % len(PALETTE)] for i, env in enumerate(sorted(envs))}
 
 
+Render = TypeVar("Render", bound=Callable[..., str])
+
+
+def _gc_paused(render: Render) -> Render:
+    """Draw a chart with the cyclic garbage collector paused.
+
+    A figure is tens of thousands of small objects in reference cycles.  Making that many
+    starts full collections, and each walks every object the caller holds as well: with the
+    frames of 10,000 benchmarks in memory, close to a fifth of the charts' time went to
+    them.  Paused, the figure's garbage goes at the first automatic collection after the
+    chart, a young-generation one."""
+
+    @functools.wraps(render)
+    def paused(*args: Any, **kwargs: Any) -> str:
+        if not gc.isenabled():  # already paused by a caller
+            return render(*args, **kwargs)
+        gc.disable()
+        try:
+            return render(*args, **kwargs)
+        finally:
+            gc.enable()
+
+    return cast(Render, paused)
+
+
 def to_svg(fig: plt.Figure, salt: str) -> str:
-    """Serialise and close ``fig``; the XML prolog is dropped so the SVG can be inlined."""
+    """Serialise and close ``fig``; the XML prolog is dropped so the SVG can be inlined.
+
+    Printed by the SVG canvas itself rather than through ``savefig``: for a figure with a
+    layout engine, ``savefig`` first draws the whole figure once without output just to
+    lay it out, then draws it again.  Here the one draw lays the figure out (the same
+    constrained layout, on the same SVG renderer) and writes it: the same bytes, in
+    about a quarter less time.  No ``savefig.*`` setting is in play; the charts use none."""
     buffer = io.StringIO()
     with plt.rc_context({"svg.hashsalt": salt, "svg.fonttype": "none"}):
-        fig.savefig(buffer, format="svg", metadata={"Date": None})  # reproducible bytes
+        FigureCanvasSVG(fig).print_svg(buffer, metadata={"Date": None})  # reproducible bytes
     plt.close(fig)
     text = buffer.getvalue()
     return text[text.index("<svg") :]
@@ -95,22 +130,71 @@ def _mark_off_scale(ax: plt.Axes, x: float, note: str, color: Any, filled: bool,
     row = stack.get(x, 0)
     stack[x] = row + 1
     edge = ax.get_xaxis_transform()  # x in data, y in axes fraction: 1.0 is the top edge
-    ax.plot([x], [1.0], marker="^", ms=6, color=color, mfc=color if filled else "white", transform=edge,
-            clip_on=False, zorder=5)  # fmt: skip
+    ax.plot(
+        [x],
+        [1.0],
+        marker="^",
+        ms=6,
+        color=color,
+        mfc=color if filled else "white",
+        transform=edge,
+        clip_on=False,
+        zorder=5,
+    )
     # Left of the caret, so a note at the last k stays inside its panel; boxed, as it may sit on a bar.
     box = {"fc": "white", "ec": color, "lw": 0.5, "pad": 1, "alpha": 0.85}
-    ax.annotate(note, (x, 1.0), xycoords=edge, xytext=(-5, -3 - 10 * row), textcoords="offset points", fontsize=6.5,
-                color="0.15", va="top", ha="right", bbox=box)  # fmt: skip
+    ax.annotate(
+        note,
+        (x, 1.0),
+        xycoords=edge,
+        xytext=(-5, -3 - 10 * row),
+        textcoords="offset points",
+        fontsize=6.5,
+        color="0.15",
+        va="top",
+        ha="right",
+        bbox=box,
+    )
 
 
-def _mark_speedups(ax: plt.Axes, xs: Any, rows: pd.DataFrame, cap: float, color: Any, stack: dict[float, int]) -> None:
+def _mark_speedups(
+    ax: plt.Axes, xs: Any, speedups: Any, his: Any, cap: float, color: Any, stack: dict[float, int]
+) -> None:
     """Mark each speedup above ``cap`` (filled caret, its value) or, for a speedup on the
     chart, an interval running above it (open caret, the interval's top)."""
-    for x, speedup, hi in zip(xs, rows["speedup"], rows["speedup_hi"]):
+    for x, speedup, hi in zip(xs, speedups, his):
         if speedup > cap:
             _mark_off_scale(ax, x, "↑ %.3g" % speedup, color, True, stack)
         elif hi > cap:
             _mark_off_scale(ax, x, "CI ↑ %.3g" % hi, color, False, stack)
+
+
+@contextlib.contextmanager
+def _autoscale_paused(ax: plt.Axes) -> Iterator[None]:
+    """Add many artists to ``ax`` without rescaling its view after each.  matplotlib 3.11
+    rescales the view (and its shared axes') for every ``fill_between``, 40% of what each
+    band costs; the data limits still grow with every artist, so the one rescale at draw
+    time gives the same view."""
+    flags = ax.get_autoscalex_on(), ax.get_autoscaley_on()
+    ax.set_autoscale_on(False)
+    try:
+        yield
+    finally:
+        ax.set_autoscalex_on(flags[0])
+        ax.set_autoscaley_on(flags[1])
+
+
+def _lines(frame: pd.DataFrame, by: list[str], x: str, columns: list[str]) -> dict[Any, dict[str, np.ndarray]]:
+    """Each group of ``frame`` by ``by``, as numpy columns in the order
+    ``frame[group mask].sort_values(x)`` gives (the same quicksort, so even ties keep their
+    order).  One groupby instead of a mask and a sort per line: each of those copied all
+    of the derived frame's columns, 72 times for a chart of 24 interpreters."""
+    values = {c: frame[c].to_numpy() for c in dict.fromkeys([x, *columns])}
+    out = {}
+    for key, rows in frame.groupby(by, sort=False).indices.items():
+        order = rows[np.argsort(values[x][rows], kind="quicksort")]
+        out[key] = {c: v[order] for c, v in values.items()}
+    return out
 
 
 def _scaling_figure(derived: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any], workload: str) -> plt.Figure:
@@ -124,19 +208,32 @@ def _scaling_figure(derived: pd.DataFrame, labels: dict[str, str], colors: dict[
     cap = speedup_cap(top, cpus)
     # Sampled densely: on the log-k axis a straight segment would not be the line y = k.
     ks = np.union1d(np.geomspace(1, top, 64), [cpus] if 1 < cpus < top else [])
+    lines = _lines(data, ["mode", "env"], "workers", ["speedup", "speedup_lo", "speedup_hi"])
+    data_modes, data_envs, data_workers = (data[c].to_numpy() for c in ("mode", "env", "workers"))
     for ax, mode in zip(axes[0], modes):
-        sub = data[data["mode"] == mode]
+        in_mode = data_modes == mode
         stack: dict[float, int] = {}
         ax.plot(ks, np.minimum(ks, cpus), color="0.6", lw=1, ls=(0, (4, 3)), label="ideal (min(k, %d CPUs))" % cpus)
         ax.axhline(1.0, color="0.3", lw=0.8, label="1× (no gain)")
-        for env in _order(sub["env"], labels):
-            line = sub[sub["env"] == env].sort_values("workers")
-            ax.plot(line["workers"], line["speedup"], marker="o", ms=3.5, lw=1.6, ls=MODE_STYLE[mode][0],
-                    color=colors.get(env), label=labels.get(env, env))  # fmt: skip
-            ax.fill_between(line["workers"], line["speedup_lo"], line["speedup_hi"], color=colors.get(env), alpha=0.15)
-            _mark_speedups(ax, line["workers"], line, cap, colors.get(env), stack)
+        with _autoscale_paused(ax):
+            for env in _order(data_envs[in_mode], labels):
+                line = lines[mode, env]
+                ax.plot(
+                    line["workers"],
+                    line["speedup"],
+                    marker="o",
+                    ms=3.5,
+                    lw=1.6,
+                    ls=MODE_STYLE[mode][0],
+                    color=colors.get(env),
+                    label=labels.get(env, env),
+                )
+                ax.fill_between(
+                    line["workers"], line["speedup_lo"], line["speedup_hi"], color=colors.get(env), alpha=0.15
+                )
+                _mark_speedups(ax, line["workers"], line["speedup"], line["speedup_hi"], cap, colors.get(env), stack)
         ax.set_xscale("log", base=2)
-        ax.set_xticks(sorted(set(sub["workers"])))
+        ax.set_xticks(sorted(set(data_workers[in_mode])))
         ax.get_xaxis().set_major_formatter(ScalarFormatter())
         ax.set_title(mode, fontsize=10)
         ax.set_xlabel("workers (fixed total work)")
@@ -147,6 +244,7 @@ def _scaling_figure(derived: pd.DataFrame, labels: dict[str, str], colors: dict[
     return fig
 
 
+@_gc_paused
 def scaling(derived: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any], workload: str) -> str:
     """(1) Speedup T(baseline)/T(mode, k) against k (``analysis.derive``'s baseline): a
     panel per mode, a line per interpreter, 95% CI bands, the ideal line min(k, CPUs) and
@@ -173,9 +271,16 @@ def _around_gil_figure(
         at = x + (i - (len(shown) - 1) / 2) * width
         # Error bars stop at the top edge, where a caret and the true bound mark them.
         err = np.vstack([rows["speedup"] - rows["speedup_lo"], np.minimum(rows["speedup_hi"], cap) - rows["speedup"]])
-        ax.bar(at, rows["speedup"], width, yerr=err.clip(min=0), capsize=2, color=MODE_STYLE[mode][1],
-               label="%s (%s)" % (mode, workload))  # fmt: skip
-        _mark_speedups(ax, at, rows, cap, MODE_STYLE[mode][1], stack)
+        ax.bar(
+            at,
+            rows["speedup"],
+            width,
+            yerr=err.clip(min=0),
+            capsize=2,
+            color=MODE_STYLE[mode][1],
+            label="%s (%s)" % (mode, workload),
+        )
+        _mark_speedups(ax, at, rows["speedup"], rows["speedup_hi"], cap, MODE_STYLE[mode][1], stack)
     ax.axhline(1.0, color="0.3", lw=0.8)
     ax.axhline(ideal, color="0.6", lw=1, ls=(0, (4, 3)), label="ideal (min(k, CPUs) = %d×)" % ideal)
     ax.set_ylim(0, cap)
@@ -187,6 +292,7 @@ def _around_gil_figure(
     return fig
 
 
+@_gc_paused
 def around_gil(derived: pd.DataFrame, labels: dict[str, str], workers: int, picks: Sequence[tuple[str, str]]) -> str:
     """(2) What gets around the GIL: speedup at ``workers`` per interpreter, a bar per
     (mode, workload) pick; the caller picks workloads by role, so this chart knows no names.
@@ -194,8 +300,15 @@ def around_gil(derived: pd.DataFrame, labels: dict[str, str], workers: int, pick
     return to_svg(_around_gil_figure(derived, labels, workers, picks), "around-gil")
 
 
-def _ratio_dots(over: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any], column: str, xlabel: str,
-                salt: str, bar: tuple[float, str] | None = None) -> str:  # fmt: skip
+def _ratio_dots(
+    over: pd.DataFrame,
+    labels: dict[str, str],
+    colors: dict[str, Any],
+    column: str,
+    xlabel: str,
+    salt: str,
+    bar: tuple[float, str] | None = None,
+) -> str:
     """A dot per workload and build comparison for one ratio ``column`` of the overheads
     frame, with its 95% interval; ``bar`` draws a labelled threshold line."""
     o = over[(over["params"] == "") & over[column].notna()]
@@ -211,8 +324,16 @@ def _ratio_dots(over: pd.DataFrame, labels: dict[str, str], colors: dict[str, An
         base = labels.get(group.iloc[0]["baseline_env"], group.iloc[0]["baseline_env"])
         name = "%s: %s vs %s" % (kind, labels.get(env, env), base)
         marker = "o" if kind == "free-threading" else "s"
-        ax.errorbar(rows[column], y + offset, xerr=np.nan_to_num(err), fmt=marker, ms=4, capsize=2,
-                    color=colors.get(env), label=name)  # fmt: skip
+        ax.errorbar(
+            rows[column],
+            y + offset,
+            xerr=np.nan_to_num(err),
+            fmt=marker,
+            ms=4,
+            capsize=2,
+            color=colors.get(env),
+            label=name,
+        )
     ax.axvline(1.0, color="0.3", lw=0.8)
     if bar is not None:
         ax.axvline(bar[0], color="#d1495b", lw=1, ls=(0, (4, 3)), label=bar[1])
@@ -225,22 +346,27 @@ def _ratio_dots(over: pd.DataFrame, labels: dict[str, str], colors: dict[str, An
     return to_svg(fig, salt)
 
 
+@_gc_paused
 def overheads(over: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any]) -> str:
     """(3) Build overheads per workload: free-threaded vs matched default build, and
     PYTHON_GIL=1 vs the same free-threaded build (serial time per unit of work, 95% CI)."""
-    return _ratio_dots(over, labels, colors, "overhead", "serial time ratio (>1 = slower than the baseline)",
-                       "overheads")  # fmt: skip
+    return _ratio_dots(
+        over, labels, colors, "overhead", "serial time ratio (>1 = slower than the baseline)", "overheads"
+    )
 
 
+@_gc_paused
 def memory(over: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any], bar: float) -> str:
-    """(3b) Peak memory of the same serial processes (pyperf's ``mem_max_rss``), free-threaded
+    """(3b) Peak memory of the same serial processes (their own ``peak_rss``), free-threaded
     build vs its matched default build, against PEP 779's bar for a supported build."""
     ft = over[over["kind"] == "free-threading"]
     note = "PEP 779: at most %d%% more memory" % round(100 * (bar - 1))
-    return _ratio_dots(ft, labels, colors, "memory", "peak RSS ratio (>1 = more memory than the default build)",
-                       "memory", (bar, note))  # fmt: skip
+    return _ratio_dots(
+        ft, labels, colors, "memory", "peak RSS ratio (>1 = more memory than the default build)", "memory", (bar, note)
+    )
 
 
+@_gc_paused
 def waiting(derived: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any], workload: str) -> str:
     """(1b) Why threads do not scale: the share of each thread's time spent not running
     (1 - CPU time / makespan), against the thread count, per interpreter."""
@@ -250,12 +376,25 @@ def waiting(derived: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any
     cpus = cpus_of(derived)
     counts = sorted(set(data["workers"]))
     if counts:  # what waiting for a CPU alone costs: k threads on `cpus` cores
-        ax.plot(counts, [max(0.0, 1 - cpus / k) for k in counts], color="0.6", lw=1, ls=(0, (4, 3)),
-                label="no lock at all (only %d CPUs)" % cpus)  # fmt: skip
+        ax.plot(
+            counts,
+            [max(0.0, 1 - cpus / k) for k in counts],
+            color="0.6",
+            lw=1,
+            ls=(0, (4, 3)),
+            label="no lock at all (only %d CPUs)" % cpus,
+        )
     for env in _order(data["env"], labels):
         line = data[data["env"] == env].sort_values("workers")
-        ax.plot(line["workers"], line["waiting"], marker="o", ms=3.5, lw=1.6, color=colors.get(env),
-                label=labels.get(env, env))  # fmt: skip
+        ax.plot(
+            line["workers"],
+            line["waiting"],
+            marker="o",
+            ms=3.5,
+            lw=1.6,
+            color=colors.get(env),
+            label=labels.get(env, env),
+        )
     ax.set_xscale("log", base=2)
     ax.set_xticks(counts or [1])
     ax.get_xaxis().set_major_formatter(ScalarFormatter())
@@ -286,18 +425,29 @@ def _heatmap_figure(derived: pd.DataFrame, labels: dict[str, str]) -> plt.Figure
     for (i, j), value in np.ndenumerate(grid.values):
         if not np.isnan(value):
             ok = bool(sig.values[i, j])
-            ax.text(j, i, "%.1f" % value, ha="center", va="center", fontsize=7,
-                    color="black" if ok else "0.45", style="normal" if ok else "italic")  # fmt: skip
+            ax.text(
+                j,
+                i,
+                "%.1f" % value,
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="black" if ok else "0.45",
+                style="normal" if ok else "italic",
+                in_layout=False,  # inside its cell: measuring hundreds of them cannot move the layout
+            )
     ax.set_xticks(range(len(workloads)))
     ax.set_xticklabels(workloads, rotation=45, ha="right", fontsize=8)
     ax.set_yticks(range(len(envs)))
     ax.set_yticklabels([labels.get(e, e) for e in envs], fontsize=8)
     extend = "max" if np.nanmax(grid.values) > cap else "neither"  # the colour bar's arrow: some cells run past it
-    fig.colorbar(image, ax=ax, label="best thread speedup (×); grey italic = not significant", shrink=0.8,
-                 extend=extend)  # fmt: skip
+    fig.colorbar(
+        image, ax=ax, label="best thread speedup (×); grey italic = not significant", shrink=0.8, extend=extend
+    )
     return fig
 
 
+@_gc_paused
 def heatmap(derived: pd.DataFrame, labels: dict[str, str]) -> str:
     """(4) Best thread speedup (over worker counts) per interpreter x workload.  The colour
     scale ends a little above the ideal min(workers, CPUs), so one wild cell cannot wash out
@@ -305,6 +455,7 @@ def heatmap(derived: pd.DataFrame, labels: dict[str, str]) -> str:
     return to_svg(_heatmap_figure(derived, labels), "heatmap")
 
 
+@_gc_paused
 def convoy(lat: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any]) -> str:
     """(5) Convoy latency: p50/p99 against CPU-bound threads (5 ms switch interval),
     and p99 against the switch interval with one CPU-bound thread (log axes).
@@ -312,8 +463,9 @@ def convoy(lat: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any]) ->
     k_sweep = lat[lat["switch_ms"] == DEFAULT_SWITCH_MS]
     s_sweep = lat[lat["workers"] == 1]
     panels = [p for p, rows in (("k", k_sweep), ("switch", s_sweep)) if len(rows) > 1]
-    fig, axes = plt.subplots(1, max(len(panels), 1), figsize=(5 * max(len(panels), 1), 4.4), squeeze=False,
-                             layout="constrained")  # fmt: skip
+    fig, axes = plt.subplots(
+        1, max(len(panels), 1), figsize=(5 * max(len(panels), 1), 4.4), squeeze=False, layout="constrained"
+    )
     for ax, panel in zip(axes[0], panels):
         for env in _order(lat["env"], labels):
             color, name = colors.get(env), labels.get(env, env)
@@ -324,8 +476,9 @@ def convoy(lat: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any]) ->
             else:
                 rows = s_sweep[s_sweep["env"] == env].sort_values("switch_ms")
                 err = [(rows["p99"] - rows["p99_lo"]) * 1e3, (rows["p99_hi"] - rows["p99"]) * 1e3]
-                ax.errorbar(rows["switch_ms"], rows["p99"] * 1e3, yerr=err, marker="o", ms=3, capsize=2, color=color,
-                            label=name)  # fmt: skip
+                ax.errorbar(
+                    rows["switch_ms"], rows["p99"] * 1e3, yerr=err, marker="o", ms=3, capsize=2, color=color, label=name
+                )
         ax.set_yscale("log")
         ax.grid(alpha=0.3, which="both")
         if panel == "k":
@@ -340,10 +493,17 @@ def convoy(lat: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any]) ->
     return to_svg(fig, "convoy")
 
 
+@_gc_paused
 def timeline(captures: list[dict[str, Any]], labels: dict[str, str]) -> str:
     """(6) GIL timeline: when each thread ran (opacity = share of the slice on a CPU)."""
-    fig, axes = plt.subplots(len(captures), 1, figsize=(10, 1.1 * sum(c["threads"] for c in captures) + 0.6),
-                             squeeze=False, sharex=True, layout="constrained")  # fmt: skip
+    fig, axes = plt.subplots(
+        len(captures),
+        1,
+        figsize=(10, 1.1 * sum(c["threads"] for c in captures) + 0.6),
+        squeeze=False,
+        sharex=True,
+        layout="constrained",
+    )
     for ax, capture in zip(axes[:, 0], captures):
         for index, slices in enumerate(capture["slices"]):
             color = PALETTE[index % len(PALETTE)]
@@ -358,6 +518,7 @@ def timeline(captures: list[dict[str, Any]], labels: dict[str, str]) -> str:
         ax.set_title(labels.get(capture["env"], capture["env"]), fontsize=9, loc="left")
         ax.set_xlim(0, TIMELINE_MS)
         ax.invert_yaxis()
-    axes[-1, 0].set_xlabel("milliseconds (%s in %d threads)" % (captures[0].get("workload", "a CPU-bound loop"),
-                                                                captures[0]["threads"]))  # fmt: skip
+    axes[-1, 0].set_xlabel(
+        "milliseconds (%s in %d threads)" % (captures[0].get("workload", "a CPU-bound loop"), captures[0]["threads"])
+    )
     return to_svg(fig, "timeline")
