@@ -36,36 +36,9 @@ def fault_env(home: Path, gate: Path | None = None) -> dict[str, str]:
     return env
 
 
-def driver(
-    results: Path,
-    home: Path,
-    *args: str,
-    run_id: str = "20260101T000000Z-fault0",
-    timeout: float = 300,
-    gate: Path | None = None,
-):
-    return run_module(
-        "workloads",
-        "--profile",
-        "smoke",
-        "--run-id",
-        run_id,
-        "--env",
-        "bench-host",
-        "--results-dir",
-        str(results),
-        "--no-timeline",
-        *args,
-        env=fault_env(home, gate),
-        timeout=timeout,
-    )
-
-
-def start_driver(results: Path, home: Path, *args: str, run_id: str, gate: Path | None = None) -> subprocess.Popen:
-    cmd = [
-        sys.executable,
-        "-m",
-        "workloads",
+def _driver_args(results: Path, run_id: str, args: tuple[str, ...]) -> list[str]:
+    """``python -m workloads`` on the host interpreter, smoke profile, the faulty workloads' run."""
+    return [
         "--profile",
         "smoke",
         "--run-id",
@@ -77,6 +50,21 @@ def start_driver(results: Path, home: Path, *args: str, run_id: str, gate: Path 
         "--no-timeline",
         *args,
     ]
+
+
+def driver(
+    results: Path,
+    home: Path,
+    *args: str,
+    run_id: str = "20260101T000000Z-fault0",
+    timeout: float = 300,
+    gate: Path | None = None,
+):
+    return run_module("workloads", *_driver_args(results, run_id, args), env=fault_env(home, gate), timeout=timeout)
+
+
+def start_driver(results: Path, home: Path, *args: str, run_id: str, gate: Path | None = None) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "workloads", *_driver_args(results, run_id, args)]
     env = dict(os.environ, **fault_env(home, gate))
     # SIGINT as a terminal delivers it, whatever the test runner inherited: a shell starts
     # background jobs with SIGINT ignored, and Python keeps an inherited SIG_IGN.
