@@ -18,7 +18,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
-from workloads.host import LAYOUTS, UserError, choose, comma_list, resolve_profile
+from workloads import host
+from workloads.host import UserError, choose, comma_list, resolve_profile
 
 if TYPE_CHECKING:
     from harness import progress, run
@@ -258,17 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_provision)
 
     p = sub.add_parser("bench-all", help="run every bench env found, then render the report")
-    p.add_argument("--profile", help="smoke, fast, default or rigorous (env GILBENCH_PROFILE; default: default)")
+    host.add_run_options(p)
     p.add_argument("--env", action="append", help="only these bench envs (comma-separated or repeated)")
-    p.add_argument("--workload", action="append", help="only these workloads")
-    p.add_argument(
-        "--workloads",
-        action="append",
-        metavar="PATH_OR_MODULE",
-        help="also run your own @workload functions: a .py file, a folder or an importable module",
-    )
-    p.add_argument("--workers", help="worker counts, e.g. 1,2,4 (default: the machine's ladder)")
-    p.add_argument("--timeout", type=float, help="seconds per benchmark process (default: the profile's)")
     p.add_argument(
         "--precision",
         type=float,
@@ -283,14 +275,6 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="with a precision target, measure at most N rounds (default: the profile's; default profile 16)",
     )
-    p.add_argument("--seed", type=int, help="seed of the order within rounds (default: from the run id)")
-    p.add_argument(
-        "--layout",
-        choices=LAYOUTS,
-        default="blocks",
-        help="blocks: one process per workload and env, its benchmarks alternating (default); "
-        "processes: one process per benchmark and round (the older layout)",
-    )
     p.add_argument(
         "--aa",
         action="append",
@@ -303,8 +287,6 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="do not build or install a free-threaded CPython when none is found",
     )
-    p.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run")
-    p.add_argument("--force", action="store_true", help="run even if another benchmark run holds the lock")
     p.add_argument(
         "--log",
         metavar="FILE",

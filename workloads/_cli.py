@@ -45,36 +45,41 @@ def resolve_profile(name: Optional[str]) -> Profile:
     return PROFILES[chosen]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m workloads",
-        description="Run the gilbench workload matrix on this interpreter.",
-    )
-    parser.add_argument("--profile", help="smoke, fast, default or rigorous (env GILBENCH_PROFILE)")
-    parser.add_argument("--run-id", help="shared by all envs of one bench-all (env GILBENCH_RUN_ID)")
-    parser.add_argument("--env", help="env name recorded in results (default: $TOX_ENV_NAME)")
-    parser.add_argument("--results-dir", default=os.environ.get("GILBENCH_RESULTS", "results"))
-    parser.add_argument("--workload", action="append", help="run only these (repeat or comma-separate)")
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """The options one env's run (``python -m workloads``) and bench-all share, defined once."""
+    parser.add_argument("--profile", help="smoke, fast, default or rigorous (env GILBENCH_PROFILE; default: default)")
+    parser.add_argument("--workload", action="append", help="only these workloads (repeat or comma-separate)")
     parser.add_argument(
         "--workloads",
         metavar="PATH_OR_MODULE",
         action="append",
-        help="also your own @workload functions: a .py file, a folder or a module",
+        help="also your own @workload functions: a .py file, a folder or an importable module",
     )
-    parser.add_argument("--mode", action="append", help="run only these modes")
     parser.add_argument("--workers", help="worker counts, e.g. 1,2,4 (default: the machine's ladder)")
-    parser.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run")
-    parser.add_argument("--retry-failed", action="store_true", help="with --resume, rerun failed benchmarks")
     parser.add_argument("--timeout", type=float, help="seconds per benchmark process (default: the profile's)")
     parser.add_argument("--seed", type=int, help="seed of the order within rounds (default: from the run id)")
     parser.add_argument(
         "--layout",
         choices=LAYOUTS,
         default="blocks",
-        help="blocks: one process per workload, its benchmarks alternating (default); "
+        help="blocks: one process per workload and env, its benchmarks alternating (default); "
         "processes: one process per benchmark and round (the older layout)",
     )
+    parser.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run")
     parser.add_argument("--force", action="store_true", help="run even if another benchmark run holds the lock")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m workloads",
+        description="Run the gilbench workload matrix on this interpreter.",
+    )
+    add_run_options(parser)
+    parser.add_argument("--run-id", help="shared by all envs of one bench-all (env GILBENCH_RUN_ID)")
+    parser.add_argument("--env", help="env name recorded in results (default: $TOX_ENV_NAME)")
+    parser.add_argument("--results-dir", default=os.environ.get("GILBENCH_RESULTS", "results"))
+    parser.add_argument("--mode", action="append", help="run only these modes")
+    parser.add_argument("--retry-failed", action="store_true", help="with --resume, rerun failed benchmarks")
     parser.add_argument("--no-timeline", dest="timeline", action="store_false", help="skip the GIL timeline capture")
     parser.add_argument(
         "--prepare",

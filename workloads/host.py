@@ -7,7 +7,7 @@ noticing.  Importing it pulls in neither pyperf nor filelock (each is imported w
 is used), so ``tox -e interpreters`` runs on a bare Python.
 """
 
-from workloads._cli import choose, comma_list, resolve_profile
+from workloads._cli import add_run_options, choose, comma_list, resolve_profile
 from workloads._meta import BUILD_MARKER
 from workloads._registry import LAYOUTS, PROFILES, USER_WORKLOADS_ENV, Layout, Profile, load_all
 from workloads._results import (
@@ -90,6 +90,7 @@ __all__ = [
     "Target",
     "Unit",
     "UserError",
+    "add_run_options",
     "atomic_write_json",
     "atomic_write_text",
     "bench_lock",
