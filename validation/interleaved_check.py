@@ -22,7 +22,7 @@ path, if there is one; within ±5% is the bar.
 
     .tox/bench-all/bin/python -m validation.interleaved_check --rounds 20 \\
         --target 3.9=.tox/bench-py39/bin/python --target 3.13t=.tox/bench-py313t/bin/python \\
-        --also 3.13t=fib,object_creation,sha256_large --json validation/data/interleaved.json
+        --also 3.13t=fib,object_creation,sha256_large --json interleaved.json
 """
 
 from __future__ import annotations
