@@ -95,12 +95,31 @@ def _mark_off_scale(ax: plt.Axes, x: float, note: str, color: Any, filled: bool,
     row = stack.get(x, 0)
     stack[x] = row + 1
     edge = ax.get_xaxis_transform()  # x in data, y in axes fraction: 1.0 is the top edge
-    ax.plot([x], [1.0], marker="^", ms=6, color=color, mfc=color if filled else "white", transform=edge,
-            clip_on=False, zorder=5)  # fmt: skip
+    ax.plot(
+        [x],
+        [1.0],
+        marker="^",
+        ms=6,
+        color=color,
+        mfc=color if filled else "white",
+        transform=edge,
+        clip_on=False,
+        zorder=5,
+    )
     # Left of the caret, so a note at the last k stays inside its panel; boxed, as it may sit on a bar.
     box = {"fc": "white", "ec": color, "lw": 0.5, "pad": 1, "alpha": 0.85}
-    ax.annotate(note, (x, 1.0), xycoords=edge, xytext=(-5, -3 - 10 * row), textcoords="offset points", fontsize=6.5,
-                color="0.15", va="top", ha="right", bbox=box)  # fmt: skip
+    ax.annotate(
+        note,
+        (x, 1.0),
+        xycoords=edge,
+        xytext=(-5, -3 - 10 * row),
+        textcoords="offset points",
+        fontsize=6.5,
+        color="0.15",
+        va="top",
+        ha="right",
+        bbox=box,
+    )
 
 
 def _mark_speedups(ax: plt.Axes, xs: Any, rows: pd.DataFrame, cap: float, color: Any, stack: dict[float, int]) -> None:
@@ -131,8 +150,16 @@ def _scaling_figure(derived: pd.DataFrame, labels: dict[str, str], colors: dict[
         ax.axhline(1.0, color="0.3", lw=0.8, label="1× (no gain)")
         for env in _order(sub["env"], labels):
             line = sub[sub["env"] == env].sort_values("workers")
-            ax.plot(line["workers"], line["speedup"], marker="o", ms=3.5, lw=1.6, ls=MODE_STYLE[mode][0],
-                    color=colors.get(env), label=labels.get(env, env))  # fmt: skip
+            ax.plot(
+                line["workers"],
+                line["speedup"],
+                marker="o",
+                ms=3.5,
+                lw=1.6,
+                ls=MODE_STYLE[mode][0],
+                color=colors.get(env),
+                label=labels.get(env, env),
+            )
             ax.fill_between(line["workers"], line["speedup_lo"], line["speedup_hi"], color=colors.get(env), alpha=0.15)
             _mark_speedups(ax, line["workers"], line, cap, colors.get(env), stack)
         ax.set_xscale("log", base=2)
@@ -173,8 +200,15 @@ def _around_gil_figure(
         at = x + (i - (len(shown) - 1) / 2) * width
         # Error bars stop at the top edge, where a caret and the true bound mark them.
         err = np.vstack([rows["speedup"] - rows["speedup_lo"], np.minimum(rows["speedup_hi"], cap) - rows["speedup"]])
-        ax.bar(at, rows["speedup"], width, yerr=err.clip(min=0), capsize=2, color=MODE_STYLE[mode][1],
-               label="%s (%s)" % (mode, workload))  # fmt: skip
+        ax.bar(
+            at,
+            rows["speedup"],
+            width,
+            yerr=err.clip(min=0),
+            capsize=2,
+            color=MODE_STYLE[mode][1],
+            label="%s (%s)" % (mode, workload),
+        )
         _mark_speedups(ax, at, rows, cap, MODE_STYLE[mode][1], stack)
     ax.axhline(1.0, color="0.3", lw=0.8)
     ax.axhline(ideal, color="0.6", lw=1, ls=(0, (4, 3)), label="ideal (min(k, CPUs) = %d×)" % ideal)
@@ -194,8 +228,15 @@ def around_gil(derived: pd.DataFrame, labels: dict[str, str], workers: int, pick
     return to_svg(_around_gil_figure(derived, labels, workers, picks), "around-gil")
 
 
-def _ratio_dots(over: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any], column: str, xlabel: str,
-                salt: str, bar: tuple[float, str] | None = None) -> str:  # fmt: skip
+def _ratio_dots(
+    over: pd.DataFrame,
+    labels: dict[str, str],
+    colors: dict[str, Any],
+    column: str,
+    xlabel: str,
+    salt: str,
+    bar: tuple[float, str] | None = None,
+) -> str:
     """A dot per workload and build comparison for one ratio ``column`` of the overheads
     frame, with its 95% interval; ``bar`` draws a labelled threshold line."""
     o = over[(over["params"] == "") & over[column].notna()]
@@ -211,8 +252,16 @@ def _ratio_dots(over: pd.DataFrame, labels: dict[str, str], colors: dict[str, An
         base = labels.get(group.iloc[0]["baseline_env"], group.iloc[0]["baseline_env"])
         name = "%s: %s vs %s" % (kind, labels.get(env, env), base)
         marker = "o" if kind == "free-threading" else "s"
-        ax.errorbar(rows[column], y + offset, xerr=np.nan_to_num(err), fmt=marker, ms=4, capsize=2,
-                    color=colors.get(env), label=name)  # fmt: skip
+        ax.errorbar(
+            rows[column],
+            y + offset,
+            xerr=np.nan_to_num(err),
+            fmt=marker,
+            ms=4,
+            capsize=2,
+            color=colors.get(env),
+            label=name,
+        )
     ax.axvline(1.0, color="0.3", lw=0.8)
     if bar is not None:
         ax.axvline(bar[0], color="#d1495b", lw=1, ls=(0, (4, 3)), label=bar[1])
@@ -228,8 +277,9 @@ def _ratio_dots(over: pd.DataFrame, labels: dict[str, str], colors: dict[str, An
 def overheads(over: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any]) -> str:
     """(3) Build overheads per workload: free-threaded vs matched default build, and
     PYTHON_GIL=1 vs the same free-threaded build (serial time per unit of work, 95% CI)."""
-    return _ratio_dots(over, labels, colors, "overhead", "serial time ratio (>1 = slower than the baseline)",
-                       "overheads")  # fmt: skip
+    return _ratio_dots(
+        over, labels, colors, "overhead", "serial time ratio (>1 = slower than the baseline)", "overheads"
+    )
 
 
 def memory(over: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any], bar: float) -> str:
@@ -237,8 +287,9 @@ def memory(over: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any], b
     build vs its matched default build, against PEP 779's bar for a supported build."""
     ft = over[over["kind"] == "free-threading"]
     note = "PEP 779: at most %d%% more memory" % round(100 * (bar - 1))
-    return _ratio_dots(ft, labels, colors, "memory", "peak RSS ratio (>1 = more memory than the default build)",
-                       "memory", (bar, note))  # fmt: skip
+    return _ratio_dots(
+        ft, labels, colors, "memory", "peak RSS ratio (>1 = more memory than the default build)", "memory", (bar, note)
+    )
 
 
 def waiting(derived: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any], workload: str) -> str:
@@ -250,12 +301,25 @@ def waiting(derived: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any
     cpus = cpus_of(derived)
     counts = sorted(set(data["workers"]))
     if counts:  # what waiting for a CPU alone costs: k threads on `cpus` cores
-        ax.plot(counts, [max(0.0, 1 - cpus / k) for k in counts], color="0.6", lw=1, ls=(0, (4, 3)),
-                label="no lock at all (only %d CPUs)" % cpus)  # fmt: skip
+        ax.plot(
+            counts,
+            [max(0.0, 1 - cpus / k) for k in counts],
+            color="0.6",
+            lw=1,
+            ls=(0, (4, 3)),
+            label="no lock at all (only %d CPUs)" % cpus,
+        )
     for env in _order(data["env"], labels):
         line = data[data["env"] == env].sort_values("workers")
-        ax.plot(line["workers"], line["waiting"], marker="o", ms=3.5, lw=1.6, color=colors.get(env),
-                label=labels.get(env, env))  # fmt: skip
+        ax.plot(
+            line["workers"],
+            line["waiting"],
+            marker="o",
+            ms=3.5,
+            lw=1.6,
+            color=colors.get(env),
+            label=labels.get(env, env),
+        )
     ax.set_xscale("log", base=2)
     ax.set_xticks(counts or [1])
     ax.get_xaxis().set_major_formatter(ScalarFormatter())
@@ -286,15 +350,24 @@ def _heatmap_figure(derived: pd.DataFrame, labels: dict[str, str]) -> plt.Figure
     for (i, j), value in np.ndenumerate(grid.values):
         if not np.isnan(value):
             ok = bool(sig.values[i, j])
-            ax.text(j, i, "%.1f" % value, ha="center", va="center", fontsize=7,
-                    color="black" if ok else "0.45", style="normal" if ok else "italic")  # fmt: skip
+            ax.text(
+                j,
+                i,
+                "%.1f" % value,
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="black" if ok else "0.45",
+                style="normal" if ok else "italic",
+            )
     ax.set_xticks(range(len(workloads)))
     ax.set_xticklabels(workloads, rotation=45, ha="right", fontsize=8)
     ax.set_yticks(range(len(envs)))
     ax.set_yticklabels([labels.get(e, e) for e in envs], fontsize=8)
     extend = "max" if np.nanmax(grid.values) > cap else "neither"  # the colour bar's arrow: some cells run past it
-    fig.colorbar(image, ax=ax, label="best thread speedup (×); grey italic = not significant", shrink=0.8,
-                 extend=extend)  # fmt: skip
+    fig.colorbar(
+        image, ax=ax, label="best thread speedup (×); grey italic = not significant", shrink=0.8, extend=extend
+    )
     return fig
 
 
@@ -312,8 +385,9 @@ def convoy(lat: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any]) ->
     k_sweep = lat[lat["switch_ms"] == DEFAULT_SWITCH_MS]
     s_sweep = lat[lat["workers"] == 1]
     panels = [p for p, rows in (("k", k_sweep), ("switch", s_sweep)) if len(rows) > 1]
-    fig, axes = plt.subplots(1, max(len(panels), 1), figsize=(5 * max(len(panels), 1), 4.4), squeeze=False,
-                             layout="constrained")  # fmt: skip
+    fig, axes = plt.subplots(
+        1, max(len(panels), 1), figsize=(5 * max(len(panels), 1), 4.4), squeeze=False, layout="constrained"
+    )
     for ax, panel in zip(axes[0], panels):
         for env in _order(lat["env"], labels):
             color, name = colors.get(env), labels.get(env, env)
@@ -324,8 +398,9 @@ def convoy(lat: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any]) ->
             else:
                 rows = s_sweep[s_sweep["env"] == env].sort_values("switch_ms")
                 err = [(rows["p99"] - rows["p99_lo"]) * 1e3, (rows["p99_hi"] - rows["p99"]) * 1e3]
-                ax.errorbar(rows["switch_ms"], rows["p99"] * 1e3, yerr=err, marker="o", ms=3, capsize=2, color=color,
-                            label=name)  # fmt: skip
+                ax.errorbar(
+                    rows["switch_ms"], rows["p99"] * 1e3, yerr=err, marker="o", ms=3, capsize=2, color=color, label=name
+                )
         ax.set_yscale("log")
         ax.grid(alpha=0.3, which="both")
         if panel == "k":
@@ -342,8 +417,14 @@ def convoy(lat: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any]) ->
 
 def timeline(captures: list[dict[str, Any]], labels: dict[str, str]) -> str:
     """(6) GIL timeline: when each thread ran (opacity = share of the slice on a CPU)."""
-    fig, axes = plt.subplots(len(captures), 1, figsize=(10, 1.1 * sum(c["threads"] for c in captures) + 0.6),
-                             squeeze=False, sharex=True, layout="constrained")  # fmt: skip
+    fig, axes = plt.subplots(
+        len(captures),
+        1,
+        figsize=(10, 1.1 * sum(c["threads"] for c in captures) + 0.6),
+        squeeze=False,
+        sharex=True,
+        layout="constrained",
+    )
     for ax, capture in zip(axes[:, 0], captures):
         for index, slices in enumerate(capture["slices"]):
             color = PALETTE[index % len(PALETTE)]
@@ -358,6 +439,7 @@ def timeline(captures: list[dict[str, Any]], labels: dict[str, str]) -> str:
         ax.set_title(labels.get(capture["env"], capture["env"]), fontsize=9, loc="left")
         ax.set_xlim(0, TIMELINE_MS)
         ax.invert_yaxis()
-    axes[-1, 0].set_xlabel("milliseconds (%s in %d threads)" % (captures[0].get("workload", "a CPU-bound loop"),
-                                                                captures[0]["threads"]))  # fmt: skip
+    axes[-1, 0].set_xlabel(
+        "milliseconds (%s in %d threads)" % (captures[0].get("workload", "a CPU-bound loop"), captures[0]["threads"])
+    )
     return to_svg(fig, "timeline")

@@ -27,5 +27,6 @@ def test_ruff_format_leaves_every_file_as_it_is():
 
 
 def test_no_file_opts_out_of_the_formatter():
-    found = subprocess.run(["git", "grep", "-n", "fmt: skip", "--", "*.py"], cwd=ROOT, capture_output=True, text=True)
+    marker = "fmt" + ": skip"  # spelt in two parts, so that this line is not a match itself
+    found = subprocess.run(["git", "grep", "-n", marker, "--", "*.py"], cwd=ROOT, capture_output=True, text=True)
     assert found.stdout == "", found.stdout
