@@ -41,7 +41,7 @@ report shows it as a measurement problem and the findings never quote it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -49,6 +49,7 @@ import pandas as pd
 
 from harness import stats
 from harness.collect import PER_ROUND_COLUMNS
+from harness.pyperformance import TAG as PYPERFORMANCE
 from workloads.host import PAIRED_MODES, gil_forced
 
 KEY = ["run_id", "env", "workload", "params"]
@@ -415,6 +416,151 @@ def latency(benchmarks: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# PEP 779's bars for a supported free-threaded build, as pyperformance geometric means
+# against the default build: at most 15% more CPU time and 20% more memory.
+PEP779_TIME_BAR = 1.15
+PEP779_MEMORY_BAR = 1.20
+
+
+def is_pyperformance(benchmarks: pd.DataFrame) -> pd.Series:
+    """Which rows are pyperformance benchmarks (bench-all --pyperformance), not gilbench's workloads."""
+    if "tags" not in benchmarks:
+        return pd.Series(False, index=benchmarks.index)
+    return benchmarks["tags"].map(lambda tags: PYPERFORMANCE in tags).astype(bool)
+
+
+def geomean(pairs: Sequence[tuple[Rounds, Rounds, float]]) -> dict[str, float]:
+    """The geometric mean over benchmarks of ``scale`` × A/B, with its 95% interval, paired by round.
+
+    Per round in which every pair has both sides: the mean over the pairs of
+    log(scale × A/B); the interval is Student's t over those rounds (``stats.ratio_matrix``
+    on the per-round geometric means), as for one ratio.  Rounds that lack one benchmark
+    are left out, so every round averages the same benchmarks.  Keys: value, lo, hi, hw
+    (relative half-width), rounds, benchmarks.
+    """
+    empty = {"value": np.nan, "lo": np.nan, "hi": np.nan, "hw": np.nan, "rounds": 0, "benchmarks": len(pairs)}
+    if not pairs:
+        return empty
+    common = set.intersection(*(set(a) & set(b) for a, b, _ in pairs))
+    rounds = sorted(common)
+    if not rounds:
+        return empty
+    logs = np.array([[np.log(scale * a[r] / b[r]) for r in rounds] for a, b, scale in pairs])
+    per_round = np.exp(logs.mean(axis=0))
+    got = stats.ratio_matrix(per_round[None, :], np.ones((1, len(rounds))))
+    return {
+        "value": float(got["value"][0]),
+        "lo": float(got["lo"][0]),
+        "hi": float(got["hi"][0]),
+        "hw": float(got["half_width"][0]),
+        "rounds": len(rounds),
+        "benchmarks": len(pairs),
+    }
+
+
+def verdict(lo: float, hi: float, bar: float) -> str:
+    """``within`` or ``above`` ``bar`` when the whole 95% interval is on that side;
+    ``undecided`` when it straddles the bar; '' without an interval."""
+    if np.isnan(lo) or np.isnan(hi):
+        return ""
+    if hi <= bar:
+        return "within"
+    if lo > bar:
+        return "above"
+    return "undecided"
+
+
+def reference_envs(envs: pd.DataFrame, present: set[tuple[str, str]]) -> dict[str, str]:
+    """run_id -> the CPython every interpreter's pyperformance geomean is held against: the
+    matched default build of a free-threaded env (a pair's own), else the same version's
+    default build, else the newest default CPython build; among the envs in ``present``."""
+    out: dict[str, str] = {}
+    pairs = partner_envs(envs)
+    for (run_id, _ft), (base, matched) in sorted(pairs.items(), key=lambda kv: not kv[1][1]):
+        if (run_id, base) in present and (run_id not in out or matched):
+            out.setdefault(run_id, base)
+    if envs.empty:
+        return out
+    plain = envs[(envs["implementation"] == "cpython") & ~envs["free_threaded_build"]]
+    for run_id, group in plain.groupby("run_id"):
+        group = group[[(run_id, e) in present for e in group["env"]]]
+        if run_id not in out and not group.empty:
+            newest = max(group.to_dict("records"), key=lambda r: _version_key(r["version"]))
+            out[str(run_id)] = newest["env"]
+    return out
+
+
+GEOMEAN_KINDS = ("free-threading", "forced GIL", "vs reference")
+
+
+def pyperformance_geomeans(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> pd.DataFrame:
+    """Geometric means over the pyperformance benchmarks, time and peak memory, each with
+    its 95% interval paired by round (``geomean``): the free-threaded build over its
+    matched default build and the forced-GIL env over the same free-threaded build, each
+    held against PEP 779's bars (``time_verdict``, ``memory_verdict``), and every
+    interpreter over one reference CPython (``reference_envs``).  Time is per unit of work
+    (per pyperf loop: pyperf's values are per loop).  A row per comparison; the benchmarks
+    both sides measured are averaged (``benchmarks``), memory over those where both sides
+    recorded a peak RSS (``memory_benchmarks``; 0 where it could not be measured)."""
+    rows_ = benchmarks[(benchmarks["mode"] == "serial") & is_pyperformance(benchmarks)]
+    if rows_.empty:
+        return pd.DataFrame()
+    by_env: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    for r in rows_[["run_id", "env", "workload", "params", "rounds", "rss", "work_size"]].to_dict("records"):
+        by_env.setdefault((r["run_id"], r["env"]), {})[(r["workload"], r["params"])] = r
+    comparisons = [
+        ("free-threading", run_id, env, base, matched) for (run_id, env), (base, matched) in partner_envs(envs).items()
+    ]
+    comparisons += [("forced GIL", run_id, env, base, True) for (run_id, env), base in forced_gil_envs(envs).items()]
+    for run_id, ref in reference_envs(envs, set(by_env)).items():
+        comparisons += [
+            ("vs reference", run_id, env, ref, True) for (rid, env) in sorted(by_env) if rid == run_id and env != ref
+        ]
+    out = []
+    for kind, run_id, env, base_env, matched in comparisons:
+        mine, theirs = by_env.get((run_id, env), {}), by_env.get((run_id, base_env), {})
+        common = sorted(set(mine) & set(theirs))
+        if not common:
+            continue
+        time = geomean(
+            [(mine[k]["rounds"], theirs[k]["rounds"], theirs[k]["work_size"] / mine[k]["work_size"]) for k in common]
+        )
+        measured = [k for k in common if _rounds_of(mine[k]["rss"]) and _rounds_of(theirs[k]["rss"])]
+        memory = geomean([(mine[k]["rss"], theirs[k]["rss"], 1.0) for k in measured])
+        row: dict[str, Any] = {
+            "kind": kind,
+            "run_id": run_id,
+            "env": env,
+            "baseline_env": base_env,
+            "matched": matched,
+            "benchmarks": len(common),
+            "memory_benchmarks": len(measured),
+        }
+        for prefix, got in (("time", time), ("memory", memory)):
+            row.update({prefix: got["value"], prefix + "_lo": got["lo"], prefix + "_hi": got["hi"]})
+            row.update({prefix + "_hw": got["hw"], prefix + "_rounds": got["rounds"]})
+        graded = kind != "vs reference"
+        row["time_verdict"] = verdict(time["lo"], time["hi"], PEP779_TIME_BAR) if graded else ""
+        row["memory_verdict"] = verdict(memory["lo"], memory["hi"], PEP779_MEMORY_BAR) if graded else ""
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def _rounds_of(side: Any) -> dict[int, float]:
+    """A per-round column's value (NaN where a frame mixes in rows without it) as a dict."""
+    return side if isinstance(side, dict) else {}
+
+
+def memory_unmeasured(benchmarks: pd.DataFrame) -> list[str]:
+    """The envs whose pyperformance processes recorded no peak RSS (no ``/proc``, or runs
+    from before it was recorded), sorted."""
+    rows_ = benchmarks[is_pyperformance(benchmarks)]
+    if rows_.empty:
+        return []
+    missing = rows_[rows_["rss"].map(lambda d: not _rounds_of(d))]
+    return sorted(set(missing["env"]))
+
+
 AA_SUFFIX = "-aa"  # bench-all --aa ENV measures ENV again as ENV-aa, in the same rounds
 WARMUP_TOLERANCE = 0.05  # a JIT's last warm-up within 5% of the values that follow: steady state
 
@@ -481,6 +627,10 @@ class Analysis:
     aa: pd.DataFrame
     warmups: pd.DataFrame
     one_worker: pd.DataFrame
+    # bench-all --pyperformance: its benchmarks' build overheads (as ``overheads``, which
+    # holds gilbench's own workloads only) and their geometric means (``pyperformance_geomeans``)
+    pyperformance: pd.DataFrame = field(default_factory=pd.DataFrame)
+    geomeans: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def headline(self) -> pd.DataFrame:
         """Every headline ratio with the benchmarks it uses and the precision it reached:
@@ -539,8 +689,9 @@ class Analysis:
                     }
                 )
             )
-        o = self.overheads
-        if not o.empty:
+        for o in (self.overheads, self.pyperformance):
+            if o.empty:
+                continue
             parts.append(
                 pd.DataFrame(
                     {
@@ -563,9 +714,12 @@ class Analysis:
 def analyse(benchmarks: pd.DataFrame, envs: pd.DataFrame, capacity: Capacity | None = None) -> Analysis:
     """Every derived frame of the collected benchmarks (``capacity``: see ``derive``)."""
     derived = derive(benchmarks, envs, capacity)
+    pp = is_pyperformance(benchmarks)
     return Analysis(
         derived=derived,
-        overheads=build_overheads(benchmarks, envs),
+        overheads=build_overheads(benchmarks[~pp], envs),
+        pyperformance=build_overheads(benchmarks[pp], envs),
+        geomeans=pyperformance_geomeans(benchmarks, envs),
         latency=latency(benchmarks),
         aa=aa_calibration(benchmarks),
         warmups=warmup_problems(benchmarks),

@@ -168,6 +168,11 @@ def cmd_bench_all(args: argparse.Namespace) -> int:
                 % (args.max_rounds, profile.name, profile.rounds)
             )
         profile = dataclasses.replace(profile, max_rounds=args.max_rounds)  # the host's scheduler alone reads it
+    chosen: tuple[str, ...] = ()
+    if args.pyperformance is not None:
+        from harness import pyperformance
+
+        chosen = pyperformance.choose(args.pyperformance)  # one-line errors: a bad name, no pyperformance
     forward = [x for w in comma_list(args.workload) for x in ("--workload", w)]
     forward += [x for w in args.workloads or () for x in ("--workloads", w)]
     forward += ["--workers", args.workers] if args.workers else []
@@ -189,6 +194,7 @@ def cmd_bench_all(args: argparse.Namespace) -> int:
         budget=budget,
         aa=aa,
         layout=args.layout,
+        pyperformance=chosen,
     )
     try:
         with contextlib.ExitStack() as stack:
@@ -280,6 +286,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="ENV",
         help="A/A calibration: measure ENV twice, as ENV and ENV-aa, in the same rounds",
+    )
+    p.add_argument(
+        "--pyperformance",
+        nargs="?",
+        const="subset",
+        metavar="subset|NAME,NAME",
+        help="also measure pyperformance benchmarks in the same rounds: gilbench's subset (the default) or these "
+        "(needs pyperformance on the host: pip install 'gilbench[pyperformance]'; tox -e bench-all installs it)",
     )
     p.add_argument(
         "--no-provision",

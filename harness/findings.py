@@ -14,10 +14,18 @@ from typing import Callable
 
 import pandas as pd
 
-from harness.analysis import DEFAULT_SWITCH_MS, Analysis, aa_summary, headline_workers, provenance_problems
+from harness.analysis import (
+    DEFAULT_SWITCH_MS,
+    PEP779_MEMORY_BAR,
+    PEP779_TIME_BAR,
+    Analysis,
+    aa_summary,
+    headline_workers,
+    provenance_problems,
+)
 from workloads.host import gil_forced
 
-MEMORY_BAR = 1.20  # PEP 779: a supported free-threaded build uses at most 20% more memory
+MEMORY_BAR = PEP779_MEMORY_BAR  # PEP 779: a supported free-threaded build uses at most 20% more memory
 KIND_NAMES = {"free-threading": "Free-threading", "forced GIL": "Forced-GIL"}
 
 
@@ -47,6 +55,24 @@ def _ms_span(seconds: pd.Series) -> str:
 def _span(values: pd.Series) -> str:
     low, high = values.min(), values.max()
     return "%.2f×" % low if round(low, 2) == round(high, 2) else "%.2f–%.2f×" % (low, high)
+
+
+def _g(row: pd.Series, prefix: str) -> str:
+    """A geometric mean of ``analysis.pyperformance_geomeans`` as ``fmt`` writes a ratio."""
+    lo, hi = row[prefix + "_lo"], row[prefix + "_hi"]
+    return fmt(row[prefix], lo, hi, None if pd.isna(lo) else bool(lo > 1.0 or hi < 1.0))
+
+
+def _bar(verdict: str, bar: float) -> str:
+    """PEP 779's verdict, said only when the whole interval is on one side of ``bar``."""
+    limit = "PEP 779's bar of %.0f%% more" % (100 * (bar - 1))
+    if verdict == "within":
+        return "within " + limit
+    if verdict == "above":
+        return "above " + limit
+    if verdict == "undecided":
+        return "the interval straddles %s, so no verdict" % limit
+    return "no interval, so no verdict against %s" % limit
 
 
 class _Writer:
@@ -212,6 +238,36 @@ class _Writer:
             )
         return out
 
+    def pyperformance(self) -> list[str]:
+        """One sentence per free-threaded build: its pyperformance geometric means, time and
+        memory, against its matched default build and PEP 779's bars."""
+        geo = self.a.geomeans
+        if geo.empty:
+            return []
+        out = []
+        for _, row in geo[geo["kind"] == "free-threading"].iterrows():
+            memory = (
+                "%s its peak memory (%s)" % (_g(row, "memory"), _bar(row["memory_verdict"], PEP779_MEMORY_BAR))
+                if pd.notna(row["memory"])
+                else "its peak memory could not be measured"
+            )
+            matched = "" if row["matched"] else " (not a matched build)"
+            out.append(
+                "On %d pyperformance benchmarks, %s takes %s the time of %s%s (geometric mean over %d rounds; %s) "
+                "and %s."
+                % (
+                    row["benchmarks"],
+                    self.who(row["env"]),
+                    _g(row, "time"),
+                    self.who(row["baseline_env"]),
+                    matched,
+                    row["time_rounds"],
+                    _bar(row["time_verdict"], PEP779_TIME_BAR),
+                    memory,
+                )
+            )
+        return out
+
     def native(self) -> list[str]:
         native = self.role("native")
         nogil, holding = self.at(native, "threads-nogil"), self.at(native, "threads-holding-gil")
@@ -353,6 +409,7 @@ SECTIONS: tuple[Callable[[_Writer], list[str]], ...] = (
     _Writer.processes,
     _Writer.net,
     _Writer.overhead_summary,
+    _Writer.pyperformance,
     _Writer.native,
     _Writer.contention,
     _Writer.io,

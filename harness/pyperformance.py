@@ -20,14 +20,18 @@ The benchmark scripts come from the ``pyperformance`` package installed on the h
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
-from dataclasses import dataclass
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping
 
 import pyperf
 
-from workloads.host import to_pyperf
+from workloads.host import BenchSpec, InterpreterFacts, UserError, to_pyperf
 
 # The release whose MANIFEST ``SUBSET`` and ``EXCLUDED`` describe: another release may
 # add, drop or change benchmarks, so the install hint names this one.
@@ -36,8 +40,9 @@ PYPERFORMANCE_VERSION = "1.14.0"
 INSTALL_HINT = "pip install pyperformance==%s" % PYPERFORMANCE_VERSION
 
 
-class PyperformanceError(Exception):
-    """pyperformance is missing, a benchmark is unknown, or a results file is unusable."""
+class PyperformanceError(UserError):
+    """pyperformance is missing, a benchmark is unknown, or a results file is unusable:
+    a ``UserError``, so the command line says it in one line and exits with status 2."""
 
 
 @dataclass(frozen=True)
@@ -272,3 +277,175 @@ def tag_results(part: Path, metadata: Mapping[str, Any]) -> None:
         raise PyperformanceError("%s: metadata would change pyperf's %s" % (part, ", ".join(clashes)))
     bench.update_metadata(tags)
     suite.dump(str(part), replace=True)
+
+
+# -- in bench-all's rounds -------------------------------------------------------------
+
+PREFIX = "pyperformance."  # gilbench's name of a pyperformance benchmark: ``pyperformance.nbody``
+TAG = "pyperformance"  # the tag its rows carry, so the analysis tells them from gilbench's workloads
+PEAK_RSS_SUFFIX = ".peak_rss"  # beside a worker's pyperf file: its peak RSS in bytes
+CALIBRATION_TIMEOUT = 300.0
+SMOKE_MIN_TIME = 0.01  # a value's shortest length where the profile sets none (smoke)
+
+# The measured process: the benchmark script run as ``__main__`` by a few lines that
+# record its own peak RSS (Linux ``VmHWM``) when it exits, into the file named first.
+# Not pyperf's ``mem_max_rss`` (``ru_maxrss``, which Linux carries over from the parent
+# across fork and exec; see ``workloads._runner.peak_rss``), and nothing imported but
+# the standard library modules below, so the figure is the benchmark's.  Without
+# ``/proc`` it writes nothing, and the run records no ``peak_rss``.
+PEAK_WRAPPER = """\
+import atexit, os, runpy, sys
+out, script = sys.argv[1], sys.argv[2]
+sys.argv = sys.argv[2:]
+sys.path[0] = os.path.dirname(os.path.abspath(script))
+def _peak():
+    try:
+        with open('/proc/self/status') as fh:
+            kb = [line.split()[1] for line in fh if line.startswith('VmHWM:')]
+    except OSError:
+        return
+    if kb:
+        with open(out, 'w') as fh:
+            fh.write(str(int(kb[0]) * 1024))
+atexit.register(_peak)
+runpy.run_path(script, run_name='__main__')
+"""
+
+
+def choose(text: str) -> tuple[str, ...]:
+    """``subset`` (``SUBSET``) or ``NAME,NAME``: the benchmarks ``--pyperformance`` asks for.
+
+    ``PyperformanceError`` (one line) for an empty list or a name outside ``SUBSET``,
+    listing the valid ones, and when pyperformance is not installed."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise PyperformanceError("--pyperformance: expected 'subset' or benchmark names (%s)" % ", ".join(SUBSET))
+    chosen = SUBSET if names == ["subset"] else tuple(dict.fromkeys(names))
+    for name in chosen:
+        try:
+            lookup(name)
+        except PyperformanceError as exc:
+            valid = "" if "gilbench runs:" in str(exc) else " (gilbench runs: %s)" % ", ".join(SUBSET)
+            raise PyperformanceError("--pyperformance: %s%s" % (exc, valid)) from None
+    benchmark_dir()
+    return chosen
+
+
+def min_time(profile: Any) -> float:
+    """How long a calibrated value lasts at least: the profile's shortest value in the
+    one-benchmark-per-process layout (``workloads.host.Layout.min_value``), as for work sizes."""
+    return profile.processes.min_value or SMOKE_MIN_TIME
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
+
+
+def calibrate(target: Any, name: str, seconds: float) -> BenchSpec:
+    """Benchmark ``name`` planned for ``target`` (a ``workloads.host.Target``): its loops
+    calibrated on that interpreter so that a value lasts at least ``seconds`` (the spec's
+    ``size``), or unavailable, with the reason, when the script cannot run there."""
+    bench = lookup(name)
+    spec = BenchSpec(
+        name=PREFIX + name,
+        workload=PREFIX + name,
+        module=TAG,
+        mode="serial",
+        workers=1,
+        size=1,
+        tags=(TAG,),
+    )
+    scratch = Path(tempfile.mkdtemp(prefix="gilbench-pyperformance-"))
+    try:
+        part = scratch / "calibration.json"
+        cmd = calibrate_command(target.python, name, part, min_time=seconds)
+        try:
+            proc = subprocess.run(
+                cmd, cwd=target.cwd, env=target.environ, capture_output=True, text=True, timeout=CALIBRATION_TIMEOUT
+            )
+        except subprocess.TimeoutExpired:
+            return replace(spec, unavailable="calibration timed out after %.0f s" % CALIBRATION_TIMEOUT)
+        if proc.returncode != 0 or not part.exists():
+            why = _last_line(proc.stderr or proc.stdout)
+            return replace(spec, unavailable="pyperformance %s does not run here: %s" % (bench.name, why))
+        return replace(spec, size=calibrated_loops(part))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class External:
+    """How an env's ``EnvRun`` runs the pyperformance benchmarks of its plan
+    (``workloads.host.EnvRun.external``): one pyperf worker process per benchmark and
+    round, through ``PEAK_WRAPPER``, at the loops calibrated for that env, then tagged
+    with gilbench's metadata (``tag_results``) and its peak RSS."""
+
+    def handles(self, spec: BenchSpec) -> bool:
+        return spec.module == TAG and spec.name.startswith(PREFIX)
+
+    def command(self, run: Any, spec: BenchSpec, part: str, round_: int, values: int, warmups: int) -> list[str]:
+        name = spec.name[len(PREFIX) :]
+        cmd = worker_command(run.target.python, name, Path(part), values=values, warmups=warmups, loops=spec.size)
+        return [cmd[0], "-c", PEAK_WRAPPER, part + PEAK_RSS_SUFFIX, *cmd[1:]]
+
+    def finish(self, run: Any, spec: BenchSpec, part: str, round_: int) -> None:
+        facts = InterpreterFacts.from_json(run.status.get("interpreter", {}))
+        peak_file = Path(part + PEAK_RSS_SUFFIX)
+        peak = int(peak_file.read_text()) if peak_file.exists() else None
+        name = spec.name[len(PREFIX) :]
+        values = len(_load_one(Path(part))[1].get_runs()[0].values)
+        tag_results(
+            Path(part),
+            {
+                "name": spec.name,
+                "workload": spec.workload,
+                "mode": "serial",
+                "workers": 1,
+                "work_size": 1,  # pyperf's values are per loop already
+                "round": round_,
+                "block": "serial:1",
+                "workload_sha256": _sha256(script(name)),
+                "profile": run.profile.name,
+                "profile_settings": "values=%d warmups=%d loops=%d (pyperformance %s)"
+                % (values, run.status.get("warmups", run.profile.warmups), spec.size, PYPERFORMANCE_VERSION),
+                "run_id": run.run_id,
+                "env": run.target.env,
+                "implementation": facts.implementation,
+                "implementation_version": facts.implementation_version,
+                "version": facts.version,
+                "free_threaded_build": facts.free_threaded_build,
+                "gil_enabled": facts.gil_enabled,
+                "python_gil_env": facts.python_gil_env,
+                "jit": facts.jit,
+                "build_pgo": facts.build.pgo,
+                "build_lto": facts.build.lto,
+                "build_source_sha256": facts.build.source_sha256,
+                "build_pair_id": facts.build.pair_id,
+                "peak_rss": peak,
+                "tags": [TAG],
+            },
+        )
+
+
+def attach(run: Any, names: tuple[str, ...], log: Any = print) -> None:
+    """Plan ``names`` in the prepared env ``run`` (a ``workloads.host.EnvRun``): calibrate
+    those not planned yet (a resumed run keeps its loops) and let ``run`` measure them."""
+    planned = {s.name for s in run.specs}
+    seconds = min_time(run.profile)
+    specs = []
+    for name in names:
+        if PREFIX + name in planned:
+            continue
+        spec = calibrate(run.target, name, seconds)
+        log(
+            "%s: %s" % (spec.name, spec.unavailable)
+            if spec.unavailable
+            else "%s: %d loops per value (>= %.0f ms)" % (spec.name, spec.size, seconds * 1e3)
+        )
+        specs.append(spec)
+    run.extend(specs)
+    run.external = External()

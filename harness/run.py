@@ -66,6 +66,7 @@ class BenchAllOptions:
     budget: float | None = None  # seconds of measuring, after which no new round starts
     aa: list[str] = field(default_factory=list)  # envs measured twice, as <env> and <env>-aa
     layout: str = "blocks"  # workloads.host.LAYOUTS
+    pyperformance: tuple[str, ...] = ()  # pyperformance benchmarks measured in the same rounds
 
 
 def machine_info() -> dict[str, object]:
@@ -167,6 +168,7 @@ def clone(run: EnvRun, *, env: str | None = None, run_id: str | None = None) -> 
     if not os.path.exists(twin.status_path):
         twin.create(run.specs, run.status["interpreter"], run.status["interpreter"].get("jit") == "on")
     twin.load()
+    twin.external = run.external
     return twin
 
 
@@ -391,6 +393,7 @@ def prepare_all(
         else:
             entry["status"] = "prepared"
             runs.append(_env_run(opts, env))
+            _plan_pyperformance(opts, runs[-1], display)
             if env in opts.aa:
                 twin = env + "-aa"
                 manifest.data["envs"][twin] = {"status": "prepared", "interpreter": interp.path, "aa_of": env}
@@ -399,6 +402,17 @@ def prepare_all(
         if code in (130, -2):  # the user pressed Ctrl-C: stop here, keep what is measured
             raise KeyboardInterrupt
     return runs, failed
+
+
+def _plan_pyperformance(opts: BenchAllOptions, run: EnvRun, display: Display) -> None:
+    """Add ``--pyperformance``'s benchmarks to a prepared env's plan, their loops
+    calibrated on its interpreter (``harness.pyperformance.attach``); a resumed run
+    measures those its plan already holds, with or without the option."""
+    if not opts.pyperformance and not any(s.name.startswith("pyperformance.") for s in run.specs):
+        return
+    from harness import pyperformance
+
+    pyperformance.attach(run, opts.pyperformance, lambda line: display.show(Step("%s: %s" % (run.target.env, line))))
 
 
 def measure(opts: BenchAllOptions, runs: list[EnvRun], manifest: Manifest, display: Display) -> int:

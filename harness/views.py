@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from harness import charts, model, noise
-from harness.analysis import aa_summary, headline_workers
+from harness.analysis import PEP779_MEMORY_BAR, PEP779_TIME_BAR, aa_summary, headline_workers, memory_unmeasured
 from harness.collect import summary_frame
 from workloads.host import PAIRED_MODES
 
@@ -575,6 +575,109 @@ def _overheads(report: model.Report) -> list[Section]:
     return [Section("overheads", title, tables=[Table("overheads", columns, rows)])]
 
 
+GEOMEAN_KINDS = {
+    "free-threading": "free-threaded build / default build",
+    "forced GIL": "PYTHON_GIL=1 / free-threaded build",
+    "vs reference": "interpreter / reference CPython",
+}
+
+
+def _bar_verdict(verdict: str, bar: float) -> Text:
+    """PEP 779's verdict on a geometric mean: said only when its whole interval is on one side."""
+    limit = "%.0f%% more" % (100 * (bar - 1))
+    if verdict == "within":
+        return Text("within PEP 779's bar (at most %s)" % limit)
+    if verdict == "above":
+        return Text("above PEP 779's bar (at most %s)" % limit, tone="bad")
+    if verdict == "undecided":
+        return Text("undecided: the interval straddles %.2f×" % bar, tone="muted")
+    return Text("")
+
+
+def _ratio(row: dict[str, Any], prefix: str) -> Estimate:
+    lo, hi = _value(row[prefix + "_lo"]), _value(row[prefix + "_hi"])
+    significant = None if lo is None or hi is None else bool(lo > 1.0 or hi < 1.0)
+    return Estimate(_value(row[prefix]), lo, hi, significant)
+
+
+def _pyperformance(report: model.Report) -> list[Section]:
+    """bench-all --pyperformance: geometric means against PEP 779's bars and a reference
+    CPython, each benchmark's ratios, and the envs whose peak memory could not be measured."""
+    geo, per, labels = report.analysis.geomeans, report.analysis.pyperformance, report.labels
+    if geo.empty and per.empty:
+        return []
+    note = (
+        "pyperformance benchmarks (bench-all --pyperformance) measured in the same interleaved rounds as the "
+        "workloads: one pyperf worker process per benchmark, interpreter and round, every interpreter's back to "
+        "back. Time is per pyperf loop; memory is the worker process's own peak RSS. A geometric mean is taken "
+        "round by round over the benchmarks both sides measured, and its 95%% interval is Student's t over the "
+        "rounds. PEP 779 asks a supported free-threaded build for at most %.0f%% more time and %.0f%% more memory "
+        "(pyperformance geometric means); a verdict is given only where the whole interval is on one side of the bar."
+        % (100 * (PEP779_TIME_BAR - 1), 100 * (PEP779_MEMORY_BAR - 1))
+    )
+    rows = []
+    for r in _records(geo):
+        memory: Cell = _ratio(r, "memory") if _value(r["memory"]) is not None else Text("not measured", tone="muted")
+        rows.append(
+            Row(
+                [
+                    Text(GEOMEAN_KINDS.get(r["kind"], r["kind"])),
+                    Text(labels.get(r["env"], r["env"])),
+                    Text(_versus(labels, r["baseline_env"], r["matched"])),
+                    Number(_value(r["benchmarks"]), "%d"),
+                    Number(_value(r["time_rounds"]), "%d"),
+                    _ratio(r, "time"),
+                    _bar_verdict(r["time_verdict"], PEP779_TIME_BAR),
+                    memory,
+                    _bar_verdict(r["memory_verdict"], PEP779_MEMORY_BAR),
+                ]
+            )
+        )
+    columns = [
+        "comparison",
+        "interpreter",
+        "vs",
+        "benchmarks",
+        "rounds",
+        "time, geometric mean (95% CI)",
+        "PEP 779, time",
+        "peak memory, geometric mean (95% CI)",
+        "PEP 779, memory",
+    ]
+    section = Section("pyperformance", "pyperformance: what a build costs one thread", paragraphs=[_p(note, True)])
+    if rows:
+        section.tables.append(Table("pyperformance-geomeans", columns, rows))
+    section.items = [
+        _p(
+            "Peak memory not measured on %s (%s): its pyperformance processes recorded no peak RSS "
+            "(no /proc/self/status here)." % (labels.get(env, env), env)
+        )
+        for env in memory_unmeasured(report.data.benchmarks)
+    ]
+    per_rows = [
+        Row(
+            [
+                Text(str(r["workload"]).replace("pyperformance.", "", 1)),
+                Text(r["kind"]),
+                Text(labels.get(r["env"], r["env"])),
+                Text(_versus(labels, r["baseline_env"], r["matched"])),
+                _est(r, "overhead"),
+                Number(_value(100 * r["overhead_hw"]), "%.1f", "%"),
+                _est(r, "memory") if _value(r["memory"]) is not None else Text(""),
+            ],
+            muted=not r["overhead_significant"],
+        )
+        for r in _records(per.sort_values(["kind", "env", "workload"]) if not per.empty else per)
+    ]
+    if per_rows:
+        columns = ["benchmark", "kind", "interpreter", "vs", "time ratio (95% CI)", "±", "peak memory ratio (95% CI)"]
+        title = "Each benchmark (%d rows)" % len(per_rows)
+        section.subsections.append(
+            Section("pyperformance-each", title, tables=[Table("pyperformance", columns, per_rows)], collapsed=True)
+        )
+    return [section]
+
+
 def _latency(report: model.Report) -> list[Section]:
     rows = [
         Row(
@@ -739,5 +842,12 @@ def build_view(report: model.Report) -> Page:
         for m in _records(bench.drop_duplicates("machine")[model.MACHINE_COLUMNS])
     )
     meta = "Run %s · profile %s · %s" % (", ".join(run_ids), ", ".join(sorted(set(bench["profile"]))), machines)
-    sections = [_findings(report), _charts(report), _numbers(report), _environment(report), _problems(report)]
+    sections = [
+        _findings(report),
+        _charts(report),
+        *_pyperformance(report),
+        _numbers(report),
+        _environment(report),
+        _problems(report),
+    ]
     return Page("gilbench report — " + ", ".join(run_ids), run_ids, [_p(meta, meta=True)], sections)

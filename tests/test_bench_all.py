@@ -144,3 +144,52 @@ def test_a_users_workload_file_runs_in_every_env_and_reaches_the_report(bench_al
         assert {"my_sum[serial]", "my_sum[threads,w=2]"} <= set(names), (env, names)
     html = (out / "reports" / run_dir.name / "index.html").read_text()
     assert "my_sum" in html
+
+
+PYPERFORMANCE_PAIR = ("bench-py313", "bench-py313t")
+TWO = ("nbody", "richards")
+
+
+@pytest.fixture(scope="module")
+def pyperformance_run(root, tmp_path_factory):
+    """bench-all --pyperformance with two benchmarks on the matched pair, at the smoke profile."""
+    pytest.importorskip("pyperformance", reason="pyperformance is not installed (the tests extra installs it)")
+    found = interpreters.assign(interpreters.discover())
+    if not all(interpreters.env_factor(e) in found for e in PYPERFORMANCE_PAIR):
+        pytest.skip("needs the matched CPython 3.13.5 pair (tox -e tests provisions it)")
+    out = tmp_path_factory.mktemp("bench-all-pyperformance")
+    cmd = [sys.executable, "-m", "tox", "run", "-c", str(root / "tox.ini"), "--workdir", str(TOX_WORK)]
+    cmd += ["-e", "bench-all", "--", "--profile", "smoke", "--env", ",".join(PYPERFORMANCE_PAIR)]
+    cmd += ["--workload", "countdown", "--pyperformance", ",".join(TWO), "--no-provision"]
+    cmd += ["--results-dir", str(out / "results"), "--reports-dir", str(out / "reports")]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOX_")}
+    proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    (run_dir,) = (out / "results").iterdir()
+    return run_dir, out / "reports" / run_dir.name
+
+
+def test_pyperformance_benchmarks_are_in_every_envs_pyperf_file(pyperformance_run):
+    run_dir, _ = pyperformance_run
+    for env in PYPERFORMANCE_PAIR:
+        suite = pyperf.BenchmarkSuite.load(str(run_dir / (env + ".json")))
+        for name in TWO:
+            bench = suite.get_benchmark("pyperformance." + name)
+            meta = _schema.from_pyperf(bench.get_metadata())
+            assert meta["env"] == env and meta["mode"] == "serial" and meta["tags"] == ["pyperformance"]
+            assert meta["free_threaded_build"] is env.endswith("t") and meta["peak_rss"] > 1 << 20
+            assert bench.get_runs()[0].get_loops() >= 1
+    cmd = [sys.executable, "-m", "pyperf", "compare_to", *map(str, sorted(run_dir.glob("*.json"))), "--table"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "pyperformance.nbody" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_pyperformance_benchmarks_reach_the_report(pyperformance_run):
+    run_dir, reports = pyperformance_run
+    summary = (reports / "summary.csv").read_text()
+    assert all("pyperformance.%s" % name in summary for name in TWO)
+    html = (reports / "index.html").read_text()
+    assert "pyperformance: what a build costs one thread" in html
+    assert "free-threaded build / default build" in html and "richards" in html
+    status = json.loads((run_dir / "meta" / "bench-py313t.status.json").read_text())
+    assert {status["benchmarks"]["pyperformance." + n]["status"] for n in TWO} == {"ok"}

@@ -19,6 +19,8 @@ from helpers import assert_one_line_error, run_module
         (["bench-all", "--precision", "150"], ["--precision 150"]),
         (["bench-all", "--max-rounds", "1"], ["--max-rounds 1", "at least 3 rounds"]),
         (["report", "does/not/exist"], ["does/not/exist"]),
+        (["bench-all", "--pyperformance", "nope"], ["unknown pyperformance benchmark 'nope'", "nbody, spectral_norm"]),
+        (["bench-all", "--pyperformance", "nbody,mdp"], ["'mdp' is not in gilbench's subset: too slow", "richards"]),
     ],
 )
 def test_harness_rejects_bad_arguments(args, needles, gilbench_home):

@@ -9,6 +9,7 @@ import re
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from helpers import HOSTILE, ROOT, run_module
 
@@ -134,3 +135,95 @@ def test_report_and_docs_page_show_the_same_sections(published_docs, tmp_path):
     assert HOSTILE not in page and html.escape(HOSTILE, quote=False) in page
     for chart in Path(run_dir).glob("*.svg"):
         assert 'id="chart-%s"' % chart.stem in page
+
+
+@pytest.fixture(scope="module")
+def smoke_report(smoke_run) -> model.Report:
+    """A real smoke run of this interpreter as a Report without charts: it exists on every
+    checkout (the example run may not be committed)."""
+    data = collect.load_runs([smoke_run])
+    result = analysis.analyse(data.benchmarks, data.envs)
+    return model.Report(data, result, model.env_labels(data.benchmarks), [], [])
+
+
+def _with_pyperformance(example: model.Report) -> model.Report:
+    """The example run with pyperformance geometric means and one benchmark's ratios, as
+    ``analysis.pyperformance_geomeans`` and ``build_overheads`` make them."""
+    geo = pd.DataFrame(
+        [
+            {
+                "kind": kind,
+                "run_id": RUN,
+                "env": env,
+                "baseline_env": base,
+                "matched": True,
+                "benchmarks": 18,
+                "memory_benchmarks": 18 if memory else 0,
+                "time": t,
+                "time_lo": t - 0.02,
+                "time_hi": t + 0.02,
+                "time_hw": 0.02,
+                "time_rounds": 3,
+                "memory": memory,
+                "memory_lo": memory and memory - 0.1,
+                "memory_hi": memory and memory + 0.1,
+                "memory_hw": 0.1,
+                "memory_rounds": 3,
+                "time_verdict": analysis.verdict(t - 0.02, t + 0.02, analysis.PEP779_TIME_BAR) if graded else "",
+                "memory_verdict": (
+                    analysis.verdict(memory - 0.1, memory + 0.1, analysis.PEP779_MEMORY_BAR)
+                    if graded and memory
+                    else ""
+                ),
+            }
+            for kind, env, base, t, memory, graded in (
+                ("free-threading", "bench-py313t", "bench-py313", 1.12, 1.2, True),
+                ("forced GIL", "bench-py313t-gil", "bench-py313t", 1.3, None, True),
+                ("vs reference", "bench-py39", "bench-py313", 1.5, 0.9, False),
+            )
+        ]
+    )
+    per = pd.concat(
+        [
+            pd.DataFrame(
+                [
+                    {
+                        "kind": "free-threading",
+                        "run_id": RUN,
+                        "env": "bench-py313t",
+                        "baseline_env": "bench-py313",
+                        "matched": True,
+                        "workload": "pyperformance.nbody",
+                        "params": "",
+                        "name": "pyperformance.nbody[serial]",
+                    }
+                ]
+            ),
+            analysis.ratio_columns("overhead", [({0: 1.2, 1: 1.3}, {0: 1.0, 1: 1.05}, 1.0)]),
+            analysis.ratio_columns("memory", [({0: 1.1, 1: 1.1}, {0: 1.0, 1: 1.0}, 1.0)]),
+        ],
+        axis=1,
+    )
+    return dataclasses.replace(example, analysis=dataclasses.replace(example.analysis, geomeans=geo, pyperformance=per))
+
+
+def test_the_pyperformance_section_holds_the_geomeans_against_pep779(smoke_report):
+    example = _with_pyperformance(smoke_report)
+    page = views.build_view(example)
+    assert [s.id for s in page.sections][:4] == ["findings", "charts", "pyperformance", "numbers"]
+    section = _section(page, "pyperformance")
+    rows = {r.cells[1].text: [c.text for c in r.cells] for r in section.tables[0].rows}
+    ft, forced, old = rows["bench-py313t"], rows["bench-py313t-gil"], rows["bench-py39"]
+    assert ft[5] == "1.12× (1.10–1.14)" and ft[6].startswith("within PEP 779's bar (at most 15% more)")
+    assert ft[7] == "1.20× (1.10–1.30)" and ft[8].startswith("undecided: the interval straddles 1.20×")
+    assert forced[6].startswith("above PEP 779's bar") and forced[7] == "not measured"
+    assert old[6] == old[8] == ""  # PEP 779's bars are for free-threaded builds only
+    each = _section(page, "pyperformance-each").tables[0].rows
+    assert [c.text for c in each[0].cells[:2]] == ["nbody", "free-threading"]
+    assert views.from_json(views.to_json(page)) == page
+    out = report.render(example, page)
+    assert "pyperformance: what a build costs one thread" in out
+
+
+def test_no_pyperformance_section_without_pyperformance(smoke_report):
+    assert "pyperformance" not in [s.id for s in views.build_view(smoke_report).sections]

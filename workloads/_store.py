@@ -148,6 +148,12 @@ class EnvRun:
         self.status: Dict[str, Any] = {}
         self.specs: List[BenchSpec] = []
         self.suite: Dict[str, Any] = {}
+        # Benchmarks that another program measures (bench-all --pyperformance): an object
+        # with ``handles(spec)``, ``command(run, spec, part, round_, values, warmups)`` (the
+        # process's command line, writing one pyperf benchmark to ``part``) and
+        # ``finish(run, spec, part, round_)`` (rewrites ``part`` with gilbench's metadata;
+        # an exception fails the benchmark with its message).  None: gilbench's runner only.
+        self.external: Optional[Any] = None
 
     # -- status and suite files ------------------------------------------------------
 
@@ -248,6 +254,21 @@ class EnvRun:
         if entry is not None and entry.status.open:
             self._record(spec, Outcome.OK, 0.0, reason)
 
+    def extend(self, specs: Sequence[BenchSpec]) -> None:
+        """Add ``specs`` to the plan after it was written (bench-all adds pyperformance's
+        benchmarks to what the env's driver planned); those already planned are kept as
+        they are, so a resumed run keeps its calibration.  Unavailable ones are recorded."""
+        planned = {s.name for s in self.specs}
+        for spec in specs:
+            if spec.name in planned:
+                continue
+            self.specs.append(spec)
+            self.status["plan"].append(spec.to_json())
+            self.status["planned"].append(spec.name)
+            if spec.unavailable:
+                self._record(spec, Outcome.UNAVAILABLE, 0.0, spec.unavailable)
+        self.save_status()
+
     def forget_failures(self) -> None:
         """``--retry-failed``: failed and timed-out benchmarks start over."""
         for name, entry in list(self.status["benchmarks"].items()):
@@ -271,18 +292,26 @@ class EnvRun:
         scratch = tempfile.mkdtemp(prefix=".bench-", dir=os.path.dirname(self.suite_path))
         part = os.path.join(scratch, "worker.json")
         jit = self.status.get("interpreter", {}).get("jit") == "on"
-        cmd = worker_command(
-            self.target.python,
-            specs,
-            part,
-            round_=round_,
-            profile=self.profile,
-            run_id=self.run_id,
-            env=self.target.env,
-            layout=layout,
-            warmups=self.status.get("warmups", self.profile.warmups),
-            warmup_scale=SHORT_WARMUP if layout == "blocks" and not jit else 1.0,
-        )
+        warmups = self.status.get("warmups", self.profile.warmups)
+        external = self.external if self.external is not None and self.external.handles(specs[0]) else None
+        if external is not None:
+            if len(specs) != 1:
+                raise ValueError("a benchmark another program measures is a block of its own: %s" % specs[0].name)
+            values = self.profile.layout(layout).values
+            cmd = external.command(self, specs[0], part, round_, values, warmups)
+        else:
+            cmd = worker_command(
+                self.target.python,
+                specs,
+                part,
+                round_=round_,
+                profile=self.profile,
+                run_id=self.run_id,
+                env=self.target.env,
+                layout=layout,
+                warmups=warmups,
+                warmup_scale=SHORT_WARMUP if layout == "blocks" and not jit else 1.0,
+            )
         start = time.monotonic()
         proc = subprocess.Popen(
             cmd,
@@ -298,8 +327,14 @@ class EnvRun:
             out, _ = proc.communicate(timeout=self.timeout)
             elapsed = time.monotonic() - start
             tail = _results.output_tail(out.decode("utf-8", "replace"))
-            measured = {b.get_name(): b for b in pyperf.BenchmarkSuite.load(part)} if os.path.exists(part) else {}
             errors = _results.read_json(part + ERRORS_SUFFIX) if os.path.exists(part + ERRORS_SUFFIX) else {}
+            if external is not None and os.path.exists(part):
+                try:
+                    external.finish(self, specs[0], part, round_)
+                except Exception as exc:  # an unusable file fails this benchmark, not the run
+                    errors[specs[0].name] = "%s: %s" % (type(exc).__name__, exc)
+                    os.remove(part)
+            measured = {b.get_name(): b for b in pyperf.BenchmarkSuite.load(part)} if os.path.exists(part) else {}
             outcomes = {}
             for spec in specs:
                 run = measured.get(spec.name)

@@ -315,3 +315,110 @@ def test_first_rounds_reports_a_run_as_it_stood():
     assert sorted(full["rounds"].iloc[0]) == list(range(ROUNDS))  # the original is untouched
     head = analysis.analyse(early, env_frame()).headline()
     assert set(head["n"].dropna()) <= {3}
+
+
+# -- pyperformance: geometric means against PEP 779's bars -----------------------------
+
+PP = ("pyperformance",)
+
+
+def pyperformance_run() -> pd.DataFrame:
+    """Two pyperformance benchmarks on the matched pair and the forced-GIL env, beside a
+    gilbench workload: FT/default 1.2 and 1.05 (geomean sqrt(1.26) = 1.1225), forced
+    GIL/FT 1.1 and 1.0; peak RSS 1.1x on both free-threaded envs (``bench``)."""
+    times = {"bench-py313": (1.0, 2.0), "bench-py313t": (1.2, 2.1), "bench-py313t-gil": (1.32, 2.1)}
+    rows = [
+        bench("bench-py313", "countdown", "serial", 1, 1.0, seed=1),
+        bench("bench-py313t", "countdown", "serial", 1, 1.0, seed=2),
+    ]
+    for i, (env, (a, b)) in enumerate(times.items()):
+        rows.append(bench(env, "pyperformance.nbody", "serial", 1, a, size=1, seed=20 + i, tags=PP))
+        rows.append(bench(env, "pyperformance.go", "serial", 1, b, size=1, seed=30 + i, tags=PP))
+    return pd.DataFrame(rows)
+
+
+def _by_hand(pairs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[float, float, float]:
+    """The geomean and its 95% interval, computed here without harness.stats."""
+    from scipy import stats as sps
+
+    d = np.mean([np.log(a / b) for a, b in pairs], axis=0)
+    half = sps.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    return math.exp(d.mean()), math.exp(d.mean() - half), math.exp(d.mean() + half)
+
+
+def test_pyperformance_geomean_is_the_mean_log_ratio_per_round_with_t_over_rounds():
+    frame = pyperformance_run()
+    geo = analysis.pyperformance_geomeans(frame, env_frame())
+    ft = row(geo, kind="free-threading", env="bench-py313t")
+    means = {
+        (e, w): np.array(list(d.values())) for e, w, d in frame[["env", "workload", "rounds"]].itertuples(index=False)
+    }
+    pairs = [(means["bench-py313t", w], means["bench-py313", w]) for w in ("pyperformance.nbody", "pyperformance.go")]
+    value, lo, hi = _by_hand(pairs)
+    assert ft["baseline_env"] == "bench-py313" and ft["matched"] and ft["benchmarks"] == 2
+    assert (
+        ft["time"] == pytest.approx(value) and ft["time_lo"] == pytest.approx(lo) and ft["time_hi"] == pytest.approx(hi)
+    )
+    assert ft["time"] == pytest.approx(math.sqrt(1.2 * 1.05), rel=0.01) and ft["time_rounds"] == ROUNDS
+    assert ft["time_verdict"] == "within"  # 1.12 with a narrow interval: under 1.15
+    assert ft["memory"] == pytest.approx(1.1) and ft["memory_benchmarks"] == 2 and ft["memory_verdict"] == "within"
+    forced = row(geo, kind="forced GIL", env="bench-py313t-gil")
+    assert forced["baseline_env"] == "bench-py313t"
+    assert forced["time"] == pytest.approx(math.sqrt(1.1 * 1.0), rel=0.01) and forced["memory"] == pytest.approx(1.0)
+
+
+def test_every_interpreter_is_held_against_the_matched_default_build():
+    geo = analysis.pyperformance_geomeans(pyperformance_run(), env_frame())
+    ref = geo[geo["kind"] == "vs reference"]
+    assert set(ref["env"]) == {"bench-py313t", "bench-py313t-gil"} and set(ref["baseline_env"]) == {"bench-py313"}
+    assert row(ref, env="bench-py313t-gil")["time"] == pytest.approx(math.sqrt(1.32 * 1.05), rel=0.01)
+    assert (ref["time_verdict"] == "").all()  # PEP 779's bars are for the free-threaded build only
+
+
+def test_geomean_uses_the_rounds_every_benchmark_has_and_per_unit_scales():
+    a = {0: 2.0, 1: 2.2, 2: 2.0, 3: 9.9}
+    b = {0: 1.0, 1: 1.0, 2: 1.0}
+    c = {0: 3.0, 1: 3.0, 2: 3.3, 3: 3.0}
+    got = analysis.geomean([(a, b, 1.0), (c, {0: 1.0, 1: 1.0, 2: 1.0, 3: 1.0}, 0.5)])
+    assert got["rounds"] == 3 and got["benchmarks"] == 2  # round 3 lacks b: left out of every benchmark
+    value, lo, hi = _by_hand([(np.array([2.0, 2.2, 2.0]), np.ones(3)), (0.5 * np.array([3.0, 3.0, 3.3]), np.ones(3))])
+    assert (got["value"], got["lo"], got["hi"]) == pytest.approx((value, lo, hi))
+    assert math.isnan(analysis.geomean([(a, {5: 1.0}, 1.0)])["value"])
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "verdict"),
+    [(1.01, 1.14, "within"), (1.16, 1.3, "above"), (1.1, 1.2, "undecided"), (math.nan, math.nan, "")],
+)
+def test_pep779_verdict_only_when_the_whole_interval_is_on_one_side(lo, hi, verdict):
+    assert analysis.verdict(lo, hi, analysis.PEP779_TIME_BAR) == verdict
+
+
+def test_pyperformance_rows_stay_out_of_the_workloads_overheads_but_count_as_headline_ratios():
+    result = analysis.analyse(pyperformance_run(), env_frame())
+    assert set(result.overheads["workload"]) == {"countdown"}
+    assert set(result.pyperformance["workload"]) == {"pyperformance.nbody", "pyperformance.go"}
+    head = result.headline()
+    assert {"pyperformance.nbody[serial]", "countdown[serial]"} <= set(head["name"])
+
+
+def test_memory_that_could_not_be_measured_is_named_per_env_never_a_zero():
+    frame = pyperformance_run()
+    frame["rss"] = [
+        {} if e == "bench-py313t" and "pyperformance" in t else d
+        for e, t, d in frame[["env", "tags", "rss"]].itertuples(index=False)
+    ]
+    geo = analysis.pyperformance_geomeans(frame, env_frame())
+    ft = row(geo, kind="free-threading", env="bench-py313t")
+    assert math.isnan(ft["memory"]) and ft["memory_benchmarks"] == 0 and ft["memory_verdict"] == ""
+    assert analysis.memory_unmeasured(frame) == ["bench-py313t"]
+    sentence = [f for f in findings._Writer(frame, analysis.analyse(frame, env_frame()), {}).pyperformance()]
+    assert len(sentence) == 1 and "peak memory could not be measured" in sentence[0]
+
+
+def test_the_findings_sentence_quotes_the_geomeans_and_the_verdicts():
+    frame = pyperformance_run()
+    result = analysis.analyse(frame, env_frame())
+    (sentence,) = findings._Writer(frame, result, {"bench-py313t": "3.13.5t", "bench-py313": "3.13.5"}).pyperformance()
+    assert sentence.startswith("On 2 pyperformance benchmarks, 3.13.5t takes 1.12× (95% CI ")
+    assert "within PEP 779's bar of 15% more" in sentence and "1.10× (95% CI 1.10–1.10) its peak memory" in sentence

@@ -9,6 +9,7 @@ No timing is asserted.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import importlib.util
 import re
 import subprocess
@@ -20,6 +21,7 @@ import pyperf
 import pytest
 
 from harness import pyperformance as pp
+from workloads.host import PROFILES, BenchSpec, EnvRun, Outcome, Target
 
 PYPERFORMANCE = importlib.util.find_spec("pyperformance") is not None
 NO_PYPERFORMANCE = "pyperformance is not installed (%s)" % pp.INSTALL_HINT
@@ -222,3 +224,137 @@ def test_a_subset_benchmark_runs_in_worker_mode(name, tmp_path):
     assert bench.get_runs()[0].get_loops() == loops and bench.get_metadata()["mode"] == "serial"
     stats = subprocess.run([sys.executable, "-m", "pyperf", "stats", str(part)], capture_output=True, text=True)
     assert stats.returncode == 0, stats.stderr
+
+
+# -- in bench-all's rounds -------------------------------------------------------------
+
+
+def test_choose_reads_subset_and_names(fake_tree):
+    assert pp.choose("subset") == pp.SUBSET
+    assert pp.choose("richards, nbody,richards") == ("richards", "nbody")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "expected 'subset' or benchmark names"),
+        ("nope", "unknown pyperformance benchmark 'nope' .gilbench runs: nbody"),
+        ("nbody,2to3", "'2to3' is not in gilbench's subset: times a child process.*gilbench runs: nbody"),
+    ],
+)
+def test_choose_names_what_is_wrong_and_the_valid_ones(fake_tree, text, message):
+    with pytest.raises(pp.PyperformanceError, match=message) as exc:
+        pp.choose(text)
+    assert "\n" not in str(exc.value)
+
+
+def test_without_pyperformance_bench_all_says_how_to_get_it(monkeypatch, capsys):
+    """One line, exit status 2, naming the install command: no traceback."""
+    from harness import cli
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "pyperformance" else real(name))
+    assert cli.main(["bench-all", "--pyperformance", "--profile", "smoke", "--workload", "countdown"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err
+    assert "pyperformance is not installed" in err and pp.INSTALL_HINT in err
+
+
+def test_the_measured_command_runs_the_worker_under_the_peak_wrapper(fake_tree, tmp_path):
+    spec = dataclasses.replace(_spec("nbody"), size=8)
+    run = _FakeRun(tmp_path)
+    part = str(tmp_path / "worker.json")
+    cmd = pp.External().command(run, spec, part, 3, 2, 1)
+    assert cmd[:4] == ["/py/bin/python", "-c", pp.PEAK_WRAPPER, part + pp.PEAK_RSS_SUFFIX]
+    assert cmd[4:] == pp.worker_command("/py/bin/python", "nbody", Path(part), values=2, warmups=1, loops=8)[1:]
+    assert pp.External().handles(spec) and not pp.External().handles(dataclasses.replace(spec, module="workloads.cpu"))
+
+
+def test_the_peak_wrapper_runs_the_script_as_main_and_records_vmhwm(tmp_path):
+    script = tmp_path / "bench" / "run_benchmark.py"
+    script.parent.mkdir()
+    (script.parent / "helper.py").write_text("VALUE = 7\n")  # a sibling module, as some benchmarks import
+    script.write_text(
+        "import sys, helper\n"
+        "assert __name__ == '__main__'\n"
+        "print(sys.argv[0].endswith('run_benchmark.py'), sys.argv[1:], helper.VALUE)\n"
+        "big = bytearray(64 << 20)\n"
+    )
+    out = tmp_path / "peak"
+    proc = subprocess.run(
+        [sys.executable, "-c", pp.PEAK_WRAPPER, str(out), str(script), "--worker", "x"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["True", "['--worker',", "'x']", "7"]
+    if Path("/proc/self/status").exists():
+        assert int(out.read_text()) > 64 << 20  # the bytearray, in this process's own peak
+    else:
+        assert not out.exists()
+
+
+def test_a_benchmark_that_cannot_run_is_planned_as_unavailable(fake_tree, tmp_path):
+    (fake_tree / "bm_nbody" / "run_benchmark.py").write_text("raise ImportError('no module named _nbody_helper')\n")
+    target = Target("bench-x", sys.executable, {"PATH": "/usr/bin:/bin"}, str(tmp_path))
+    spec = pp.calibrate(target, "nbody", 0.01)
+    assert spec.name == "pyperformance.nbody" and spec.block == spec.name and spec.mode == "serial"
+    assert spec.unavailable == "pyperformance nbody does not run here: ImportError: no module named _nbody_helper"
+
+
+def test_extend_plans_once_and_records_unavailable(tmp_path):
+    run = EnvRun(str(tmp_path), RUN_ID, PROFILES["smoke"], Target("bench-x", sys.executable, {}, str(tmp_path)))
+    run.create([], {"implementation": "cpython"}, jit=False)
+    ok, missing = _spec("nbody"), dataclasses.replace(_spec("richards"), unavailable="needs X")
+    run.extend([ok, missing])
+    run.extend([dataclasses.replace(ok, size=99)])  # a resumed run keeps its calibration
+    run.load()
+    assert [s.name for s in run.specs] == ["pyperformance.nbody", "pyperformance.richards"]
+    assert run.specs[0].size == ok.size
+    assert run.status["planned"] == [s.name for s in run.specs]
+    assert run.entry(missing).status.value == "unavailable" and run.entry(missing).reason == "needs X"
+    assert [s.name for s in run.open_specs()] == ["pyperformance.nbody"]
+
+
+@pytest.mark.slow
+def test_an_env_measures_a_pyperformance_benchmark_in_its_rounds(tmp_path):
+    """attach (calibrate, plan), then one round through EnvRun.run_block: the env's pyperf
+    file holds the benchmark with gilbench's metadata and the process's own peak RSS."""
+    if not PYPERFORMANCE:
+        pytest.skip(NO_PYPERFORMANCE)
+    from workloads import _meta
+
+    run = EnvRun(str(tmp_path), RUN_ID, PROFILES["smoke"], Target("bench-x", sys.executable, {}, str(tmp_path)))
+    run.create([], _meta.interpreter_facts(), jit=False)
+    pp.attach(run, ("nbody",), log=lambda line: None)
+    (spec,) = run.specs
+    assert spec.size >= 1 and run.external is not None
+    outcomes = run.run_block([spec], 0)
+    assert outcomes == {spec.name: Outcome.OK}, run.entry(spec).reason
+    (bench,) = pyperf.BenchmarkSuite.load(run.suite_path).get_benchmarks()
+    meta = bench.get_runs()[0].get_metadata()
+    assert bench.get_name() == "pyperformance.nbody" and bench.get_runs()[0].get_loops() == spec.size
+    assert meta["env"] == "bench-x" and meta["round"] == 0 and meta["mode"] == "serial" and meta["work_size"] == 1
+    assert meta["tags"] == ["pyperformance"] and meta["run_id"] == RUN_ID
+    assert meta["peak_rss"] > 1 << 20 if Path("/proc/self/status").exists() else "peak_rss" not in meta
+
+
+RUN_ID = "20260101T000000Z-test00"
+
+
+def _spec(name: str) -> BenchSpec:
+    return BenchSpec(
+        name="pyperformance." + name,
+        workload="pyperformance." + name,
+        module="pyperformance",
+        mode="serial",
+        workers=1,
+        size=4,
+        tags=("pyperformance",),
+    )
+
+
+class _FakeRun:
+    def __init__(self, tmp_path: Path) -> None:
+        self.target = Target("bench-x", "/py/bin/python", {}, str(tmp_path))
