@@ -32,7 +32,7 @@ def my_sum(n):
 
 
 @pytest.fixture(scope="module")
-def bench_all(root, tmp_path_factory):
+def bench_all(root, tmp_path_factory, gilbench_home):
     found = interpreters.assign(interpreters.discover())
     candidates = ("bench-py39", "bench-pypy3", "bench-py313t", "bench-py313t-gil")
     envs = [e for e in candidates if interpreters.env_factor(e) in found]
@@ -70,7 +70,8 @@ def bench_all(root, tmp_path_factory):
         "--reports-dir",
         str(out / "reports"),
     ]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TOX_")}
+    # its own lock: a real run beside the suite must not refuse this one
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("TOX_")}, "GILBENCH_HOME": str(gilbench_home)}
     proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     (run_dir,) = (out / "results").iterdir()
@@ -151,7 +152,7 @@ TWO = ("nbody", "richards")
 
 
 @pytest.fixture(scope="module")
-def pyperformance_run(root, tmp_path_factory):
+def pyperformance_run(root, tmp_path_factory, gilbench_home):
     """bench-all --pyperformance with two benchmarks on the matched pair, at the smoke profile."""
     pytest.importorskip("pyperformance", reason="pyperformance is not installed (the tests extra installs it)")
     found = interpreters.assign(interpreters.discover())
@@ -162,7 +163,8 @@ def pyperformance_run(root, tmp_path_factory):
     cmd += ["-e", "bench-all", "--", "--profile", "smoke", "--env", ",".join(PYPERFORMANCE_PAIR)]
     cmd += ["--workload", "countdown", "--pyperformance", ",".join(TWO), "--no-provision"]
     cmd += ["--results-dir", str(out / "results"), "--reports-dir", str(out / "reports")]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TOX_")}
+    # its own lock: a real run beside the suite must not refuse this one
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("TOX_")}, "GILBENCH_HOME": str(gilbench_home)}
     proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     (run_dir,) = (out / "results").iterdir()

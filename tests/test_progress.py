@@ -263,13 +263,14 @@ class Smoke:
 
 
 @pytest.fixture(scope="module")
-def smoke(root) -> Smoke:
+def smoke(root, gilbench_home) -> Smoke:
     found = interpreters.assign(interpreters.discover())
     envs = [e for e in ("bench-py39", "bench-py313t", "bench-pypy3") if interpreters.env_factor(e) in found][:2]
     if not envs:
         pytest.skip("needs CPython 3.9, 3.13t or PyPy on this machine")
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("TOX_", "TTY_")) and k not in TERMINAL_VARS}
-    environ.update(TOX_WORK_DIR=str(TOX_WORK), TERM="xterm-256color")
+    # its own lock: a real run beside the suite must not refuse this one
+    environ.update(TOX_WORK_DIR=str(TOX_WORK), TERM="xterm-256color", GILBENCH_HOME=str(gilbench_home))
     return Smoke(root, envs, environ)
 
 
