@@ -357,8 +357,9 @@ def one_worker(benchmarks: pd.DataFrame) -> pd.DataFrame:
 def build_overheads(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> pd.DataFrame:
     """Serial-time ratios between builds (>1 = slower than the baseline):
     ``free-threading`` (FT vs matched default build) and ``forced GIL``
-    (PYTHON_GIL=1 vs the same FT build), per unit of work; and the ratio of the
-    same processes' own peak memory (``peak_rss``, see ``workloads._runner.peak_rss``), paired by round too."""
+    (PYTHON_GIL=1 vs the same FT build), per unit of work; and the ratio of the same
+    processes' own peak memory (``peak_rss``, see ``workloads.memory.peak_resident_bytes``),
+    paired by round too."""
     serial = benchmarks[benchmarks["mode"] == "serial"].set_index(KEY)
     comparisons = [("free-threading", env, base, matched) for (_, env), (base, matched) in partner_envs(envs).items()]
     comparisons += [("forced GIL", env, base, True) for (_, env), base in forced_gil_envs(envs).items()]
@@ -388,6 +389,50 @@ def build_overheads(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> pd.DataFram
     if not rows:
         return pd.DataFrame()
     return pd.concat([pd.DataFrame(rows), ratio_columns("overhead", times), ratio_columns("memory", memory)], axis=1)
+
+
+def object_memory(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> pd.DataFrame:
+    """Resident bytes per object of the workloads that probe it (``bytes_per_object``,
+    see ``workloads.memory``): the mean over rounds with its 95% interval, per env, and
+    for a free-threaded env the ratio to its matched default build, paired by round.
+    Envs whose processes recorded nothing (no ``/proc``) have no row: see
+    ``object_memory_unmeasured``."""
+    if benchmarks.empty or "bytes_per_object" not in benchmarks:
+        return pd.DataFrame()
+    probed = benchmarks[benchmarks["bytes_per_object"].map(lambda d: bool(_rounds_of(d))).astype(bool)]
+    if probed.empty:
+        return pd.DataFrame()
+    partners = partner_envs(envs)
+    by_key = probed.set_index(KEY)
+    rows, pairs = [], []
+    for key, row in by_key.iterrows():
+        got = stats.mean_interval(list(row["bytes_per_object"].values()))
+        base_env, matched = partners.get((key[0], key[1]), ("", False))
+        base_key = (key[0], base_env, key[2], key[3])
+        base = by_key.loc[base_key] if base_env and base_key in by_key.index else None
+        pairs.append((row["bytes_per_object"], base["bytes_per_object"], 1.0) if base is not None else None)
+        rows.append(
+            {
+                **dict(zip(KEY, key)),
+                "bytes": got.value,
+                "bytes_lo": got.lo,
+                "bytes_hi": got.hi,
+                "bytes_n": got.n,
+                "baseline_env": base_env if base is not None else "",
+                "matched": matched,
+            }
+        )
+    frame = pd.concat([pd.DataFrame(rows), ratio_columns("vs_default", pairs)], axis=1)
+    return frame.sort_values(KEY).reset_index(drop=True)
+
+
+def object_memory_unmeasured(benchmarks: pd.DataFrame) -> list[str]:
+    """The envs that ran a memory-probing workload but recorded no bytes per object, sorted."""
+    if benchmarks.empty or "bytes_per_object" not in benchmarks:
+        return []
+    probing = benchmarks[benchmarks["tags"].map(lambda t: "memory" in t).astype(bool)]
+    missing = probing[probing["bytes_per_object"].map(lambda d: not _rounds_of(d)).astype(bool)]
+    return sorted(set(missing["env"]))
 
 
 def latency(benchmarks: pd.DataFrame) -> pd.DataFrame:
@@ -631,6 +676,8 @@ class Analysis:
     # holds gilbench's own workloads only) and their geometric means (``pyperformance_geomeans``)
     pyperformance: pd.DataFrame = field(default_factory=pd.DataFrame)
     geomeans: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # resident bytes per object of the memory-probing workloads (``object_memory``)
+    objects: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def headline(self) -> pd.DataFrame:
         """Every headline ratio with the benchmarks it uses and the precision it reached:
@@ -724,6 +771,7 @@ def analyse(benchmarks: pd.DataFrame, envs: pd.DataFrame, capacity: Capacity | N
         aa=aa_calibration(benchmarks),
         warmups=warmup_problems(benchmarks),
         one_worker=one_worker(benchmarks),
+        objects=object_memory(benchmarks[~pp], envs),
     )
 
 

@@ -93,14 +93,20 @@ def warmup_drift(bench: pyperf.Benchmark) -> float:
 
 
 # Run metadata read per round, and the column of the benchmark row it goes to.
-_PER_ROUND_METADATA = {"peak_rss": "rss", "thread_cpu_share": "cpu_share", "serial_in_process": "serial_in_process"}
+_PER_ROUND_METADATA = {
+    "peak_rss": "rss",
+    "thread_cpu_share": "cpu_share",
+    "serial_in_process": "serial_in_process",
+    "bytes_per_object": "bytes_per_object",
+}
 PER_ROUND_COLUMNS = tuple(_PER_ROUND_METADATA.values())  # beside "rounds": round -> value
 
 
 def _per_round(bench: pyperf.Benchmark) -> dict[str, dict[int, float]]:
     """Per round: the mean of that process's values (``rounds``), and what the run
     recorded beside them (``_PER_ROUND_METADATA``): its peak RSS, its threads' CPU
-    share, and for one pool worker or subinterpreter serial in its own process.
+    share, for one pool worker or subinterpreter serial in its own process, and a
+    memory probe's bytes per object.
 
     The round is the run's ``round`` metadata; files written before rounds were
     recorded ran their processes in rounds too, so the run's position stands in.

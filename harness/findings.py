@@ -358,6 +358,29 @@ class _Writer:
             )
         return out
 
+    def objects(self) -> list[str]:
+        """Bytes per object of the free-threaded build against its matched default build."""
+        o = self.a.objects
+        if o.empty:
+            return []
+        out = []
+        for env, group in o[o["vs_default"].notna()].groupby("env", sort=False):
+            parts = [
+                "%s %.0f B vs %.0f B, %s"
+                % (
+                    r["workload"],
+                    r["bytes"],
+                    o[(o["env"] == r["baseline_env"]) & (o["workload"] == r["workload"])]["bytes"].iloc[0],
+                    _r(r, "vs_default"),
+                )
+                for _, r in group.iterrows()
+            ]
+            out.append(
+                "Memory per object held, %s vs %s: %s."
+                % (self.who(env), self.who(group.iloc[0]["baseline_env"]), "; ".join(parts))
+            )
+        return out
+
     def waiting(self) -> list[str]:
         """Why threads do not scale: the share of thread time spent not running."""
         rows = self.at(self.role("flagship"), "threads").dropna(subset=["waiting"])
@@ -415,6 +438,7 @@ SECTIONS: tuple[Callable[[_Writer], list[str]], ...] = (
     _Writer.io,
     _Writer.convoy,
     _Writer.memory,
+    _Writer.objects,
     _Writer.waiting,
     _Writer.problems,
     _Writer.aa,

@@ -290,7 +290,7 @@ SMOKE_MIN_TIME = 0.01  # a value's shortest length where the profile sets none (
 # The measured process: the benchmark script run as ``__main__`` by a few lines that
 # record its own peak RSS (Linux ``VmHWM``) when it exits, into the file named first.
 # Not pyperf's ``mem_max_rss`` (``ru_maxrss``, which Linux carries over from the parent
-# across fork and exec; see ``workloads._runner.peak_rss``), and nothing imported but
+# across fork and exec; see ``workloads.memory.peak_resident_bytes``), and nothing imported but
 # the standard library modules below, so the figure is the benchmark's.  Without
 # ``/proc`` it writes nothing, and the run records no ``peak_rss``.
 PEAK_WRAPPER = """\

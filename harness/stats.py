@@ -156,6 +156,23 @@ def paired_ratio(a: Mapping[int, float], b: Mapping[int, float]) -> Interval:
     return _interval(math.exp(centre), centre, half, n, True)
 
 
+def mean_interval(values: Sequence[float]) -> Interval:
+    """The mean of ``values`` (one per round, independent) with Student's *t* 95% interval.
+
+    For a quantity measured once per round, such as bytes per object; NaN bounds with
+    fewer than two values, everything NaN with none.
+    """
+    x = np.asarray([v for v in values if not math.isnan(v)], dtype=float)
+    n = len(x)
+    if n == 0:
+        return Interval(math.nan, math.nan, math.nan, 0, False)
+    mean = float(x.mean())
+    if n < 2:
+        return Interval(mean, math.nan, math.nan, n, False)
+    half = float(t975(n - 1)) * float(x.std(ddof=1)) / math.sqrt(n)
+    return Interval(mean, mean - half, mean + half, n, False)
+
+
 def welch_df(
     var_a: float | np.ndarray, n_a: int | np.ndarray, var_b: float | np.ndarray, n_b: int | np.ndarray
 ) -> float | np.ndarray:

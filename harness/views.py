@@ -22,7 +22,14 @@ import numpy as np
 import pandas as pd
 
 from harness import charts, model, noise
-from harness.analysis import PEP779_MEMORY_BAR, PEP779_TIME_BAR, aa_summary, headline_workers, memory_unmeasured
+from harness.analysis import (
+    PEP779_MEMORY_BAR,
+    PEP779_TIME_BAR,
+    aa_summary,
+    headline_workers,
+    memory_unmeasured,
+    object_memory_unmeasured,
+)
 from harness.collect import summary_frame
 from workloads.host import PAIRED_MODES
 
@@ -575,6 +582,43 @@ def _overheads(report: model.Report) -> list[Section]:
     return [Section("overheads", title, tables=[Table("overheads", columns, rows)])]
 
 
+def _objects(report: model.Report) -> list[Section]:
+    """Resident bytes per object of the memory-probing workloads, and the free-threaded
+    build's against its matched default build; one line per env that could not measure it."""
+    labels, objects = report.labels, report.analysis.objects
+    rows = [
+        Row(
+            [
+                Text(labels.get(r["env"], r["env"])),
+                Text(r["workload"]),
+                Estimate(_value(r["bytes"]), _value(r["bytes_lo"]), _value(r["bytes_hi"]), fmt="%.1f", unit=" B"),
+                Number(_value(r["bytes_n"]), "%d"),
+                _est(r, "vs_default") if _value(r["vs_default"]) is not None else Text(""),
+                Text(_versus(labels, r["baseline_env"], r["matched"]) if r["baseline_env"] else ""),
+            ]
+        )
+        for r in _records(objects)
+    ]
+    missing = object_memory_unmeasured(report.data.benchmarks)
+    if not rows and not missing:
+        return []
+    note = (
+        "Resident bytes per object: each round, a fresh benchmark process builds a known number of objects of "
+        "the kind, holds them, and divides its resident-set growth by the count (allocator overhead included, the "
+        "list that holds them not; workloads/memory.py). The interval is Student's t over rounds; the "
+        "free-threaded ratio is paired by round."
+    )
+    section = Section("objects", "Memory per object", paragraphs=[_p(note, True)])
+    if rows:
+        columns = ["interpreter", "workload", "bytes per object (95% CI)", "rounds", "free-threaded / default", "vs"]
+        section.tables.append(Table("objects", columns, rows))
+    section.items = [
+        _p("Bytes per object not measured on %s (%s): no /proc/self/status here." % (labels.get(env, env), env))
+        for env in missing
+    ]
+    return [section]
+
+
 GEOMEAN_KINDS = {
     "free-threading": "free-threaded build / default build",
     "forced GIL": "PYTHON_GIL=1 / free-threaded build",
@@ -754,7 +798,7 @@ def _numbers(report: model.Report) -> Section:
     section.subsections += _warmups(report) + _aa(report) + _precision(report)
     if not derived.empty:
         section.subsections.append(_speedups(derived, labels))
-    section.subsections += _overheads(report) + _latency(report) + [_timings(report)]
+    section.subsections += _overheads(report) + _objects(report) + _latency(report) + [_timings(report)]
     return section
 
 

@@ -142,7 +142,7 @@ def workload(
 
 
 EXTRA_MODULES_ENV = "GILBENCH_WORKLOAD_MODULES"
-NOT_WORKLOADS = ("host", "modes")  # public modules of the package that declare no workload
+NOT_WORKLOADS = ("host", "memory", "modes")  # public modules of the package that declare no workload
 # Set by ``--workloads PATH_OR_MODULE``: user workloads, os.pathsep-separated; every
 # benchmark process inherits it, so a pyperf worker imports the same module.
 USER_WORKLOADS_ENV = "GILBENCH_WORKLOADS"

@@ -39,7 +39,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import pyperf
 
-from workloads import _meta, _schema
+from workloads import _meta, _schema, memory
 from workloads._registry import _REGISTRY, PROFILES, Bench, Workload, import_workload_module
 from workloads._schema import ERRORS_SUFFIX
 from workloads.modes import SERIAL_IN_PROCESS, THREAD_CPU_SHARES, preparation_order, prepare, time_bench
@@ -199,35 +199,19 @@ def _run_metadata(item: _Timed) -> Dict[str, Any]:
     return extra
 
 
-def peak_rss() -> Optional[int]:
-    """This process's own peak resident memory in bytes (Linux: ``VmHWM``), or None elsewhere.
-
-    Not ``ru_maxrss`` (pyperf's ``mem_max_rss``): Linux keeps a process's resource usage
-    across ``execve``, and a child starts with its parent's pages, so a benchmark process
-    started by a 100 MiB host reports at least 100 MiB whatever it allocates.  ``VmHWM``
-    belongs to the address space, which ``execve`` replaces.
-    """
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
 def write_results(path: str, timed: Sequence[_Timed], metadata: Dict[str, Dict[str, Any]]) -> None:
     """The block's pyperf suite to ``path`` and its failures to ``path + ERRORS_SUFFIX``."""
     benchmarks: List[pyperf.Benchmark] = []
     system: Dict[str, Any] = {}  # pyperf's metadata of this process, collected once for the block
-    peak = peak_rss()
+    peak, per_object = memory.peak_resident_bytes(), memory.bytes_per_object()
     for item in timed:
         if item.error or not item.values:
             continue
         meta = dict(system, **metadata[item.bench.name], **_run_metadata(item))
         if peak is not None:
             meta["peak_rss"] = peak
+        if per_object is not None:
+            meta["bytes_per_object"] = round(per_object, 2)
         run = pyperf.Run(
             item.values, warmups=[(1, w) for w in item.warmups] or None, metadata=meta, collect_metadata=not system
         )

@@ -130,6 +130,11 @@ METADATA: Dict[str, Key] = {
         "bytes: this process's own peak resident memory (Linux VmHWM, reset at exec); pyperf's "
         "mem_max_rss is ru_maxrss, which Linux carries over from the parent across fork and exec",
     ),
+    "bytes_per_object": Key(
+        float,
+        "resident bytes per object of the workload's memory probe (workloads.memory.measure_per_object): "
+        "the growth of VmRSS over a known number of objects built and held in this fresh process",
+    ),
     "tags": Key(list, "the workload's tags"),
 }
 PARAM_PREFIX = "param_"

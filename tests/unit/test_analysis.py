@@ -422,3 +422,30 @@ def test_the_findings_sentence_quotes_the_geomeans_and_the_verdicts():
     (sentence,) = findings._Writer(frame, result, {"bench-py313t": "3.13.5t", "bench-py313": "3.13.5"}).pyperformance()
     assert sentence.startswith("On 2 pyperformance benchmarks, 3.13.5t takes 1.12× (95% CI ")
     assert "within PEP 779's bar of 15% more" in sentence and "1.10× (95% CI 1.10–1.10) its peak memory" in sentence
+
+
+# -- memory per object ------------------------------------------------------------------
+
+
+def test_bytes_per_object_is_a_mean_over_rounds_and_the_free_threaded_build_is_paired_by_round():
+    per_round = {"bench-py313": [96.0, 97.0, 96.0, 95.0], "bench-py313t": [120.0, 121.0, 121.0, 118.0]}
+    rows = []
+    for env, values in per_round.items():
+        r = bench(env, "hold_lists", "serial", 1, 1.0, tags=("alloc", "memory"))
+        r["bytes_per_object"] = dict(enumerate(values))
+        rows.append(r)
+    rows.append(bench("bench-py313t-gil", "hold_lists", "serial", 1, 1.0, tags=("alloc", "memory")))
+    frame = pd.DataFrame(rows)
+    got = analysis.object_memory(frame, env_frame())
+    default, ft = row(got, env="bench-py313"), row(got, env="bench-py313t")
+    half = 3.182446305284263 * np.std(per_round["bench-py313"], ddof=1) / 2  # t(0.975, 3) s / sqrt(4)
+    assert default["bytes"] == 96.0 and default["bytes_n"] == 4
+    assert (default["bytes_lo"], default["bytes_hi"]) == pytest.approx((96.0 - half, 96.0 + half))
+    assert default["baseline_env"] == "" and math.isnan(default["vs_default"])
+    ratios = np.log(np.array(per_round["bench-py313t"]) / np.array(per_round["bench-py313"]))
+    assert ft["baseline_env"] == "bench-py313" and ft["matched"]
+    assert ft["vs_default"] == pytest.approx(math.exp(ratios.mean())) and ft["vs_default_n"] == 4
+    assert set(got["env"]) == {"bench-py313", "bench-py313t"}
+    assert analysis.object_memory_unmeasured(frame) == ["bench-py313t-gil"]
+    (sentence,) = findings._Writer(frame, analysis.analyse(frame, env_frame()), {}).objects()
+    assert "hold_lists 120 B vs 96 B, 1.25× (95% CI" in sentence
