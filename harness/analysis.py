@@ -394,7 +394,8 @@ def build_overheads(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> pd.DataFram
 def object_memory(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> pd.DataFrame:
     """Resident bytes per object of the workloads that probe it (``bytes_per_object``,
     see ``workloads.memory``): the mean over rounds with its 95% interval, per env, and
-    for a free-threaded env the ratio to its matched default build, paired by round.
+    for a free-threaded env its matched default build's mean and the ratio to it, paired
+    by round.
     Envs whose processes recorded nothing (no ``/proc``) have no row: see
     ``object_memory_unmeasured``."""
     if benchmarks.empty or "bytes_per_object" not in benchmarks:
@@ -403,14 +404,14 @@ def object_memory(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> pd.DataFrame:
     if probed.empty:
         return pd.DataFrame()
     partners = partner_envs(envs)
-    by_key = probed.set_index(KEY)
+    per_round = probed.set_index(KEY)["bytes_per_object"]
+    means = {key: stats.mean_interval(list(rounds.values())) for key, rounds in per_round.items()}
     rows, pairs = [], []
-    for key, row in by_key.iterrows():
-        got = stats.mean_interval(list(row["bytes_per_object"].values()))
+    for key, got in means.items():
         base_env, matched = partners.get((key[0], key[1]), ("", False))
         base_key = (key[0], base_env, key[2], key[3])
-        base = by_key.loc[base_key] if base_env and base_key in by_key.index else None
-        pairs.append((row["bytes_per_object"], base["bytes_per_object"], 1.0) if base is not None else None)
+        base = base_key if base_env and base_key in means else None
+        pairs.append((per_round[key], per_round[base], 1.0) if base else None)
         rows.append(
             {
                 **dict(zip(KEY, key)),
@@ -418,7 +419,8 @@ def object_memory(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> pd.DataFrame:
                 "bytes_lo": got.lo,
                 "bytes_hi": got.hi,
                 "bytes_n": got.n,
-                "baseline_env": base_env if base is not None else "",
+                "baseline_env": base_env if base else "",
+                "baseline_bytes": means[base].value if base else np.nan,
                 "matched": matched,
             }
         )

@@ -370,7 +370,7 @@ class _Writer:
                 % (
                     r["workload"],
                     r["bytes"],
-                    o[(o["env"] == r["baseline_env"]) & (o["workload"] == r["workload"])]["bytes"].iloc[0],
+                    r["baseline_bytes"],
                     _r(r, "vs_default"),
                 )
                 for _, r in group.iterrows()
