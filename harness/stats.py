@@ -285,6 +285,53 @@ def ratio_matrix(a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
+def round_spread(half_width: float, n: int) -> float:
+    """The per-round SD of the log ratio behind a paired interval of relative half-width
+    ``half_width`` over ``n`` rounds: ``log(1 + hw) · sqrt(n) / t(n-1)`` (NaN for n < 2)."""
+    if n < 2 or not math.isfinite(half_width):
+        return math.nan
+    return math.log1p(half_width) * math.sqrt(n) / float(t975(n - 1.0))
+
+
+def points_within(spreads: Sequence[float], band: tuple[float, float], rounds: int) -> float:
+    """The chance that after ``rounds`` rounds the point estimate of EVERY one of these
+    paired ratios lies inside ``band``, when each ratio's truth is 1 and its per-round log
+    ratio has SD ``spreads[i]`` (``round_spread``): the product over ratios of
+    ``Φ(log hi · √rounds / s) − Φ(log lo · √rounds / s)``.
+
+    Why: a band on the point of many ratios at once (every one-worker ratio of a run
+    within [0.95, 1.05]) is a far stricter demand than one interval each, and what it
+    costs in rounds follows from the spread the run measured.
+    """
+    s = np.asarray([x for x in spreads if math.isfinite(x)], dtype=float)
+    if rounds < 1 or not len(s):
+        return math.nan
+    lo, hi = math.log(band[0]), math.log(band[1])
+    with np.errstate(divide="ignore"):
+        scale = math.sqrt(rounds) / s
+    inside = _sps.norm.cdf(hi * scale) - _sps.norm.cdf(lo * scale)
+    return float(np.prod(inside))
+
+
+def rounds_for_points_within(
+    spreads: Sequence[float], band: tuple[float, float], probability: float = 0.95, most: int = 10_000
+) -> int | None:
+    """The least number of rounds after which every point lies inside ``band`` with at
+    least ``probability`` (``points_within``), or None beyond ``most`` or without spreads."""
+    if not any(math.isfinite(x) for x in spreads):
+        return None
+    lo, hi = 1, most
+    if points_within(spreads, band, hi) < probability:
+        return None
+    while lo < hi:  # points_within grows with rounds: bisect
+        mid = (lo + hi) // 2
+        if points_within(spreads, band, mid) >= probability:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
 def rounds_needed(half_width: float, n: int, target: float, most: int = 10_000) -> int | None:
     """The rounds a paired ratio would need for a half-width of ``target``, if the
     per-round spread stays what ``n`` rounds gave ``half_width``.
@@ -296,7 +343,7 @@ def rounds_needed(half_width: float, n: int, target: float, most: int = 10_000) 
     """
     if not (n >= 2 and math.isfinite(half_width) and target > 0):
         return None
-    spread = math.log1p(half_width) * math.sqrt(n) / t975(n - 1.0)
+    spread = round_spread(half_width, n)
     goal = math.log1p(target)
     m = np.arange(2, most + 1, dtype=float)
     ok = np.nonzero(np.asarray(t975(m - 1.0)) * spread / np.sqrt(m) <= goal)[0]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from helpers import assert_usage_error
 
-from tools import layout_comparison, time_to_precision, variance_budget
+from tools import layout_comparison, one_worker, time_to_precision, variance_budget
 
 
 def _manifest() -> dict:
@@ -76,3 +77,33 @@ def test_layout_comparison_finds_when_a_curve_reaches_a_width():
 
 def test_the_budget_names_a_pair_without_targets(capsys):
     assert_usage_error(variance_budget.main, ["--target", "a=/p", "--pair", "b=a"], "--pair names", capsys)
+
+
+def _one_worker_frame() -> pd.DataFrame:
+    rows = [
+        # env, workload, mode, value, lo, hi, hw, n, problem
+        ("a", "countdown", "processes", 1.01, 0.95, 1.07, 0.06, 4, ""),
+        ("a", "fib", "processes", 0.80, 0.72, 0.87, 0.10, 4, "one worker ran 0.80x"),
+        ("b", "fib", "threads", 1.04, 0.99, 1.09, 0.05, 4, ""),
+    ]
+    return pd.DataFrame(rows, columns=one_worker.COLUMNS)
+
+
+def test_one_worker_counts_points_and_prices_the_band():
+    """Two of three points inside [0.95, 1.05], one interval gated; the rounds quoted are
+    the least with which every point lands inside with probability 0.95."""
+    frame = _one_worker_frame()
+    lines = one_worker.summary(frame, seconds_per_round=450.0)
+    assert lines[0].startswith("2 of 3 one-worker points inside [0.95, 1.05] after 4 rounds (0.80–1.04×); 1 interval")
+    need = one_worker.stats.rounds_for_points_within(one_worker.spreads(frame), (0.95, 1.05))
+    assert lines[-1] == "every point inside with probability 0.95: %d rounds, about %.1f h of this run's rounds" % (
+        need,
+        need * 450.0 / 3600,
+    )
+    assert one_worker.table(frame)[2].endswith("GATED")
+
+
+def test_one_worker_names_a_folder_without_results(tmp_path, capsys):
+    assert one_worker.main([str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and str(tmp_path) in err and len(err.strip().splitlines()) == 1
