@@ -274,7 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="measure until every headline ratio's 95%% interval is within ±PCT%% "
         "(default: the profile's; default profile 3; 0 = a fixed number of rounds)",
     )
-    p.add_argument("--budget", metavar="DURATION", help="start no new round after this much measuring, e.g. 45m")
+    p.add_argument(
+        "--budget", metavar="DURATION", help="measure no round that would end past this much measuring, e.g. 45m"
+    )
     p.add_argument(
         "--max-rounds",
         type=int,

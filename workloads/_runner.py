@@ -116,6 +116,30 @@ def _warm_cpu(seconds: float) -> None:
         pass
 
 
+# CPython 3.11 specialises a function's bytecode only from its 8th call on, however long
+# each call runs: countdown ran at 28-30 ns per iteration in its first 7 calls and at 18.7
+# from the 8th (a fresh thread per call; 3.9, 3.10, 3.12, 3.13, 3.13t and PyPy showed no
+# such step).  A benchmark calls its workload once per value and per worker, so before
+# priming, a 3.11 block's serial side crossed that threshold within the process (the
+# threads benchmark calls it too) while its pool workers, called once per pass, never did:
+# one pool worker ran countdown 0.81x (0.76-0.86) as fast as serial in 16 processes,
+# and 1.00x in blocks without threads.  So before its warm-up passes every benchmark
+# calls its workload ``PRIME_CALLS`` times, in every thread, pool worker or
+# subinterpreter it uses, on a small chunk: every interpreter is measured past its
+# call-count thresholds, in every process alike.
+PRIME_CALLS = 16
+PRIME_SHARE = 1 / 256  # of the work of one value, per priming call (a sixteenth of a value in all)
+
+
+def _prime(bench: Bench, pair_serial: bool) -> None:
+    """Call ``bench``'s workload ``PRIME_CALLS`` times in every context that will run it
+    (see ``PRIME_CALLS``); nothing is recorded.  Self-timed workloads time their own calls."""
+    if bench.workload.self_timed:
+        return
+    small = dataclasses.replace(bench, size=max(bench.workers, int(bench.size * PRIME_SHARE)))
+    time_bench(small, PRIME_CALLS, pair_serial=pair_serial)
+
+
 class _Timed:
     """What one benchmark of the block gathered: warm-ups, values, the side quantities."""
 
@@ -161,8 +185,9 @@ def _failed(item: _Timed, exc: Exception) -> None:
 def run_block(
     block: List[Bench], values: int, warmups: int, round_: int, pair_serial: bool = False, warmup_scale: float = 1.0
 ) -> List[_Timed]:
-    """Start the block's pools and executors, warm the CPU, then time ``warmups`` and
-    ``values`` passes over ``block``, alternating, as the module says.
+    """Start the block's pools and executors, prime each benchmark (``_prime``), warm the
+    CPU, then time ``warmups`` and ``values`` passes over ``block``, alternating, as the
+    module says.
 
     Warm-up passes run at ``warmup_scale`` × the size; below 1 they are not recorded (a
     pyperf warm-up is a value of the benchmark itself).  A benchmark that raises is
@@ -176,6 +201,12 @@ def run_block(
             prepare(bench)
         except Exception as exc:  # this benchmark's pool or executor: the others go on
             _failed(by_bench[id(bench)], exc)
+    for item in timed:
+        if not item.error:
+            try:
+                _prime(item.bench, pair_serial)
+            except Exception as exc:  # as in a pass: this benchmark stops, the others go on
+                _failed(item, exc)
     _warm_cpu(WARM_CPU_SECONDS)
     for index in range(warmups + values):
         order = timed if (index + round_) % 2 == 0 else timed[::-1]

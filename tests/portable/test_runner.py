@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -10,19 +11,23 @@ import pyperf
 import pytest
 
 from workloads import _runner, modes
-from workloads._registry import Bench, load_all
+from workloads._registry import Bench, Workload, load_all
 from workloads._schema import ERRORS_SUFFIX
 
 
 @pytest.fixture
 def recorded(monkeypatch):
-    """``time_bench`` replaced by a recorder: each call appends the benchmark's mode and
-    takes 0.1 s; a ``threads`` call with ``fail`` set raises."""
+    """``time_bench`` replaced by a recorder: each timed call appends the benchmark's mode
+    (priming calls go to ``state["primed"]`` as (mode, loops, size)) and takes 0.1 s; a
+    ``threads`` call with ``fail`` set raises."""
     calls: list[str] = []
-    state = {"fail": False}
+    state = {"fail": False, "primed": []}
 
     def fake(bench, loops, round_=0, pair_serial=False):
-        calls.append(bench.mode)
+        if loops == _runner.PRIME_CALLS:
+            state["primed"].append((bench.mode, loops, bench.size, len(calls)))
+        else:
+            calls.append(bench.mode)
         if state["fail"] and bench.mode == "threads":
             raise RuntimeError("threads broke")
         return 0.1
@@ -47,11 +52,55 @@ def test_passes_alternate_their_order_and_the_round_flips_the_first(recorded):
     assert calls == ["threads", "serial"]
 
 
+def test_every_benchmark_is_primed_before_its_first_pass(recorded):
+    """Each benchmark calls its workload PRIME_CALLS times on 1/256 of a value's work
+    (at least one unit per worker) before any warm-up or value: past CPython 3.11's
+    8-call threshold in every thread and pool worker alike."""
+    _, state = recorded
+    _runner.run_block(_block(), values=1, warmups=1, round_=0)
+    assert [p[:3] for p in state["primed"]] == [("serial", 16, 3), ("threads", 16, 3)]
+    assert all(before == 0 for *_, before in state["primed"])
+    assert _runner.PRIME_CALLS >= 8
+    tiny = [Bench(load_all()["countdown"], "threads", 2, 10)]
+    state["primed"].clear()
+    _runner.run_block(tiny, values=1, warmups=0, round_=0)
+    assert state["primed"][0][2] == 2  # one unit per worker, never a zero chunk
+
+
+def _calls_file(parent: int) -> str:
+    return os.path.join(os.environ.get("TMPDIR", "/tmp"), "gilbench-prime-%d.txt" % parent)
+
+
+def _note_call(n: int) -> None:
+    """A workload that writes down which process called it (its parent names the file)."""
+    with open(_calls_file(os.getppid()), "a") as out:
+        out.write("%d\n" % os.getpid())
+
+
+def test_priming_calls_the_workload_in_every_pool_worker():
+    """A real pool of two: priming reaches each worker process PRIME_CALLS times, so a
+    worker that runs one chunk per pass is past 3.11's threshold like its parent."""
+    path = _calls_file(os.getpid())
+    if os.path.exists(path):
+        os.remove(path)
+    wl = Workload(name="note_call", func=_note_call, size=512, modes=("processes",), module=__name__, doc="")
+    bench = Bench(wl, "processes", 2, 512)
+    modes.prepare(bench)
+    try:
+        _runner._prime(bench, pair_serial=False)
+        with open(path) as calls:
+            pids = [int(line) for line in calls]
+    finally:
+        os.remove(path)
+    assert os.getpid() not in pids and len(set(pids)) == 2
+    assert sorted(pids.count(pid) for pid in set(pids)) == [_runner.PRIME_CALLS] * 2
+
+
 def test_a_benchmark_that_raises_leaves_the_block_and_the_others_go_on(recorded, tmp_path):
     calls, state = recorded
     state["fail"] = True
     timed = _runner.run_block(_block(), values=3, warmups=0, round_=0)
-    assert calls.count("threads") == 1 and calls.count("serial") == 3
+    assert calls == ["serial"] * 3  # threads failed while it was primed
     assert timed[1].error == "RuntimeError: threads broke"
     part = tmp_path / "part.json"
     _runner.write_results(str(part), timed, {t.bench.name: {"name": t.bench.name, "unit": "second"} for t in timed})
