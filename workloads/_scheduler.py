@@ -88,8 +88,16 @@ class RoundDone:
     note: str  # the stop rule's progress note ("" without one)
     next_processes: int  # benchmark processes the next round will run
     next_seconds: float  # and about how long they will take, at this round's pace
+    slots: Tuple[int, int] = (0, 0)  # (run, planned) when the budget let only part of the round run
 
     def line(self) -> str:
+        if self.slots[0]:
+            return "after round %d (%d of %d slots, as the budget allowed): %d benchmarks still open%s" % (
+                self.round,
+                *self.slots,
+                self.still_open,
+                self.note and ", " + self.note,
+            )
         return "after round %d: %d benchmarks still open%s; next round about %s" % (
             self.round,
             self.still_open,
@@ -100,16 +108,20 @@ class RoundDone:
 
 @dataclass(frozen=True)
 class BudgetReached:
-    """The next round would end past ``--budget``: the run stops here."""
+    """No more of the next round fits in ``--budget``: the run stops here."""
 
     budget: float  # seconds
-    rounds: int  # rounds measured
+    rounds: int  # whole rounds measured
     stopping: int  # benchmarks that stop short of the target
+    slots: Tuple[int, int] = (0, 0)  # (run, planned) of the round the budget cut short
 
     def line(self) -> str:
-        return "budget of %s reached after %d rounds: %d benchmarks stop short of the target" % (
+        where = "%d rounds" % self.rounds
+        if self.slots[0]:
+            where += " and %d of %d slots of round %d" % (*self.slots, self.rounds + 1)
+        return "budget of %s reached after %s: %d benchmarks stop short of the target" % (
             clock(self.budget),
-            self.rounds,
+            where,
             self.stopping,
         )
 
@@ -146,6 +158,19 @@ def slots(runs: List[EnvRun], round_: int, layout: str, seed: int) -> List[List[
     return out
 
 
+def fitting(todo: List[List[Unit]], per_unit: float, left: float) -> List[List[Unit]]:
+    """The leading slots of a round that fit in ``left`` seconds at ``per_unit`` seconds
+    per benchmark process.  The slots are in the round's shuffled order, so which
+    workloads get the extra round is decided by the seed, never by their values."""
+    out: List[List[Unit]] = []
+    for slot in todo:
+        left -= per_unit * len(slot)
+        if left < 0:
+            break
+        out.append(slot)
+    return out
+
+
 def run_rounds(runs: List[EnvRun], rounds: Rounds, report: Callable[[SchedulerEvent], None]) -> int:
     """Measure every open benchmark of every env in interleaved rounds; return failures.
 
@@ -166,11 +191,16 @@ def run_rounds(runs: List[EnvRun], rounds: Rounds, report: Callable[[SchedulerEv
             round_ += 1
             continue
         elapsed = time.monotonic() - started
-        expected = per_unit * count  # this round measures only what is still open
-        if rounds.budget is not None and round_ >= rounds.least and elapsed + expected > rounds.budget:
-            report(BudgetReached(rounds.budget, round_, sum(len(specs) for slot in todo for _, specs in slot)))
-            rounds.stopped_by = "budget"
-            break
+        planned = len(todo)
+        if rounds.budget is not None and round_ >= rounds.least:  # only what fits in the budget
+            todo = fitting(todo, per_unit, rounds.budget - elapsed)
+            count = sum(len(slot) for slot in todo)
+            if not todo:
+                open_now = sum(len(r.open_specs()) for r in runs)
+                report(BudgetReached(rounds.budget, round_, open_now))
+                rounds.stopped_by = "budget"
+                break
+        partial = (len(todo), planned) if len(todo) < planned else (0, 0)
         if rounds.before is not None:
             rounds.before(round_ + 1)
         t_round = time.monotonic()
@@ -199,6 +229,13 @@ def run_rounds(runs: List[EnvRun], rounds: Rounds, report: Callable[[SchedulerEv
                 )
         per_unit = (time.monotonic() - t_round) / count
         measured = round_ + 1
+        if partial[0]:  # the budget's last minutes: the stop rule still records what they bought
+            note = rounds.stop(runs, measured)[1] if rounds.stop is not None else ""
+            open_now = sum(len(r.open_specs()) for r in runs)
+            report(RoundDone(measured, open_now, note, 0, 0.0, partial))
+            report(BudgetReached(rounds.budget or 0.0, round_, open_now, partial))
+            rounds.stopped_by = "budget"
+            break
         if measured >= rounds.most:
             break
         if rounds.stop is not None or measured >= rounds.least:

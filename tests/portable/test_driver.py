@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from workloads import _scheduler
 from workloads._schema import BenchSpec, Outcome
 from workloads.host import BudgetReached, ProcessDone, RoundDone, Rounds, run_rounds, seed_of, slots
 
@@ -85,6 +86,19 @@ def test_the_scheduler_records_render_the_progress_lines_as_they_always_read():
     assert BudgetReached(900.0, 4, 7).line() == (
         "budget of 15m00s reached after 4 rounds: 7 benchmarks stop short of the target"
     )
+    assert BudgetReached(900.0, 4, 7, (5, 9)).line() == (
+        "budget of 15m00s reached after 4 rounds and 5 of 9 slots of round 5: 7 benchmarks stop short of the target"
+    )
+    assert RoundDone(5, 7, "±3%: 1 of 2 ratios", 0, 0.0, (5, 9)).line() == (
+        "after round 5 (5 of 9 slots, as the budget allowed): 7 benchmarks still open, ±3%: 1 of 2 ratios"
+    )
+
+
+def test_the_budget_keeps_the_leading_slots_that_fit():
+    todo = [["a"], ["b", "c"], ["d"]]
+    assert _scheduler.fitting(todo, 1.0, 3.5) == [["a"], ["b", "c"]]
+    assert _scheduler.fitting(todo, 1.0, 0.5) == []
+    assert _scheduler.fitting(todo, 0.0, 0.0) == todo  # a first round has no pace yet
 
 
 class _MeasuredRun(_FakeRun):
@@ -125,3 +139,38 @@ def test_run_rounds_reports_each_process_each_round_and_the_budget():
     assert {r.env for r in seen[:2]} == {"bench-py39", "bench-py313t"}
     assert (seen[2].round, seen[2].still_open, seen[2].note, seen[2].next_processes) == (1, 4, "±3%: note", 2)
     assert (seen[3].rounds, seen[3].stopping) == (1, 4) and rounds.stopped_by == "budget"
+
+
+def test_the_last_minutes_of_a_budget_run_the_slots_that_fit(monkeypatch):
+    """One second per benchmark process, a 10 s budget, three workloads in two envs: round
+    1 takes 6 s, and round 2 runs the first two of its three slots (4 s), in the round's
+    shuffled order; the stop rule records that partial round, and the run stops."""
+    clock = [0.0]
+
+    class _Clocked(_MeasuredRun):
+        def run_block(self, specs, round_, layout):
+            clock[0] += 1.0
+            return super().run_block(specs, round_, layout)
+
+    monkeypatch.setattr(_scheduler.time, "monotonic", lambda: clock[0])
+    specs = [_spec(w, "serial", 1) for w in ("countdown", "fib", "json")]
+    runs = [_Clocked(env, specs) for env in ("bench-py39", "bench-py313")]
+    seen: list = []
+    asked: list[int] = []
+
+    def stop(runs, measured):
+        asked.append(measured)
+        return set(), "note %d" % measured
+
+    rounds = Rounds(least=1, most=5, seed=3, stop=stop, budget=10.0)
+    assert run_rounds(runs, rounds, seen.append) == 0
+    done = [r for r in seen if isinstance(r, ProcessDone)]
+    assert [r.round for r in done] == [1] * 6 + [2] * 4
+    second = slots([_FakeRun(r.target.env, specs, done=1) for r in runs], 1, "blocks", seed=3)
+    assert [(r.env, r.label) for r in done[6:]] == [
+        (run.target.env, ss[0].name) for slot in second[:2] for run, ss in slot
+    ]
+    last_round, budget = seen[-2], seen[-1]
+    assert (last_round.round, last_round.slots, last_round.note, last_round.next_processes) == (2, (2, 3), "note 2", 0)
+    assert (budget.rounds, budget.slots, budget.stopping) == (1, (2, 3), 6)
+    assert asked == [1, 2] and rounds.stopped_by == "budget"
