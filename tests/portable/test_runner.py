@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dis
 import json
 import os
 import subprocess
@@ -58,13 +59,32 @@ def test_every_benchmark_is_primed_before_its_first_pass(recorded):
     8-call threshold in every thread and pool worker alike."""
     _, state = recorded
     _runner.run_block(_block(), values=1, warmups=1, round_=0)
-    assert [p[:3] for p in state["primed"]] == [("serial", 16, 3), ("threads", 16, 3)]
+    assert [p[:3] for p in state["primed"]] == [("serial", 8, 3), ("threads", 8, 3)]
     assert all(before == 0 for *_, before in state["primed"])
     assert _runner.PRIME_CALLS >= 8
     tiny = [Bench(load_all()["countdown"], "threads", 2, 10)]
     state["primed"].clear()
     _runner.run_block(tiny, values=1, warmups=0, round_=0)
     assert state["primed"][0][2] == 2  # one unit per worker, never a zero chunk
+
+
+def _count_down(n: int) -> None:
+    """countdown's loop, in a function no other test calls: it starts unspecialised."""
+    while n > 0:
+        n -= 1
+
+
+@pytest.mark.skipif(
+    sys.implementation.name != "cpython" or sys.version_info < (3, 11), reason="CPython 3.11+ specialises bytecode"
+)
+def test_priming_leaves_the_workload_specialised_before_anything_is_timed():
+    """On 3.11 a function is specialised from its 8th call: after priming, the loop's
+    compare and subtract are the specialised instructions (3.12+ specialise sooner)."""
+    wl = Workload(name="count_down", func=_count_down, size=4096, modes=("serial",), module=__name__, doc="")
+    _runner._prime(Bench(wl, "serial", 1, 4096), pair_serial=False)
+    plain = [i.opname for i in dis.get_instructions(_count_down)]
+    adaptive = [i.opname for i in dis.get_instructions(_count_down, adaptive=True)]
+    assert adaptive != plain
 
 
 def _calls_file(parent: int) -> str:
