@@ -275,7 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: the profile's; default profile 3; 0 = a fixed number of rounds)",
     )
     p.add_argument(
-        "--budget", metavar="DURATION", help="measure no round that would end past this much measuring, e.g. 45m"
+        "--budget",
+        metavar="DURATION",
+        help="start no slot of a round that would end past this much measuring, e.g. 45m",
     )
     p.add_argument(
         "--max-rounds",

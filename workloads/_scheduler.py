@@ -34,7 +34,7 @@ class Rounds:
     most: int
     seed: int
     stop: Optional[StopRule] = None
-    budget: Optional[float] = None  # seconds; no round starts that would end past it (at the last round's pace)
+    budget: Optional[float] = None  # seconds; no slot starts that would end past it (at the last round's pace)
     before: Optional[Callable[[int], None]] = None  # called with the round (from 1) before it starts
     layout: str = "blocks"
     # called before each slot of a round (``blocks``) or once per round (``processes``), with
