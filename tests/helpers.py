@@ -4,6 +4,7 @@ the project's paths, the checks of a one-line error, and waiting on a condition 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import re
 import select
@@ -21,8 +22,10 @@ import pytest
 from workloads.host import gilbench_home
 
 ROOT = Path(__file__).resolve().parent.parent
-# The end-to-end runs' nested tox envs: under ~/.cache/gilbench, so CI reuses them between runs.
-TOX_WORK = Path(gilbench_home()) / "tox-tests"
+# The end-to-end runs' nested tox envs: under ~/.cache/gilbench, so CI reuses them between runs;
+# one folder per checkout, since each env installs the wheel of the checkout that made it, and
+# two checkouts testing at once must not reinstall each other's.
+TOX_WORK = Path(gilbench_home()) / "tox-tests" / hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]
 
 
 def run_module(module: str, *args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 600):
