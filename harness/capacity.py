@@ -1,9 +1,8 @@
 """The machine's parallel capacity: what k busy processes get done against one, now.
 
-Why this module exists.  On a shared VM the second vCPU is not always there: this
-project's 2-vCPU guest gave 3.13.5t's countdown 1.82x at two threads against one in
-one window and 1.4x half an hour later, the code unchanged.  A speedup then says as
-much about the machine at that moment as about the code.  So bench-all times a fixed
+On a shared VM the second vCPU is not always there: a 2-vCPU guest's capacity for two
+busy processes drifts within the hour, so a speedup measured at one moment says as much
+about the machine then as about the code.  So bench-all times a fixed
 pure-Python loop in k processes at once against one process alone, before every slot
 of every round (``workloads.host.slots``), and the report sets each speedup beside
 the capacity measured in the same rounds, with the *efficiency*: the speedup over that

@@ -63,7 +63,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         choices=LAYOUTS,
         default="blocks",
         help="blocks: one process per workload and env, its benchmarks alternating (default); "
-        "processes: one process per benchmark and round (the older layout)",
+        "processes: one process per benchmark and round (for comparing layouts)",
     )
     parser.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run")
     parser.add_argument("--force", action="store_true", help="run even if another benchmark run holds the lock")

@@ -229,7 +229,7 @@ def worker_ladder(cpus: int) -> List[int]:
 
 # How a run spreads its benchmarks over processes (``workloads._runner``): ``blocks``, one
 # process per workload and env, its benchmarks alternating (the default); ``processes``, one
-# process per benchmark and round, the older layout.
+# process per benchmark and round, kept for comparing the two.
 LAYOUTS = ("blocks", "processes")
 
 
@@ -298,11 +298,11 @@ class Profile:
         return -(-self.latency_requests // self.rounds)
 
 
-# ``blocks`` follows the variance budget measured on a 2-vCPU VM (docs/how-sure.md): a value
-# varies by 10-20% whatever its length between 50 and 300 ms, consecutive values of a process
-# hardly correlate, and processes and rounds add little; so values do a quarter of the
-# declared work, and several per process spread its fixed cost (0.3-0.65 s).  ``processes``
-# keeps the settings of the older layout.
+# ``blocks`` follows the variance budget (``tools/variance_budget.py``, docs/how-sure.md): a
+# value varies by 10-20% whatever its length between 50 and 300 ms, consecutive values of a
+# process hardly correlate, and processes and rounds add little; so values do a quarter of
+# the declared work, and several per process spread its fixed cost (0.3-0.65 s).
+# ``processes`` measures one value per process and round, for comparing the two layouts.
 PROFILES: Dict[str, Profile] = {
     p.name: p
     for p in (

@@ -5,9 +5,8 @@ One registry of gilbench's pyperf metadata keys with their types (like pyperf's 
 benchmark plan a runner hands to the host.  Standard library only, Python 3.9+ and
 PyPy: the runner imports it in every measured interpreter, the host in its own.
 
-Why typed: booleans used to travel as the strings "True"/"False" and were compared
-as strings in several places.  Here they are real bools and ints both ways, and
-files written before this module (strings) still load.
+Typed, so that no reader compares the strings "True" and "False": booleans and
+integers are real ones both ways, and files that hold them as strings still load.
 """
 
 from __future__ import annotations
