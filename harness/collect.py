@@ -71,7 +71,7 @@ class RunData:
     def capacity(self) -> dict[str, dict[int, dict[int, float]]]:
         """run_id -> k -> round -> the machine's capacity that run measured (``harness.capacity``)."""
         return {
-            m["run_id"]: capacity.by_round([capacity.Probe.from_json(p) for p in m["capacity"]])
+            m["run_id"]: capacity.by_round([capacity.CapacityProbe.from_json(p) for p in m["capacity"]])
             for m in self.manifests
             if m.get("capacity")
         }

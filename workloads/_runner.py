@@ -40,7 +40,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import pyperf
 
 from workloads import _meta, _schema, memory
-from workloads._registry import _REGISTRY, PROFILES, Bench, Workload, import_workload_module
+from workloads._registry import _REGISTRY, Bench, Workload, import_workload_module
 from workloads._schema import ERRORS_SUFFIX
 from workloads.modes import SERIAL_IN_PROCESS, THREAD_CPU_SHARES, preparation_order, prepare, time_bench
 
@@ -280,7 +280,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--pair-serial", action="store_true", help="one processes/interpreters worker also times serial in this process"
     )
-    parser.add_argument("--bench-profile", choices=sorted(PROFILES), required=True)
+    parser.add_argument(
+        "--bench-profile",
+        required=True,
+        metavar="NAME",
+        help="the run's profile, recorded in the metadata (its settings arrive as --values and --warmups)",
+    )
     parser.add_argument("--run-id", required=True)
     parser.add_argument("--env", required=True)
     return parser

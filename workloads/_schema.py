@@ -38,6 +38,24 @@ def meta_path(run_dir: str, name: str) -> str:
     return os.path.join(run_dir, META_DIR, name)
 
 
+@dataclass(frozen=True)
+class EnvFiles:
+    """Where one env's files of a run are: every writer and reader asks ``env_files``."""
+
+    suite: str  # the pyperf file
+    status: str  # the plan and each benchmark's outcome
+    timeline: str  # the GIL timeline capture
+
+
+def env_files(run_dir: str, env: str) -> EnvFiles:
+    """The files of ``env`` in the run folder ``run_dir`` (``results/<run-id>``)."""
+    return EnvFiles(
+        suite=os.path.join(run_dir, env + ".json"),
+        status=meta_path(run_dir, env + STATUS_SUFFIX),
+        timeline=meta_path(run_dir, env + TIMELINE_SUFFIX),
+    )
+
+
 def find_meta(run_dir: str, name: str) -> Optional[str]:
     """Where a sidecar file of a run is, in the current layout or the old one."""
     for path in (meta_path(run_dir, name), os.path.join(run_dir, name)):
