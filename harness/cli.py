@@ -86,22 +86,27 @@ def _render_report(folders: list[Path], reports_dir: Path) -> tuple[Path, int]:
     return path.resolve(), EXIT_USAGE if problems else 0
 
 
-def cmd_report(args: argparse.Namespace) -> int:
-    folders = [Path(p) for p in args.results]
+def _results_folders(paths: Sequence[str]) -> list[Path]:
+    """The ``results/<run-id>`` folders named on the command line; UserError naming a missing one
+    (before pandas and matplotlib are imported)."""
+    folders = [Path(p) for p in paths]
     for folder in folders:
         if not folder.is_dir():
             raise UserError("%s: no such results folder (expected results/<run-id>)" % folder)
-    path, code = _render_report(folders, Path(args.reports_dir))
+    return folders
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    path, code = _render_report(_results_folders(args.results), Path(args.reports_dir))
     print("report: %s" % path)
     return code
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from harness import compare
-
     a, b = Path(args.a), Path(args.b)
     if a.is_dir() != b.is_dir():
         raise UserError("compare two results folders or two pyperf files, not one of each (%s, %s)" % (a, b))
+    from harness import compare  # pandas and SciPy: after the arguments are checked
     table = compare.compare(
         compare.load_side(a), compare.load_side(b), by_env=a.is_dir(), min_change=args.min_speed / 100
     )
@@ -110,9 +115,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
+    folders = _results_folders(args.results)
     from harness import publish
 
-    pages = publish.publish([Path(p) for p in args.results], Path(args.docs_dir))
+    pages = publish.publish(folders, Path(args.docs_dir))
     for page in pages:
         print("published: %s" % page)
     return 0
