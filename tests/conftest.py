@@ -12,8 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import browser
 import pytest
-from helpers import HOSTILE, MERGE_STEP, ROOT, run_module, workflow_step_command
+from helpers import HOSTILE, MERGE_STEP, ROOT, build_docs, run_module, workflow_step_command
 
 # The checkout's own command-line tools (``tools``, ``validation``) are importable by the tests;
 # appended, so that ``harness`` and ``workloads`` are still the installed package.
@@ -51,6 +52,10 @@ def pytest_collection_modifyitems(config, items) -> None:
         config.hook.pytest_deselected(items=ci_only)
         items[:] = [item for item in items if not item.get_closest_marker("ci_only")]
     config.stash[_CI_ONLY] = len(ci_only)
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    browser.close_browser()
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
@@ -172,3 +177,11 @@ def published_docs(publish_results) -> Path:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return work / "docs"
+
+
+@pytest.fixture(scope="session")
+def site(published_docs, tmp_path_factory) -> Path:
+    """The docs with two published runs, built as `tox -e docs` builds them."""
+    out = tmp_path_factory.mktemp("site")
+    build_docs(published_docs, out)
+    return out

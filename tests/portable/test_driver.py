@@ -167,7 +167,7 @@ def test_run_rounds_reports_each_process_each_round_and_the_budget():
 def test_the_last_minutes_of_a_budget_run_the_slots_that_fit(monkeypatch):
     """One second per benchmark process, a 10 s budget, three workloads in two envs: round
     1 takes 6 s, and round 2 runs the first two of its three slots (4 s), in the round's
-    shuffled order; the stop rule records that partial round, and the run stops."""
+    shuffled order; the policy hears of that partial round, and the run stops."""
     clock = [0.0]
 
     class _Clocked(_MeasuredRun):
