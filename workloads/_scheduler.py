@@ -129,11 +129,11 @@ class ProcessDone:
 
 @dataclass(frozen=True)
 class RoundDone:
-    """A round finished and the stop rule (if any) closed what is precise enough."""
+    """A round finished and the round policy (if any) closed what is precise enough."""
 
     round: int  # rounds measured, from 1
     still_open: int  # benchmarks that need more rounds
-    note: str  # the stop rule's progress note ("" without one)
+    note: str  # the policy's progress note ("" without one)
     next_processes: int  # benchmark processes the next round will run
     next_seconds: float  # and about how long they will take, at this round's pace
     slots: Tuple[int, int] = (0, 0)  # (run, planned) when the budget let only part of the round run
