@@ -107,6 +107,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if a.is_dir() != b.is_dir():
         raise UserError("compare two results folders or two pyperf files, not one of each (%s, %s)" % (a, b))
     from harness import compare  # pandas and SciPy: after the arguments are checked
+
     table = compare.compare(
         compare.load_side(a), compare.load_side(b), by_env=a.is_dir(), min_change=args.min_speed / 100
     )
