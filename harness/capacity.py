@@ -1,9 +1,8 @@
 """The machine's parallel capacity: what k busy processes get done against one, now.
 
-Why this module exists.  On a shared VM the second vCPU is not always there: this
-project's 2-vCPU guest gave 3.13.5t's countdown 1.82x at two threads against one in
-one window and 1.4x half an hour later, the code unchanged.  A speedup then says as
-much about the machine at that moment as about the code.  So bench-all times a fixed
+On a shared VM the second vCPU is not always there: a 2-vCPU guest's capacity for two
+busy processes drifts within the hour, so a speedup measured at one moment says as much
+about the machine then as about the code.  So bench-all times a fixed
 pure-Python loop in k processes at once against one process alone, before every slot
 of every round (``workloads.host.slots``), and the report sets each speedup beside
 the capacity measured in the same rounds, with the *efficiency*: the speedup over that
@@ -77,7 +76,7 @@ print(json.dumps({"one": one, "many": many}))
 
 
 @dataclass(frozen=True)
-class Probe:
+class CapacityProbe:
     """One capacity probe: ``k`` spinners at once against one alone, in one slot of a round."""
 
     round: int  # the round it ran in, from 1
@@ -95,7 +94,7 @@ class Probe:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Probe:
+    def from_json(cls, data: Mapping[str, Any]) -> CapacityProbe:
         return cls(
             round=int(data["round"]),
             k=int(data["k"]),
@@ -121,10 +120,10 @@ def loop_count(seconds: float = PROBE_SECONDS) -> int:
     return int(_child(1, 0, 0, seconds)["count"])
 
 
-def probe(round_: int, k: int, count: int, pairs: int = PROBE_PAIRS) -> Probe:
+def probe(round_: int, k: int, count: int, pairs: int = PROBE_PAIRS) -> CapacityProbe:
     """One probe of ``k`` processes (see the module docstring)."""
     got = _child(k, count, pairs)
-    return Probe(round=round_, k=k, one=tuple(got["one"]), many=tuple(got["many"]))
+    return CapacityProbe(round=round_, k=k, one=tuple(got["one"]), many=tuple(got["many"]))
 
 
 def probe_widths(worker_counts: Sequence[int], cpus: int) -> list[int]:
@@ -133,7 +132,7 @@ def probe_widths(worker_counts: Sequence[int], cpus: int) -> list[int]:
     return sorted({min(k, cpus) for k in worker_counts if k > 1 and cpus > 1})
 
 
-def by_round(probes: Sequence[Probe]) -> dict[int, dict[int, float]]:
+def by_round(probes: Sequence[CapacityProbe]) -> dict[int, dict[int, float]]:
     """k -> round -> the round's capacity: the geometric mean over the round's probes."""
     logs: dict[int, dict[int, list[float]]] = {}
     for p in probes:

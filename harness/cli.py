@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from workloads import host
-from workloads.host import UserError, choose, comma_list, resolve_profile
+from workloads.host import RunOptions, UserError, choose, comma_list, resolve_options, resolve_profile
 
 if TYPE_CHECKING:
     from harness import progress, run
@@ -86,22 +86,28 @@ def _render_report(folders: list[Path], reports_dir: Path) -> tuple[Path, int]:
     return path.resolve(), EXIT_USAGE if problems else 0
 
 
-def cmd_report(args: argparse.Namespace) -> int:
-    folders = [Path(p) for p in args.results]
+def _results_folders(paths: Sequence[str]) -> list[Path]:
+    """The ``results/<run-id>`` folders named on the command line; UserError naming a missing one
+    (before pandas and matplotlib are imported)."""
+    folders = [Path(p) for p in paths]
     for folder in folders:
         if not folder.is_dir():
             raise UserError("%s: no such results folder (expected results/<run-id>)" % folder)
-    path, code = _render_report(folders, Path(args.reports_dir))
+    return folders
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    path, code = _render_report(_results_folders(args.results), Path(args.reports_dir))
     print("report: %s" % path)
     return code
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from harness import compare
-
     a, b = Path(args.a), Path(args.b)
     if a.is_dir() != b.is_dir():
         raise UserError("compare two results folders or two pyperf files, not one of each (%s, %s)" % (a, b))
+    from harness import compare  # pandas and SciPy: after the arguments are checked
+
     table = compare.compare(
         compare.load_side(a), compare.load_side(b), by_env=a.is_dir(), min_change=args.min_speed / 100
     )
@@ -110,9 +116,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
+    folders = _results_folders(args.results)
     from harness import publish
 
-    pages = publish.publish([Path(p) for p in args.results], Path(args.docs_dir))
+    pages = publish.publish(folders, Path(args.docs_dir))
     for page in pages:
         print("published: %s" % page)
     return 0
@@ -126,37 +133,30 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
 
 
-def _check_plan(args: argparse.Namespace, workloads: list[str], profile: str) -> None:
-    """Let the runner validate workload names and --workloads: the host never imports a
-    workload module (NumPy, a C extension, the user's code)."""
-    cmd = [sys.executable, "-m", "workloads", "--list-json", "--profile", profile]
-    cmd += [x for w in workloads for x in ("--workload", w)]
-    cmd += [x for w in args.workloads or () for x in ("--workloads", w)]
-    from workloads import host  # not a workload module: only to find where the package lives
-
+def _check_plan(options: RunOptions) -> None:
+    """Let the runner validate the workload names and --workloads: the host never imports a
+    workload module (NumPy, a C extension, the user's code).  The host's interpreter runs
+    the driver from the folder that holds the ``workloads`` package."""
     home = os.path.dirname(os.path.dirname(os.path.abspath(host.__file__)))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [home, os.environ.get("PYTHONPATH")])))
+    cmd = host.driver_command(sys.executable, options, list_json=True)
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tempfile.gettempdir(), env=env, timeout=300)
     if proc.returncode != 0:
         errors = [line[len("error: ") :] for line in proc.stderr.splitlines() if line.startswith("error: ")]
         raise UserError(errors[-1] if errors else "could not list the workloads: %s" % proc.stderr.strip()[-300:])
 
 
-def cmd_bench_all(args: argparse.Namespace) -> int:
-    from harness import interpreters, progress, run
-    from workloads.host import USER_WORKLOADS_ENV, new_run_id, seed_of
+def bench_all_options(args: argparse.Namespace) -> run.BenchAllOptions:
+    """bench-all's command line resolved once into its options (``harness.run.BenchAllOptions``):
+    a resumed run's seed and layout from its manifest, the profile with --max-rounds in it.
+    ``args`` is only read; a bad value raises UserError naming its argument."""
+    from harness import interpreters, run
+    from workloads.host import new_run_id
 
     profile = resolve_profile(args.profile)
     envs = choose("env", comma_list(args.env), interpreters.BENCH_ENVS) or list(interpreters.BENCH_ENVS)
     aa = choose("env", comma_list(args.aa), interpreters.BENCH_ENVS)
     envs += [e for e in aa if e not in envs]
-    if args.workloads:
-        missing = [w for w in args.workloads if (w.endswith(".py") or os.sep in w) and not os.path.exists(w)]
-        if missing:
-            raise UserError("--workloads %s: no such .py file or folder" % missing[0])
-        args.workloads = [os.path.abspath(w) if os.path.exists(w) else w for w in args.workloads]
-        os.environ[USER_WORKLOADS_ENV] = os.pathsep.join(args.workloads)  # the benchmark processes import them
-    _check_plan(args, comma_list(args.workload), profile.name)
     precision = profile.precision if args.precision is None else args.precision / 100
     if not 0 <= precision < 1:
         raise UserError("--precision %s: expected a percentage between 0 and 100" % args.precision)
@@ -167,49 +167,51 @@ def cmd_bench_all(args: argparse.Namespace) -> int:
                 "--max-rounds %d: the %s profile measures at least %d rounds"
                 % (args.max_rounds, profile.name, profile.rounds)
             )
-        profile = dataclasses.replace(profile, max_rounds=args.max_rounds)  # the host's scheduler alone reads it
+        profile = dataclasses.replace(profile, max_rounds=args.max_rounds)
     chosen: tuple[str, ...] = ()
     if args.pyperformance is not None:
         from harness import pyperformance
 
         chosen = pyperformance.choose(args.pyperformance)  # one-line errors: a bad name, no pyperformance
-    forward = [x for w in comma_list(args.workload) for x in ("--workload", w)]
-    forward += [x for w in args.workloads or () for x in ("--workloads", w)]
-    forward += ["--workers", args.workers] if args.workers else []
-    forward += ["--timeout", str(args.timeout)] if args.timeout else []
     results_dir = Path(args.results_dir).resolve()
     if args.resume and not (results_dir / args.resume).is_dir():
         raise UserError("--resume %s: no such run in %s" % (args.resume, results_dir))
     run_id = args.resume or new_run_id()
-    opts = run.BenchAllOptions(
+    seed, layout = run.resumed_order(results_dir / run_id) if args.resume else (None, None)
+    options = resolve_options(
+        args, run_id=run_id, results_dir=str(results_dir), profile=profile, seed=seed, layout=layout
+    )
+    return run.BenchAllOptions(
+        run=options,
         root=Path(args.root).resolve(),
-        results_dir=results_dir,
-        profile=profile,
-        run_id=run_id,
-        resume=bool(args.resume),
         envs=envs,
-        forward=forward,
-        seed=args.seed if args.seed is not None else seed_of(run_id),
         precision=precision,
         budget=budget,
         aa=aa,
-        layout=args.layout,
         pyperformance=chosen,
     )
+
+
+def cmd_bench_all(args: argparse.Namespace) -> int:
+    from harness import progress
+
+    opts = bench_all_options(args)
+    _check_plan(opts.run)
+    run_id = opts.run.run_id
     try:
         with contextlib.ExitStack() as stack:
             log = stack.enter_context(open(args.log, "a", encoding="utf-8")) if args.log else None
             display = stack.enter_context(progress.choose(quiet=args.quiet, log=log))
-            display.show(progress.Start(run_id, profile.name, str(results_dir / run_id)))
+            display.show(progress.Start(run_id, opts.run.profile.name, str(opts.run_dir)))
             code = _bench_all(args, opts, display)
     except KeyboardInterrupt:
         print(
-            "\ninterrupted: measured benchmarks are saved; finish with `tox -e bench-all -- --resume %s`" % opts.run_id,
+            "\ninterrupted: measured benchmarks are saved; finish with `tox -e bench-all -- --resume %s`" % run_id,
             file=sys.stderr,
         )
         return 130
     if args.publish:
-        cmd_publish(argparse.Namespace(results=[results_dir / opts.run_id], docs_dir=args.publish))
+        cmd_publish(argparse.Namespace(results=[opts.run_dir], docs_dir=args.publish))
     return code
 
 
@@ -241,7 +243,7 @@ def _bench_all(args: argparse.Namespace, opts: run.BenchAllOptions, display: pro
     with bench_lock(force=args.force):
         summary = run.bench_all(opts, display)
     display.show(progress.Phase(progress.REPORTING))
-    path, code = _render_report([opts.results_dir / opts.run_id], Path(args.reports_dir))
+    path, code = _render_report([opts.run_dir], Path(args.reports_dir))
     display.show(dataclasses.replace(summary, report=str(path)))
     return (1 if summary.failed else 0) or code
 

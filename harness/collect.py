@@ -71,7 +71,7 @@ class RunData:
     def capacity(self) -> dict[str, dict[int, dict[int, float]]]:
         """run_id -> k -> round -> the machine's capacity that run measured (``harness.capacity``)."""
         return {
-            m["run_id"]: capacity.by_round([capacity.Probe.from_json(p) for p in m["capacity"]])
+            m["run_id"]: capacity.by_round([capacity.CapacityProbe.from_json(p) for p in m["capacity"]])
             for m in self.manifests
             if m.get("capacity")
         }
@@ -154,7 +154,7 @@ def _benchmark_row(bench: pyperf.Benchmark, path: Path) -> dict[str, Any]:
         "params": params_label(params),
         "params_dict": params,
         "tags": list(meta.get("tags", [])),
-        # runs from before roles were declared: the latency workload was tagged as such
+        # a run recorded without roles: its latency workload carries the tag
         "roles": list(meta.get("roles", ["latency"] if "latency" in meta.get("tags", []) else [])),
         "work_size": int(meta.get("work_size", 0) or 0),
         "profile": meta.get("profile", ""),

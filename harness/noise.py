@@ -54,7 +54,7 @@ def time_values(seconds: float, count: int) -> list[float]:
 
 
 @dataclass(frozen=True)
-class Probe:
+class NoiseProbe:
     """One probe: the fixed loop timed back to back before a round."""
 
     round: int  # the round it preceded, from 1
@@ -67,7 +67,7 @@ class Probe:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Probe:
+    def from_json(cls, data: dict[str, Any]) -> NoiseProbe:
         return cls(
             round=int(data["round"]),
             count=int(data.get("count", 0)),
@@ -77,21 +77,21 @@ class Probe:
         )
 
 
-def summarize(round_: int, count: int, values: Sequence[float]) -> Probe:
+def summarize(round_: int, count: int, values: Sequence[float]) -> NoiseProbe:
     """The probe of ``values`` (positive times of ``spin(count)``); the spread is 0.0
     for fewer than two."""
     logs = [math.log(v) for v in values]
     spread = statistics.stdev(logs) if len(logs) > 1 else 0.0
-    return Probe(round=round_, count=count, values=len(values), median=statistics.median(values), spread=spread)
+    return NoiseProbe(round=round_, count=count, values=len(values), median=statistics.median(values), spread=spread)
 
 
-def probe(round_: int, count: int, seconds: float = PROBE_SECONDS) -> Probe:
+def probe(round_: int, count: int, seconds: float = PROBE_SECONDS) -> NoiseProbe:
     """Time ``spin(count)`` for ``seconds`` and summarize it.  Calibrate ``count`` once
     per run (``loop_count``), so that the probes of its rounds time the same work."""
     return summarize(round_, count, time_values(seconds, count))
 
 
-def drift(probes: Sequence[Probe]) -> float:
+def drift(probes: Sequence[NoiseProbe]) -> float:
     """Standard deviation of the log time per iteration across rounds: how much the
     machine's speed moved between rounds (NaN for fewer than two probes that recorded
     their count: the first runs with probes recalibrated the loop every round)."""
@@ -101,7 +101,7 @@ def drift(probes: Sequence[Probe]) -> float:
     return statistics.stdev(math.log(p.median / p.count) for p in known)
 
 
-def describe(probes: Sequence[Probe]) -> str:
+def describe(probes: Sequence[NoiseProbe]) -> str:
     """One sentence for the report: the noise of one value and the drift between rounds."""
     if not probes:
         return ""

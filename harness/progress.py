@@ -140,7 +140,7 @@ class Measuring:
 
 
 @dataclass(frozen=True)
-class Noise:
+class NoiseProbed:
     """The machine-noise probe before a round (``harness.noise``)."""
 
     round: int
@@ -152,7 +152,7 @@ class Noise:
 
 
 @dataclass(frozen=True)
-class Capacity:
+class CapacityProbed:
     """A capacity probe (``harness.capacity``): ``k`` busy processes did ``value`` times the work of one."""
 
     k: int
@@ -165,7 +165,7 @@ class Capacity:
 @dataclass(frozen=True)
 class Widths:
     """The headline ratios' 95% half-widths (relative) against the target: after a round
-    (``harness.run.precision_rule``, beside its history entry) or when the run ends."""
+    (``harness.precision.PrecisionRule``, beside its history entry) or when the run ends."""
 
     round: int
     target: float  # 0: none
@@ -216,7 +216,7 @@ class Summary:
     unavailable: int  # benchmarks that cannot run on their interpreter
     measuring: float  # seconds of measuring, resumed sessions included
     rounds: int
-    stopped_by: str  # workloads.host.Rounds.stopped_by
+    stopped_by: str  # workloads.host.RoundsResult.stopped_by
     widths: Optional[Widths]
     report: str = ""
 
@@ -237,7 +237,18 @@ class Summary:
 
 
 Record = Union[
-    SchedulerEvent, Start, Note, Step, Phase, Preparing, EnvFailed, Measuring, Noise, Capacity, Widths, Summary
+    SchedulerEvent,
+    Start,
+    Note,
+    Step,
+    Phase,
+    Preparing,
+    EnvFailed,
+    Measuring,
+    NoiseProbed,
+    CapacityProbed,
+    Widths,
+    Summary,
 ]
 
 
@@ -318,8 +329,8 @@ class Live(Display):
         self.round_ends: Optional[float] = None  # wall clock
         self.stopped = ""
         self.widths: Optional[Widths] = None
-        self.capacity: Optional[Capacity] = None
-        self.noise: Optional[Noise] = None
+        self.capacity: Optional[CapacityProbed] = None
+        self.noise: Optional[NoiseProbed] = None
         self.live = RichLive(console=console, auto_refresh=False, transient=True, get_renderable=self.panel)
 
     def __enter__(self) -> Live:
@@ -362,9 +373,9 @@ class Live(Display):
             self.stopped, self.round_ends = record.line(), None
         elif isinstance(record, Widths):
             self.widths = record
-        elif isinstance(record, Capacity):
+        elif isinstance(record, CapacityProbed):
             self.capacity = record
-        elif isinstance(record, Noise):
+        elif isinstance(record, NoiseProbed):
             self.noise = record
 
     def _eta(self, remaining: int) -> None:

@@ -11,8 +11,7 @@ Which benchmarks.  ``SUBSET`` holds those that need only pyperf and the standard
 library, run one pyperf benchmark per script, run in worker mode on CPython 3.9-3.13,
 free-threaded 3.13t (with and without ``PYTHON_GIL=1``) and PyPy 3.9, and take between
 about 50 ms and 1 s per value with calibrated loops on each; ``EXCLUDED`` says for every
-other benchmark of ``PYPERFORMANCE_VERSION``'s MANIFEST why it is left out.  The
-choice was checked by running each candidate on each of those interpreters.
+other benchmark of ``PYPERFORMANCE_VERSION``'s MANIFEST why it is left out.
 
 The benchmark scripts come from the ``pyperformance`` package installed on the host
 (``benchmark_dir``); the measured interpreters only run them, with their own pyperf.

@@ -23,50 +23,59 @@ import platform
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from harness import capacity, interpreters, noise, stats
+from harness import capacity, interpreters, noise
 from harness.progress import (
-    Capacity,
+    CapacityProbed,
     Display,
     EnvFailed,
     Measuring,
-    Noise,
+    NoiseProbed,
     Note,
     Preparing,
     Step,
     Summary,
-    Widths,
-    pct,
 )
 from workloads import host
-from workloads.host import EnvRun, Outcome, Profile, Rounds, StopRule, Target, UserError, run_rounds, worker_environ
+from workloads.host import EnvRun, Outcome, RoundPlan, RunOptions, Target, UserError, run_rounds
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TAIL_LINES = 30
 STOP_GRACE = 30.0  # seconds an interrupted env gets to record where it stopped
 
 
-@dataclass
+@dataclass(frozen=True)
 class BenchAllOptions:
-    root: Path
-    results_dir: Path
-    profile: Profile
-    run_id: str
-    resume: bool
+    """bench-all's options, resolved once by ``harness.cli``: what every env measures
+    (``run``, handed to each env's driver), and what the host alone decides."""
+
+    run: RunOptions
+    root: Path  # the project root holding tox.ini
     envs: list[str]
-    forward: list[str]  # passed through to every env's `python -m workloads --prepare`
-    seed: int = 0
     precision: float = 0.0  # target relative half-width of headline ratios; 0: fixed rounds
     budget: float | None = None  # seconds of measuring, after which no new round starts
     aa: list[str] = field(default_factory=list)  # envs measured twice, as <env> and <env>-aa
-    layout: str = "blocks"  # workloads.host.LAYOUTS
     pyperformance: tuple[str, ...] = ()  # pyperformance benchmarks measured in the same rounds
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.run.run_dir)
+
+
+def resumed_order(run_dir: Path) -> tuple[int | None, str | None]:
+    """The seed and layout a run was started with, from its manifest (None where it has
+    none): a resumed run keeps the order it was started with."""
+    path = host.find_meta(str(run_dir), host.MANIFEST)
+    if path is None:
+        return None, None
+    manifest = host.read_json(path)
+    return manifest.get("seed"), manifest.get("layout", "processes")
 
 
 def machine_info() -> dict[str, object]:
@@ -107,21 +116,8 @@ def _prepare_env(opts: BenchAllOptions, env: str, index: int, total: int, displa
     cmd = [sys.executable, "-m", "tox", "run", "-c", str(opts.root / "tox.ini"), "-e", env]
     if os.environ.get("TOX_WORK_DIR"):  # keep the nested envs beside the outer one
         cmd += ["--workdir", os.environ["TOX_WORK_DIR"]]
-    cmd += [
-        "--",
-        "--prepare",
-        "--profile",
-        opts.profile.name,
-        "--run-id",
-        opts.run_id,
-        "--results-dir",
-        str(opts.results_dir),
-        "--layout",
-        opts.layout,
-    ]
-    cmd += (["--resume", opts.run_id] if opts.resume else []) + opts.forward
-    child_env = _tox_env()
-    child_env.update(GILBENCH_PROGRESS="env %d/%d" % (index, total), GILBENCH_RUN_ID=opts.run_id)
+    cmd += ["--", *host.driver_args(opts.run, env)]
+    child_env = dict(_tox_env(), GILBENCH_PROGRESS="env %d/%d" % (index, total))
     tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
     proc = subprocess.Popen(
         cmd, cwd=opts.root, env=child_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
@@ -144,17 +140,13 @@ def _prepare_env(opts: BenchAllOptions, env: str, index: int, total: int, displa
 
 def _env_run(opts: BenchAllOptions, env: str) -> EnvRun:
     """The host's handle on a prepared env: its benchmark processes run on the env's
-    own interpreter, with the env's PYTHON_GIL, from a neutral folder (so the
-    installed package, with its compiled extension, is imported, not the checkout)."""
-    run_dir = str(opts.results_dir / opts.run_id)
-    status = host.read_json(host.meta_path(run_dir, env + host.STATUS_SUFFIX))
+    own interpreter, with the env's PYTHON_GIL and the run's variables, from a neutral
+    folder (so the installed package, with its compiled extension, is imported, not the
+    checkout)."""
+    status = host.read_json(opts.run.files(env).status)
     facts = host.InterpreterFacts.from_json(status["interpreter"])
-    environ = {k: v for k, v in worker_environ().items() if k != "PYTHON_GIL"}
-    if facts.python_gil_env:
-        environ["PYTHON_GIL"] = facts.python_gil_env
-    run = EnvRun(
-        str(opts.results_dir), opts.run_id, opts.profile, Target(env, facts.executable, environ, tempfile.gettempdir())
-    )
+    extra = dict(opts.run.worker_env(), **({"PYTHON_GIL": facts.python_gil_env} if facts.python_gil_env else {}))
+    run = EnvRun(opts.run, Target(env, facts.executable, extra))
     run.load()
     return run
 
@@ -164,7 +156,7 @@ def clone(run: EnvRun, *, env: str | None = None, run_id: str | None = None) -> 
     run (an A/A twin) or in another run (a layout comparison); created on first use,
     picked up as it stands after that."""
     target = dataclasses.replace(run.target, env=env or run.target.env)
-    twin = EnvRun(os.path.dirname(os.path.dirname(run.suite_path)), run_id or run.run_id, run.profile, target)
+    twin = EnvRun(dataclasses.replace(run.options, run_id=run_id or run.run_id), target)
     if not os.path.exists(twin.status_path):
         twin.create(run.specs, run.status["interpreter"], run.status["interpreter"].get("jit") == "on")
     twin.load()
@@ -172,124 +164,13 @@ def clone(run: EnvRun, *, env: str | None = None, run_id: str | None = None) -> 
     return twin
 
 
-AHEAD_SECONDS = 600.0  # the progress line and the report say what this much more measuring would buy
-
-
-def round_cost(runs: list[EnvRun], benchmarks: set[tuple[str, str]]) -> float:
-    """Seconds one more round of ``benchmarks`` ((env, name) pairs) would take: each one's
-    share of its processes' time, per round measured so far."""
-    total = 0.0
-    for run in runs:
-        for spec in run.specs:
-            entry = run.entry(spec)
-            if (run.target.env, spec.name) not in benchmarks:
-                continue
-            if entry is not None and entry.runs:
-                total += entry.seconds / entry.runs
-    return total
-
-
-def projected(head: pd.DataFrame, still_open: set[tuple[str, str]], rounds: int) -> pd.Series:
-    """Each headline ratio's half-width after ``rounds`` more rounds of the benchmarks in
-    ``still_open``, if the per-round spread stays what it was (closed ratios keep theirs)."""
-    grows = [
-        (e, n) in still_open or (oe, on) in still_open
-        for e, n, oe, on in head[["env", "name", "other_env", "other_name"]].itertuples(index=False)
-    ]
-    return pd.Series(
-        [
-            stats.projected_half_width(hw, int(n), rounds) if grow else hw
-            for hw, n, grow in zip(head["hw"], head["n"], grows)
-        ],
-        index=head.index,
-        dtype=float,
-    )
-
-
 def headline(runs: list[EnvRun]) -> pd.DataFrame:
-    """Every headline ratio of ``runs`` as measured so far (``analysis.Analysis.headline``)."""
+    """Every headline ratio of ``runs`` as measured so far (``analysis.Analysis.headline``):
+    what the precision target (``harness.precision``) is fed after every round."""
     from harness import analysis, collect
 
     data = collect.from_runs(runs)
     return analysis.analyse(data.benchmarks, data.envs).headline()
-
-
-def widths(head: pd.DataFrame, target: float, round_: int) -> Widths:
-    """How precise the headline ratios in ``head`` are, against ``target``."""
-    hw = head["hw"]
-    return Widths(
-        round=round_,
-        target=target,
-        ratios=len(hw),
-        within=int((hw <= target).sum()),
-        median=_finite(hw.median()),
-        p90=_finite(hw.quantile(0.9)),
-        widest=_finite(hw.max()),
-    )
-
-
-def precision_rule(target: float, history: list[dict[str, Any]], show: Callable[[Widths], None]) -> StopRule:
-    """Close every benchmark whose headline ratios all reached ±``target`` (95%), from
-    round ``stats.LEAST_ROUNDS_TO_STOP`` on.
-
-    After each round, ``history`` gets how many headline ratios are within ±5% and
-    ±3%, the elapsed time, and the median and 90th-percentile half-widths that
-    ``AHEAD_SECONDS`` more of measuring would reach (``tools/time_to_precision.py``
-    reads it back from the manifest; the report quotes the last entry of a run its
-    budget stopped); ``show`` gets the same widths as a record, for the live display.
-    """
-    started = time.monotonic()
-
-    def rule(runs: list[EnvRun], measured: int) -> tuple[set[tuple[str, str]], str]:
-        """The benchmarks to close after ``measured`` rounds; none before
-        ``stats.LEAST_ROUNDS_TO_STOP`` (stopping early costs the intervals coverage)."""
-        head = headline(runs)
-        now = widths(head, target, measured)
-        wide = head[~(head["hw"] <= target)]
-        needed = set(zip(wide["env"], wide["name"])) | set(zip(wide["other_env"], wide["other_name"]))
-        open_now = {(r.target.env, s.name) for r in runs for s in r.open_specs()}
-        close = open_now - needed if measured >= stats.LEAST_ROUNDS_TO_STOP else set()
-        cost = round_cost(runs, open_now - close)
-        more = int(AHEAD_SECONDS // cost) if cost > 0 else 0
-        ahead = projected(head, open_now - close, more) if more else head["hw"]
-        entry = {
-            "round": measured,
-            "seconds": round(time.monotonic() - started, 1),
-            "ratios": now.ratios,
-            "within_5": int((head["hw"] <= 0.05).sum()),
-            "within_3": int((head["hw"] <= 0.03).sum()),
-            "median": now.median,
-            "p90": now.p90,
-            "widest": now.widest,
-            "ahead": {
-                "seconds": AHEAD_SECONDS,
-                "rounds": more,
-                "median": _finite(ahead.median()),
-                "p90": _finite(ahead.quantile(0.9)),
-            },
-        }
-        history.append(entry)
-        show(now)
-        note = "±%d%%: %d of %d ratios, median ±%s, p90 ±%s" % (
-            round(100 * target),
-            now.within,
-            now.ratios,
-            pct(now.median),
-            pct(now.p90),
-        )
-        if more:
-            note += "; another %d min: median ±%s, p90 ±%s" % (
-                AHEAD_SECONDS // 60,
-                pct(entry["ahead"]["median"]),
-                pct(entry["ahead"]["p90"]),
-            )
-        return close, note
-
-    return rule
-
-
-def _finite(value: Any) -> float | None:
-    return float(value) if value is not None and pd.notna(value) else None
 
 
 def bench_all(opts: BenchAllOptions, display: Display) -> Summary:
@@ -321,6 +202,8 @@ def bench_all(opts: BenchAllOptions, display: Display) -> Summary:
 def summarize(opts: BenchAllOptions, runs: list[EnvRun], manifest: Manifest, failed: bool) -> Summary:
     """The run's summary from its envs' status files and manifest (the report's path is
     added once the report is written)."""
+    from harness import precision  # pandas and SciPy: only once a run measures
+
     outcomes = [Outcome(e["status"]) for run in runs for e in run.status["benchmarks"].values()]
     rounds = max((e.runs for run in runs for s in run.specs if (e := run.entry(s)) is not None), default=0)
     data = manifest.data
@@ -335,7 +218,7 @@ def summarize(opts: BenchAllOptions, runs: list[EnvRun], manifest: Manifest, fai
         measuring=data.get("measuring_seconds", 0.0),
         rounds=rounds,
         stopped_by=data.get("stopped_by", ""),
-        widths=widths(headline(runs), opts.precision, rounds) if any(run.suite for run in runs) else None,
+        widths=precision.widths(headline(runs), opts.precision, rounds) if any(run.suite for run in runs) else None,
     )
 
 
@@ -343,13 +226,13 @@ class Manifest:
     """``meta/run.json``: who measured, how, which envs, and what the machine did meanwhile."""
 
     def __init__(self, opts: BenchAllOptions, plan: list[tuple[str, Any, str]]) -> None:
-        self.path = Path(host.meta_path(str(opts.results_dir / opts.run_id), host.MANIFEST))
+        self.path = Path(host.meta_path(opts.run.run_dir, host.MANIFEST))
         self.data: dict[str, Any] = {
             "format": host.MANIFEST_FORMAT,
-            "run_id": opts.run_id,
-            "profile": opts.profile.name,
-            "layout": opts.layout,
-            "seed": opts.seed,
+            "run_id": opts.run.run_id,
+            "profile": opts.run.profile.name,
+            "layout": opts.run.layout,
+            "seed": opts.run.seed,
             "precision": opts.precision,
             "budget": opts.budget,
             "machine": machine_info(),
@@ -361,12 +244,10 @@ class Manifest:
                 for env, interp, reason in plan
             },
         }
-        if opts.resume and self.path.exists():
+        if opts.run.resume and self.path.exists():  # its seed and layout are the options' (``resumed_order``)
             previous = host.read_json(str(self.path))
-            kept = ("started", "seed", "layout", "noise", "capacity", "precision_history")
+            kept = ("started", "noise", "capacity", "precision_history")
             self.data.update({k: previous[k] for k in kept if k in previous})
-            opts.seed = self.data["seed"]  # a resumed run keeps the order it was started with
-            opts.layout = self.data.get("layout", "processes")
 
     def save(self) -> None:
         self.data["updated"] = host.utc_now()
@@ -419,52 +300,57 @@ def measure(opts: BenchAllOptions, runs: list[EnvRun], manifest: Manifest, displ
     """Measure ``runs`` in interleaved rounds (``workloads.host.run_rounds``), with a
     noise probe before every round and a capacity probe before every slot (``harness.capacity``),
     both kept in the manifest; return the failed benchmarks."""
+    from harness import precision  # pandas and SciPy: only once a run measures
+
     display.show(
         Measuring(
             envs=len(runs),
-            layout=opts.layout,
-            least=opts.profile.rounds,
-            most=opts.profile.most_rounds,
+            layout=opts.run.layout,
+            least=opts.run.profile.rounds,
+            most=opts.run.profile.most_rounds,
             target=opts.precision,
-            seed=opts.seed,
+            seed=opts.run.seed,
             budget=opts.budget,
             open=sum(len(run.open_specs()) for run in runs),
         )
     )
     data = manifest.data
     history: list[dict[str, Any]] = data.setdefault("precision_history", [])
-    probes = [noise.Probe.from_json(p) for p in data.get("noise", [])]  # a resumed run keeps its probes
+    probes = [noise.NoiseProbe.from_json(p) for p in data.get("noise", [])]  # a resumed run keeps its probes
     count = probes[0].count if probes else noise.loop_count()
     ks = capacity.probe_widths([s.workers for r in runs for s in r.specs], runs[0].status.get("cpu_count", 1))
-    taken = [capacity.Probe.from_json(p) for p in data.get("capacity", [])]
+    taken = [capacity.CapacityProbe.from_json(p) for p in data.get("capacity", [])]
     spins = data.setdefault("capacity_count", capacity.loop_count()) if ks else 0
 
     def before(round_: int) -> None:
         probes.append(noise.probe(round_, count))
         data["noise"] = [p.to_json() for p in probes]
-        display.show(Noise(round_, probes[-1].spread, probes[-1].median))
+        display.show(NoiseProbed(round_, probes[-1].spread, probes[-1].median))
 
     def probe(round_: int) -> None:
         taken.extend(capacity.probe(round_, k, spins) for k in ks)
         data["capacity"] = [p.to_json() for p in taken]
-        display.show(Capacity(taken[-1].k, taken[-1].capacity))
+        display.show(CapacityProbed(taken[-1].k, taken[-1].capacity))
 
-    rounds = Rounds(
-        least=opts.profile.rounds,
-        most=opts.profile.most_rounds if opts.precision else opts.profile.rounds,
-        seed=opts.seed,
-        stop=precision_rule(opts.precision, history, display.show) if opts.precision else None,
+    profile = opts.run.profile
+    plan = RoundPlan(
+        least=profile.rounds,
+        most=profile.most_rounds if opts.precision else profile.rounds,
+        seed=opts.run.seed,
+        policy=precision.PrecisionRule(opts.precision, lambda: headline(runs), history, display.show)
+        if opts.precision
+        else None,
         budget=opts.budget,
         before=before,
-        layout=opts.layout,
+        layout=opts.run.layout,
         probe=probe if ks else None,
     )
     measuring = time.monotonic()
-    failures = run_rounds(runs, rounds, display.show)
+    result = run_rounds(runs, plan, display.show)
     data["measuring_seconds"] = round(data.get("measuring_seconds", 0.0) + time.monotonic() - measuring, 1)
-    data["stopped_by"] = rounds.stopped_by
+    data["stopped_by"] = result.stopped_by
     for run in runs:
         bad = any(Outcome(e["status"]).failed for e in run.status["benchmarks"].values())
         data["envs"][run.target.env]["status"] = "some benchmarks failed" if bad else "ok"
     manifest.save()
-    return failures
+    return result.failures

@@ -1,10 +1,11 @@
 """Bench env interpreters driven directly, outside bench-all: what the validation checks
 and the self-measurement tools (``validation/``, ``tools/``) share.
 
-A *target* is a bench env's interpreter (gilbench installed in it) with a label and extra
-environment variables, given on their command lines as ``LABEL=PYTHON[,KEY=VALUE...]``;
-``prepare`` gets its calibrated plan from its own driver, and ``run_block`` runs one
-benchmark process exactly as bench-all does and reads its values back.
+A target is a bench env's interpreter (gilbench installed in it) with a label and extra
+environment variables (``workloads.host.Target``), given on their command lines as
+``LABEL=PYTHON[,KEY=VALUE...]``; ``prepare`` gets its calibrated plan from its own driver,
+and ``run_block`` runs one benchmark process exactly as bench-all does and reads its
+values back.
 """
 
 from __future__ import annotations
@@ -12,28 +13,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Sequence
 
-from workloads.host import BenchSpec, worker_environ
-
-
-@dataclass
-class Target:
-    """A bench env's interpreter (gilbench installed in it), its label and extra environment."""
-
-    label: str
-    python: str
-    env: Dict[str, str] = field(default_factory=dict)
-
-    @property
-    def environ(self) -> Dict[str, str]:
-        """What a benchmark process of this target runs with: bench-all's worker environment."""
-        base = {k: v for k, v in worker_environ().items() if k != "PYTHON_GIL"}
-        return dict(base, **self.env)
+from workloads.host import BenchSpec, Profile, RunOptions, Target, driver_command, read_json
 
 
 @dataclass
@@ -61,37 +46,29 @@ def parse_target(text: str) -> Target:
     return Target(label, os.path.abspath(python), env)
 
 
+def describe(target: Target) -> Dict[str, object]:
+    """A target as the tools' JSON records it: its label, interpreter and extra variables."""
+    return {"label": target.env, "python": target.python, "env": dict(target.extra)}
+
+
 def prepare(
-    target: Target, workloads: Sequence[str], workers: str, profile: str, folder: Path, layout: str = "blocks"
+    target: Target,
+    workloads: Sequence[str],
+    workers: Sequence[int],
+    profile: Profile,
+    folder: Path,
+    layout: str = "blocks",
 ) -> Prepared:
     """The target's plan for ``workloads``, calibrated by its own driver (``--prepare``,
     exactly as bench-all prepares an env): the benchmarks it can run, with their sizes."""
-    cmd = [
-        target.python,
-        "-m",
-        "workloads",
-        "--prepare",
-        "--no-timeline",
-        "--profile",
-        profile,
-        "--workers",
-        workers,
-        "--results-dir",
-        str(folder),
-        "--run-id",
-        "tool",
-        "--env",
-        target.label,
-        "--layout",
-        layout,
-    ]
-    cmd += [x for w in workloads for x in ("--workload", w)]
-    proc = subprocess.run(
-        cmd, cwd=tempfile.gettempdir(), env=dict(os.environ, **target.env), capture_output=True, text=True, check=False
+    options = RunOptions(
+        profile, "tool", str(folder), seed=0, layout=layout, workloads=tuple(workloads), workers=tuple(workers)
     )
+    cmd = driver_command(target.python, options, target.env, timeline=False)
+    proc = subprocess.run(cmd, cwd=target.cwd, env=target.environ, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
-        raise RuntimeError("%s: preparing failed\n%s" % (target.label, (proc.stdout + proc.stderr)[-2000:]))
-    status = json.loads((folder / "tool" / "meta" / (target.label + ".status.json")).read_text())
+        raise RuntimeError("%s: preparing failed\n%s" % (target.env, (proc.stdout + proc.stderr)[-2000:]))
+    status = read_json(options.files(target.env).status)
     specs = [s for s in map(BenchSpec.from_json, status["plan"]) if not s.unavailable]
     return Prepared(specs, int(status["warmups"]), status["interpreter"].get("jit") == "on")
 
@@ -106,7 +83,7 @@ def run_block(target: Target, specs: Sequence[BenchSpec], command: List[str], pa
     wall = time.monotonic() - started
     if proc.returncode != 0 or not os.path.exists(part):
         raise RuntimeError(
-            "%s: benchmark process exited %d\n%s" % (target.label, proc.returncode, (proc.stdout + proc.stderr)[-2000:])
+            "%s: benchmark process exited %d\n%s" % (target.env, proc.returncode, (proc.stdout + proc.stderr)[-2000:])
         )
     with open(part, encoding="utf-8") as fh:
         suite = json.load(fh)

@@ -474,7 +474,7 @@ def _precision(report: model.Report) -> list[Section]:
     """The precision reached against the profile's target, what the target would cost,
     and the machine noise probed while measuring (shown for any profile)."""
     precision = model.precision_context(report.analysis, report.data.benchmarks)
-    probes = [noise.Probe.from_json(p) for m in report.data.manifests for p in m.get("noise", [])]
+    probes = [noise.NoiseProbe.from_json(p) for m in report.data.manifests for p in m.get("noise", [])]
     text, items = "", []
     if precision:
         text = (

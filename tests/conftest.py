@@ -12,8 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import browser
 import pytest
-from helpers import HOSTILE, MERGE_STEP, ROOT, run_module, workflow_step_command
+from helpers import HOSTILE, MERGE_STEP, ROOT, build_docs, run_module, workflow_step_command
 
 # The checkout's own command-line tools (``tools``, ``validation``) are importable by the tests;
 # appended, so that ``harness`` and ``workloads`` are still the installed package.
@@ -37,13 +38,41 @@ OPTIONAL = (
 )
 
 
+# Set by .ci/run: CI also runs the tests marked ``ci_only`` (a real interpreter build).
+CI_ENV = "GILBENCH_CI"
+_CI_ONLY = pytest.StashKey[int]()  # how many were deselected, for the summary
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Deselect the ``ci_only`` tests unless ``$GILBENCH_CI`` is set (CI sets it)."""
+    if os.environ.get(CI_ENV):
+        return
+    ci_only = [item for item in items if item.get_closest_marker("ci_only")]
+    if ci_only:
+        config.hook.pytest_deselected(items=ci_only)
+        items[:] = [item for item in items if not item.get_closest_marker("ci_only")]
+    config.stash[_CI_ONLY] = len(ci_only)
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    browser.close_browser()
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
-    """Say which optional parts were skipped, and how to enable each."""
+    """Say which optional parts were skipped, and how to enable each; and which tests
+    only CI runs."""
     missing = [(name, what, how) for name, present, what, how in OPTIONAL if not present()]
     if missing:
         terminalreporter.section("optional parts skipped")
         for name, what, how in missing:
             terminalreporter.write_line("%s not found: %s skipped; enable with `%s`" % (name, what, how))
+    deselected = config.stash.get(_CI_ONLY, 0)
+    if deselected:
+        terminalreporter.section("CI-only tests deselected")
+        terminalreporter.write_line(
+            "%d test(s) marked ci_only (a real interpreter build) deselected; CI runs them: "
+            "`%s=1 tox -e tests`" % (deselected, CI_ENV)
+        )
 
 
 @pytest.fixture(scope="session")
@@ -148,3 +177,11 @@ def published_docs(publish_results) -> Path:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return work / "docs"
+
+
+@pytest.fixture(scope="session")
+def site(published_docs, tmp_path_factory) -> Path:
+    """The docs with two published runs, built as `tox -e docs` builds them."""
+    out = tmp_path_factory.mktemp("site")
+    build_docs(published_docs, out)
+    return out

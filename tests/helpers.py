@@ -45,6 +45,12 @@ def run_module(module: str, *args: str, env: dict | None = None, cwd: Path | Non
     )
 
 
+def build_docs(source: Path, out: Path) -> None:
+    """Build the Sphinx site in ``source`` into ``out`` with warnings as errors, as `tox -e docs` does."""
+    proc = run_module("sphinx", "-W", "--keep-going", "-q", "-b", "html", str(source), str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
     """Exit status 2, one 'error:' line naming what was wrong, and no traceback."""
     assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)

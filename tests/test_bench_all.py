@@ -7,6 +7,7 @@ kept under ~/.cache/gilbench so CI reuses the environments between runs.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -31,66 +32,57 @@ def my_sum(n):
 '''
 
 
+PYPERFORMANCE_PAIR = ("bench-py313", "bench-py313t")
+TWO = ("nbody", "richards")
+
+
+def _with_pyperformance(envs: list[str]) -> bool:
+    """The run adds two pyperformance benchmarks where pyperformance is installed and the
+    matched 3.13.5 pair is found: the pyperformance section compares the pair."""
+    return importlib.util.find_spec("pyperformance") is not None and set(PYPERFORMANCE_PAIR) <= set(envs)
+
+
 @pytest.fixture(scope="module")
 def bench_all(root, tmp_path_factory, gilbench_home):
+    """The suite's one bench-all through tox, as a user starts it: CPython 3.9, PyPy and the
+    matched 3.13.5 pair (3.13t also under PYTHON_GIL=1) where found, an env without an
+    interpreter, countdown and a user's own workload file, and two pyperformance benchmarks."""
     found = interpreters.assign(interpreters.discover())
-    candidates = ("bench-py39", "bench-pypy3", "bench-py313t", "bench-py313t-gil")
+    candidates = ("bench-py39", "bench-pypy3", "bench-py313", "bench-py313t", "bench-py313t-gil")
     envs = [e for e in candidates if interpreters.env_factor(e) in found]
     if len(envs) < 2:
-        pytest.skip("needs at least two of CPython 3.9, PyPy, 3.13t on this machine")
+        pytest.skip("needs at least two of CPython 3.9, PyPy, 3.13.5, 3.13t on this machine")
+    missing = [e for e in interpreters.BENCH_ENVS if interpreters.env_factor(e) not in found][:1]
     out = tmp_path_factory.mktemp("bench-all")
     mine = out / "elsewhere" / "my_lib_bench.py"  # a user's workloads, outside the repo and off sys.path
     mine.parent.mkdir()
     mine.write_text(USER_WORKLOADS)
-    cmd = [
-        sys.executable,
-        "-m",
-        "tox",
-        "run",
-        "-c",
-        str(root / "tox.ini"),
-        "--workdir",
-        str(TOX_WORK),
-        "-e",
-        "bench-all",
-        "--",
-        "--profile",
-        "smoke",
-        "--env",
-        ",".join(envs + ["bench-py314"]),
-        "--workload",
-        "countdown,my_sum",
-        "--workloads",
-        str(mine),
-        "--workers",
-        "1,2",
-        "--no-provision",
-        "--results-dir",
-        str(out / "results"),
-        "--reports-dir",
-        str(out / "reports"),
-    ]
+    cmd = [sys.executable, "-m", "tox", "run", "-c", str(root / "tox.ini"), "--workdir", str(TOX_WORK)]
+    cmd += ["-e", "bench-all", "--", "--profile", "smoke", "--env", ",".join(envs + missing)]
+    cmd += ["--workload", "countdown,my_sum", "--workloads", str(mine), "--workers", "1,2", "--no-provision"]
+    cmd += ["--pyperformance", ",".join(TWO)] if _with_pyperformance(envs) else []
+    cmd += ["--results-dir", str(out / "results"), "--reports-dir", str(out / "reports")]
     # its own lock: a real run beside the suite must not refuse this one
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("TOX_")}, "GILBENCH_HOME": str(gilbench_home)}
     proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     (run_dir,) = (out / "results").iterdir()
-    return envs, run_dir, proc.stdout, out
+    return envs, run_dir, proc.stdout, out, missing
 
 
 def test_every_found_env_ran_and_missing_ones_were_skipped(bench_all):
-    envs, run_dir, stdout, _ = bench_all
+    envs, run_dir, stdout, _, missing = bench_all
     manifest = json.loads((run_dir / "meta" / "run.json").read_text())
     for env in envs:
         assert manifest["envs"][env]["status"] == "ok"
         assert (run_dir / (env + ".json")).exists()
-    if "py314" not in interpreters.assign(interpreters.discover()):
-        assert manifest["envs"]["bench-py314"]["status"] == "skipped"
-        assert "skip bench-py314" in stdout
+    for env in missing:
+        assert manifest["envs"][env]["status"] == "skipped"
+        assert "skip %s" % env in stdout
 
 
 def test_one_run_id_for_all_envs_and_progress_shown(bench_all):
-    envs, run_dir, stdout, _ = bench_all
+    envs, run_dir, stdout, _, _ = bench_all
     for env in envs:
         for bench in pyperf.BenchmarkSuite.load(str(run_dir / (env + ".json"))).get_benchmarks():
             assert bench.get_metadata()["run_id"] == run_dir.name
@@ -99,7 +91,7 @@ def test_one_run_id_for_all_envs_and_progress_shown(bench_all):
 
 
 def test_report_path_is_printed(bench_all):
-    _, run_dir, stdout, out = bench_all
+    _, run_dir, stdout, out, _ = bench_all
     report = out / "reports" / run_dir.name / "index.html"
     assert report.exists()
     assert "report: %s" % report in stdout
@@ -108,7 +100,7 @@ def test_report_path_is_printed(bench_all):
 
 
 def test_free_threaded_env_really_runs_without_the_gil(bench_all):
-    envs, run_dir, _, _ = bench_all
+    envs, run_dir, _, _, _ = bench_all
     if "bench-py313t" not in envs:
         pytest.skip("no free-threaded build here (CI provisions one)")
     suite = pyperf.BenchmarkSuite.load(str(run_dir / "bench-py313t.json"))
@@ -120,7 +112,7 @@ def test_free_threaded_env_really_runs_without_the_gil(bench_all):
 
 
 def test_pyperf_compare_to_takes_the_whole_run_folder(bench_all):
-    envs, run_dir, _, _ = bench_all
+    envs, run_dir, _, _, _ = bench_all
     cmd = [sys.executable, "-m", "pyperf", "compare_to", *map(str, sorted(run_dir.glob("*.json"))), "--table"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -129,7 +121,7 @@ def test_pyperf_compare_to_takes_the_whole_run_folder(bench_all):
 
 def test_envs_were_measured_in_interleaved_rounds(bench_all):
     """Round r of every env ran before round r+1 of any: the rounds' processes overlap in time."""
-    envs, run_dir, stdout, _ = bench_all
+    envs, run_dir, stdout, _, _ = bench_all
     assert "measuring %d env(s) in interleaved rounds" % len(envs) in stdout
     manifest = json.loads((run_dir / "meta" / "run.json").read_text())
     assert isinstance(manifest["seed"], int)
@@ -139,7 +131,7 @@ def test_envs_were_measured_in_interleaved_rounds(bench_all):
 
 
 def test_a_users_workload_file_runs_in_every_env_and_reaches_the_report(bench_all):
-    envs, run_dir, _, out = bench_all
+    envs, run_dir, _, out, _ = bench_all
     for env in envs:
         names = pyperf.BenchmarkSuite.load(str(run_dir / (env + ".json"))).get_benchmark_names()
         assert {"my_sum[serial]", "my_sum[threads,w=2]"} <= set(names), (env, names)
@@ -147,27 +139,12 @@ def test_a_users_workload_file_runs_in_every_env_and_reaches_the_report(bench_al
     assert "my_sum" in html
 
 
-PYPERFORMANCE_PAIR = ("bench-py313", "bench-py313t")
-TWO = ("nbody", "richards")
-
-
 @pytest.fixture(scope="module")
-def pyperformance_run(root, tmp_path_factory, gilbench_home):
-    """bench-all --pyperformance with two benchmarks on the matched pair, at the smoke profile."""
-    pytest.importorskip("pyperformance", reason="pyperformance is not installed (the tests extra installs it)")
-    found = interpreters.assign(interpreters.discover())
-    if not all(interpreters.env_factor(e) in found for e in PYPERFORMANCE_PAIR):
-        pytest.skip("needs the matched CPython 3.13.5 pair (tox -e tests provisions it)")
-    out = tmp_path_factory.mktemp("bench-all-pyperformance")
-    cmd = [sys.executable, "-m", "tox", "run", "-c", str(root / "tox.ini"), "--workdir", str(TOX_WORK)]
-    cmd += ["-e", "bench-all", "--", "--profile", "smoke", "--env", ",".join(PYPERFORMANCE_PAIR)]
-    cmd += ["--workload", "countdown", "--pyperformance", ",".join(TWO), "--no-provision"]
-    cmd += ["--results-dir", str(out / "results"), "--reports-dir", str(out / "reports")]
-    # its own lock: a real run beside the suite must not refuse this one
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("TOX_")}, "GILBENCH_HOME": str(gilbench_home)}
-    proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    (run_dir,) = (out / "results").iterdir()
+def pyperformance_run(bench_all):
+    """The run's folder and report, where it measured pyperformance's benchmarks too."""
+    envs, run_dir, _, out, _ = bench_all
+    if not _with_pyperformance(envs):
+        pytest.skip("needs pyperformance (the tests extra installs it) and the matched 3.13.5 pair")
     return run_dir, out / "reports" / run_dir.name
 
 

@@ -18,6 +18,8 @@ from helpers import assert_one_line_error, run_module
         (["bench-all", "--budget", "soon"], ["--budget 'soon'", "45m"]),
         (["bench-all", "--precision", "150"], ["--precision 150"]),
         (["bench-all", "--max-rounds", "1"], ["--max-rounds 1", "at least 3 rounds"]),
+        (["bench-all", "--workloads", "nowhere/mine.py"], ["--workloads nowhere/mine.py", "no such .py file"]),
+        (["bench-all", "--workers", "two"], ["--workers", "comma-separated integers"]),
         (["report", "does/not/exist"], ["does/not/exist"]),
         (["bench-all", "--pyperformance", "nope"], ["unknown pyperformance benchmark 'nope'", "nbody, spectral_norm"]),
         (["bench-all", "--pyperformance", "nbody,mdp"], ["'mdp' is not in gilbench's subset: too slow", "richards"]),

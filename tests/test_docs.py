@@ -10,28 +10,15 @@ import sys
 
 import pytest
 from browser import inspect_page
-from helpers import HOSTILE, MERGE_STEP, ROOT, WORKFLOW, run_module, workflow_step_command
+from helpers import HOSTILE, MERGE_STEP, ROOT, WORKFLOW, build_docs, workflow_step_command
 
 from workloads import _registry
 
 RUN = "20260101T000000Z-test00"  # the run with the hostile hostname
 
 
-def _build(source, out) -> None:
-    proc = run_module("sphinx", "-W", "--keep-going", "-q", "-b", "html", str(source), str(out))
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-
-
-@pytest.fixture(scope="module")
-def site(published_docs, tmp_path_factory):
-    """The docs with two published runs, built as `tox -e docs` builds them."""
-    out = tmp_path_factory.mktemp("site")
-    _build(published_docs, out)
-    return out
-
-
 def test_committed_docs_build_with_warnings_as_errors(tmp_path):
-    _build(ROOT / "docs", tmp_path / "html")
+    build_docs(ROOT / "docs", tmp_path / "html")
     assert "No runs are published yet" in (tmp_path / "html" / "results" / "index.html").read_text() or any(
         (ROOT / "docs" / "results").glob("*/raw")
     )

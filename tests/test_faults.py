@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pyperf
 import pytest
-from browser import chromium_path
+from browser import inspect_page
 from helpers import assert_one_line_error, run_module, wait_for
 
 from harness import collect
@@ -136,11 +136,31 @@ def test_a_crash_fails_only_its_own_benchmark(crashed_run):
     assert not any(n.startswith(("raises", "segfaults", "exits")) for n in names)
 
 
-def test_the_report_lists_failures_with_their_error(crashed_run, tmp_path):
+@pytest.fixture(scope="module")
+def mixed_report(crashed_run, tmp_path_factory):
+    """The report of the crashed run's folder with a foreign, a broken and an empty file
+    added: its exit status, stderr and HTML."""
     _, run, _ = crashed_run
-    proc = run_module("harness", "report", str(run), "--reports-dir", str(tmp_path))
-    assert proc.returncode == 0, proc.stderr
-    html = (tmp_path / run.name / "index.html").read_text()
+    mixed = tmp_path_factory.mktemp("mixed") / run.name
+    mixed.mkdir()
+    for path in run.iterdir():
+        if path.is_file():
+            (mixed / path.name).write_bytes(path.read_bytes())
+    foreign = pyperf.Benchmark([pyperf.Run([0.1, 0.2], metadata={"name": "someone_elses"}, collect_metadata=False)])
+    pyperf.BenchmarkSuite([foreign]).dump(str(mixed / "bench-foreign.json"))
+    (mixed / "meta").mkdir()
+    for path in (run / "meta").iterdir():
+        (mixed / "meta" / path.name).write_bytes(path.read_bytes())
+    (mixed / "meta" / "bench-bad.status.json").write_text("{not json")
+    (mixed / "bench-empty.json").write_text("")
+    reports = mixed.parent / "reports"
+    proc = run_module("harness", "report", str(mixed), "--reports-dir", str(reports))
+    html = reports / run.name / "index.html"
+    return proc, html.read_text() if html.exists() else ""
+
+
+def test_the_report_lists_failures_with_their_error(mixed_report):
+    _, html = mixed_report
     assert "this workload fails on purpose" in html
     assert "segfaults[serial]" in html and "exits[serial]" in html
 
@@ -269,28 +289,15 @@ def test_bench_all_is_refused_while_a_run_holds_the_lock(tmp_path, lock_holder):
     assert_one_line_error(proc, "another benchmark run holds")
 
 
-def test_foreign_and_broken_files_are_named_and_the_rest_aggregates(crashed_run, tmp_path):
-    _, run, _ = crashed_run
-    mixed = tmp_path / run.name
-    mixed.mkdir()
-    for path in run.iterdir():
-        if path.is_file():
-            (mixed / path.name).write_bytes(path.read_bytes())
-    foreign = pyperf.Benchmark([pyperf.Run([0.1, 0.2], metadata={"name": "someone_elses"}, collect_metadata=False)])
-    pyperf.BenchmarkSuite([foreign]).dump(str(mixed / "bench-foreign.json"))
-    (mixed / "meta").mkdir()
-    for path in (run / "meta").iterdir():
-        (mixed / "meta" / path.name).write_bytes(path.read_bytes())
-    (mixed / "meta" / "bench-bad.status.json").write_text("{not json")
-    (mixed / "bench-empty.json").write_text("")
-    proc = run_module("harness", "report", str(mixed), "--reports-dir", str(tmp_path / "reports"))
+def test_foreign_and_broken_files_are_named_and_the_rest_aggregates(mixed_report):
+    proc, html = mixed_report
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 3, proc.stderr
     assert any("bench-foreign.json" in e and "not a gilbench results file" in e for e in errors)
     assert any("bench-bad.status.json" in e for e in errors)
     assert any("bench-empty.json" in e for e in errors)
-    assert "countdown" in (tmp_path / "reports" / run.name / "index.html").read_text()
+    assert "countdown" in html
 
 
 def test_hostile_strings_render_as_text_in_the_report(tmp_path):
@@ -312,20 +319,7 @@ def test_hostile_strings_render_as_text_in_the_report(tmp_path):
     assert "<script>alert" not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=chromium_path(),
-            args=["--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-        )
-        page = browser.new_page()
-        dialogs: list[str] = []
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-        page.goto(html_path.as_uri())
-        text = page.text_content("body")  # collapsed <details> included
-        scripts = page.eval_on_selector_all("script", "els => els.length")
-        images = page.eval_on_selector_all("img", "els => els.length")
-        browser.close()
-    assert dialogs == [] and scripts == 0 and images == 0
+    check = inspect_page(html_path.as_uri())
+    assert check.dialogs == [] and check.scripts == 0 and check.images == 0
+    text = check.all_text
     assert HOSTILE in text and "<img src=x onerror=alert(2)>" in text and "<script>alert(3)</script>" in text

@@ -59,8 +59,8 @@ RECORDS = [
         "\n=== measuring 1 env(s) in interleaved rounds (blocks layout): at least 3, at most 16, "
         "until every headline ratio is within ±3% (seed 7)",
     ),
-    (progress.Noise(1, 0.021, 0.0201), "round 1: machine noise ±2% per 20 ms value"),
-    (progress.Capacity(2, 1.86), None),
+    (progress.NoiseProbed(1, 0.021, 0.0201), "round 1: machine noise ±2% per 20 ms value"),
+    (progress.CapacityProbed(2, 1.86), None),
     (
         ProcessDone(1, 1, 2, "bench-py39", "countdown (2)", benchmarks=2, failed=0, seconds=3.14, elapsed=3.2),
         "round 1   1/2 bench-py39       countdown (2)                            ok         3.1s  (elapsed 0m03s)",

@@ -397,7 +397,7 @@ def test_pair_is_recorded_and_discovered(real_pair):
     assert not found["py313t"].gil_enabled and found["py313t"].free_threaded_build
 
 
-@pytest.mark.slow
+@pytest.mark.ci_only
 def test_rebuild_replaces_a_half_built_prefix(tmp_path):
     """A real build (minutes) from the verified tarball CI's provisioning left in the cache."""
     cached = interpreters.provisioned_root() / ".downloads" / "Python-3.13.5.tar.xz"

@@ -19,8 +19,14 @@ def smoke_report(smoke_run, tmp_path_factory):
     return path
 
 
-def test_report_opens_without_errors_and_charts_have_size(smoke_report):
-    check = inspect_page(smoke_report.as_uri())
+@pytest.fixture(scope="module")
+def smoke_page(smoke_report):
+    """The report as Chromium sees it: loaded once for the tests below."""
+    return inspect_page(smoke_report.as_uri())
+
+
+def test_report_opens_without_errors_and_charts_have_size(smoke_page):
+    check = smoke_page
     assert check.console_errors == [] and check.page_errors == []
     assert check.figures, "no chart in the report"
     for fig in check.figures:
@@ -28,9 +34,8 @@ def test_report_opens_without_errors_and_charts_have_size(smoke_report):
     assert "Findings" in check.text and "countdown" in check.text
 
 
-def test_report_is_self_contained(smoke_report):
-    check = inspect_page(smoke_report.as_uri())
-    outside = [u for u in check.requests if not u.startswith(("file:", "data:"))]
+def test_report_is_self_contained(smoke_report, smoke_page):
+    outside = [u for u in smoke_page.requests if not u.startswith(("file:", "data:"))]
     assert outside == []
     html = smoke_report.read_text()
     assert "<script src" not in html and "<link" not in html

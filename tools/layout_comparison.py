@@ -34,7 +34,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from harness import analysis, collect, interpreters, run
 from harness.progress import Plain
-from workloads.host import EnvRun, bench_lock, comma_list, new_run_id, resolve_profile, seed_of, slots
+from workloads.host import EnvRun, RunOptions, bench_lock, comma_list, new_run_id, resolve_profile, seed_of, slots
 
 LAYOUTS = ("processes", "blocks")
 
@@ -84,6 +84,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     profile = resolve_profile(args.profile)
     envs = comma_list([args.env])
+    try:
+        workers = tuple(int(w) for w in comma_list([args.workers]))
+    except ValueError:
+        parser.error("--workers: expected comma-separated integers")
     found = interpreters.discover()
     runnable = [(e, i) for e, i, _ in interpreters.bench_plan(found) if e in envs and i is not None]
     if len(runnable) != len(envs):
@@ -92,18 +96,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     runs: Dict[str, List[EnvRun]] = {}
     with bench_lock():
         for layout in LAYOUTS:  # each prepared for its own layout: sizes follow its shortest value
-            opts = run.BenchAllOptions(
-                root=Path(args.root).resolve(),
-                results_dir=Path(args.results_dir).resolve(),
-                profile=profile,
-                run_id="%s-%s" % (stamp, layout),
-                resume=False,
-                envs=envs,
-                layout=layout,
+            options = RunOptions(
+                profile,
+                "%s-%s" % (stamp, layout),
+                str(Path(args.results_dir).resolve()),
                 seed=seed_of(stamp),
-                forward=[x for w in comma_list([args.workload]) for x in ("--workload", w)]
-                + ["--workers", args.workers],
+                layout=layout,
+                workloads=tuple(comma_list([args.workload])),
+                workers=workers,
             )
+            opts = run.BenchAllOptions(run=options, root=Path(args.root).resolve(), envs=envs)
             manifest = run.Manifest(opts, [(e, i, "") for e, i in runnable])
             manifest.save()
             runs[layout], failed = run.prepare_all(opts, runnable, manifest, Plain(sys.stdout))

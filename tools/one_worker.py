@@ -111,7 +111,7 @@ def table(frame: pd.DataFrame) -> list[str]:
 
 
 def _seconds_per_round(folder: Path) -> float | None:
-    path = folder / host.META_DIR / host.MANIFEST
+    path = Path(host.meta_path(str(folder), host.MANIFEST))
     try:
         manifest = json.loads(path.read_text())
         history = manifest["precision_history"]

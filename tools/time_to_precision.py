@@ -22,6 +22,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from workloads import host
+
 
 def reached(history: list[dict[str, Any]], key: str, share: float) -> dict[str, Any] | None:
     """The first round after which at least ``share`` of the ratios were within the level."""
@@ -115,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("run", type=Path, help="results/<run-id> of a bench-all run with a precision target")
     parser.add_argument("--svg", type=Path, metavar="PATH", help="also draw the curve into this SVG file")
     args = parser.parse_args(argv)
-    manifest_path = args.run / "meta" / "run.json"
+    manifest_path = Path(host.meta_path(str(args.run), host.MANIFEST))
     try:
         manifest = json.loads(manifest_path.read_text())
     except (OSError, ValueError) as exc:

@@ -44,7 +44,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from harness import capacity, stats
-from harness.targets import parse_target, prepare, run_block
+from harness.targets import describe, parse_target, prepare, run_block
 from workloads.host import PROFILES, worker_command
 
 # In-process ratios: (label, numerator benchmark, denominator benchmark); a speedup reads a/b.
@@ -114,7 +114,7 @@ def projected(parts: Dict[str, Any], fixed: float, per_pass: float, minutes: flo
 
 
 def analyse(
-    raw: Raw, workload: str, pairs: Sequence[Tuple[str, str]], probes: List[capacity.Probe], minutes: float
+    raw: Raw, workload: str, pairs: Sequence[Tuple[str, str]], probes: List[capacity.CapacityProbe], minutes: float
 ) -> Dict[str, Any]:
     out: Dict[str, Any] = {"benchmarks": [], "ratios": [], "pairs": [], "cost": {}, "lag1": {}}
     for label, sizes in raw.items():
@@ -271,23 +271,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         sizes = [float(s) for s in args.sizes.split(",")]
     except ValueError as exc:
         parser.error(str(exc))
-    labels = {t.label for t in targets}
+    labels = {t.env for t in targets}
     if not targets or any(len(p) != 2 or not set(p) <= labels for p in pairs):
         parser.error("give --target for every label a --pair names")
     if args.rounds < 2 or args.processes < 1 or args.values < 2:
         parser.error("at least 2 rounds, 1 process and 2 values")
     rng = random.Random(args.seed)
-    raw: Raw = {t.label: {str(s): [] for s in sizes} for t in targets}
-    probes: List[capacity.Probe] = []
+    raw: Raw = {t.env: {str(s): [] for s in sizes} for t in targets}
+    probes: List[capacity.CapacityProbe] = []
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
-        plans = {t.label: prepare(t, [args.workload], "1,2", "default", Path(tmp)) for t in targets}
+        plans = {t.env: prepare(t, [args.workload], (1, 2), PROFILES["default"], Path(tmp)) for t in targets}
         count = capacity.loop_count()
         for round_ in range(args.rounds):
             order = list(targets)
             rng.shuffle(order)
             for t in order:
-                plan = plans[t.label]
+                plan = plans[t.env]
                 specs = plan.specs
                 warmups = args.warmups if args.warmups is not None and not plan.jit else plan.warmups
                 for size in rng.sample(sizes, len(sizes)):
@@ -302,12 +302,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                             round_=round_,
                             profile=PROFILES["default"],
                             run_id="variance-budget",
-                            env=t.label,
+                            env=t.env,
                             warmups=warmups,
                             values=args.values,
                         )
                         processes.append(run_block(t, scaled, cmd, part))
-                    raw[t.label][str(size)].append(processes)
+                    raw[t.env][str(size)].append(processes)
                 probes.append(capacity.probe(round_, 2, count))
             print("round %d/%d done (%.0f s)" % (round_ + 1, args.rounds, time.monotonic() - started), file=sys.stderr)
     result = analyse(raw, args.workload, pairs, probes, args.minutes)
@@ -316,7 +316,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         config = {k: v for k, v in vars(args).items() if k != "json"}
         document = {
             "config": {**config, "wall_s": time.monotonic() - started, "cpu_count": os.cpu_count()},
-            "targets": [vars(t) for t in targets],
+            "targets": [describe(t) for t in targets],
             "result": result,
             "raw": raw,
             "capacity": [p.to_json() for p in probes],

@@ -37,9 +37,9 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from harness.targets import Prepared, Target, parse_target, prepare, run_block
+from harness.targets import Prepared, describe, parse_target, prepare, run_block
 from validation import independent
-from workloads.host import PROFILES, BenchSpec, worker_command
+from workloads.host import PROFILES, BenchSpec, Target, worker_command
 
 SIDES = ("serial", "threads")  # the gilbench benchmarks of a speedup at two workers
 
@@ -55,7 +55,7 @@ def gilbench_speedup(target: Target, plan: Prepared, workload: str, values: int,
         round_=round_,
         profile=PROFILES["default"],
         run_id="interleaved-check",
-        env=target.label,
+        env=target.env,
         warmups=plan.warmups,
         values=values,
     )
@@ -69,7 +69,7 @@ def _name(specs: Sequence[BenchSpec], mode: str) -> str:
 
 
 def independent_speedup(target: Target, size: int, workload: str, values: int, cwd: str) -> float:
-    pairs = independent.run_child(target.python, target.env, workload, size, values, cwd=cwd)
+    pairs = independent.run_child(target.python, target.extra, workload, size, values, cwd=cwd)
     return (sum(a for a, _ in pairs) / len(pairs)) / (sum(b for _, b in pairs) / len(pairs))
 
 
@@ -135,7 +135,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.error("give at least one --target")
     if args.rounds < 2:
         parser.error("--rounds: at least 2, for an interval")
-    checks = {t.label: [w for w in args.workload.split(",") if w] for t in targets}
+    checks = {t.env: [w for w in args.workload.split(",") if w] for t in targets}
     for item in args.also:
         label, _, names = item.partition("=")
         if label not in checks:
@@ -147,24 +147,24 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             "no independent version of %s; there are: %s" % (", ".join(unknown), ", ".join(independent.WORKLOADS))
         )
     rng = random.Random(args.seed)
-    raw: Dict[Tuple[str, str], List[Tuple[float, float]]] = {(t.label, w): [] for t in targets for w in checks[t.label]}
+    raw: Dict[Tuple[str, str], List[Tuple[float, float]]] = {(t.env, w): [] for t in targets for w in checks[t.env]}
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as cwd:
         try:
-            plans = {t.label: prepare(t, checks[t.label], "1,2", "default", Path(cwd)) for t in targets}
+            plans = {t.env: prepare(t, checks[t.env], (1, 2), PROFILES["default"], Path(cwd)) for t in targets}
             for round_ in range(args.rounds):
                 for t in rng.sample(targets, len(targets)):
-                    for workload in rng.sample(checks[t.label], len(checks[t.label])):
-                        size = next(s.size for s in plans[t.label].specs if s.workload == workload)
+                    for workload in rng.sample(checks[t.env], len(checks[t.env])):
+                        size = next(s.size for s in plans[t.env].specs if s.workload == workload)
                         gilbench_first = rng.random() < 0.5
                         results = {}
                         for method in ("g", "i") if gilbench_first else ("i", "g"):
                             results[method] = (
-                                gilbench_speedup(t, plans[t.label], workload, args.values, round_, cwd)
+                                gilbench_speedup(t, plans[t.env], workload, args.values, round_, cwd)
                                 if method == "g"
                                 else independent_speedup(t, size, workload, args.values, cwd)
                             )
-                        raw[(t.label, workload)].append((results["g"], results["i"]))
+                        raw[(t.env, workload)].append((results["g"], results["i"]))
                 print(
                     "round %d/%d done (%.0f s)" % (round_ + 1, args.rounds, time.monotonic() - started), file=sys.stderr
                 )
@@ -179,7 +179,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 **{k: v for k, v in vars(args).items() if k != "json"},
                 "wall_s": round(time.monotonic() - started, 1),
             },
-            "targets": [vars(t) for t in targets],
+            "targets": [describe(t) for t in targets],
             "checks": [
                 {"target": label, "workload": w, "summary": summaries[(label, w)], "rounds": raw[(label, w)]}
                 for label, w in raw

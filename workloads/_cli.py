@@ -14,12 +14,13 @@ import json
 import os
 import signal
 import sys
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from workloads import _meta, _results
+from workloads._options import RunOptions
 from workloads._prepare import capture_timeline, plan_specs
-from workloads._registry import LAYOUTS, PROFILES, USER_WORKLOADS_ENV, Bench, Profile, Workload, load_all, plan
-from workloads._scheduler import Rounds, run_rounds, seed_of
+from workloads._registry import LAYOUTS, PROFILES, Bench, Profile, Workload, load_all, plan
+from workloads._scheduler import RoundPlan, run_rounds, seed_of
 from workloads._schema import UserError
 from workloads._store import EnvRun, own_target
 from workloads.modes import MODES
@@ -63,10 +64,89 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         choices=LAYOUTS,
         default="blocks",
         help="blocks: one process per workload and env, its benchmarks alternating (default); "
-        "processes: one process per benchmark and round (the older layout)",
+        "processes: one process per benchmark and round (for comparing layouts)",
     )
     parser.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run")
     parser.add_argument("--force", action="store_true", help="run even if another benchmark run holds the lock")
+
+
+def _workers(text: Optional[str]) -> Optional[Tuple[int, ...]]:
+    """``--workers 1,2,4`` -> ``(1, 2, 4)``; None when not given."""
+    if not text:
+        return None
+    try:
+        ladder = tuple(int(w) for w in comma_list([text]))
+    except ValueError:
+        raise UserError("--workers: expected comma-separated integers, got %r" % text) from None
+    if not ladder or min(ladder) < 1:
+        raise UserError("--workers: counts must be >= 1")
+    return ladder
+
+
+def _user_workloads(entries: Sequence[str]) -> Tuple[str, ...]:
+    """``--workloads`` entries: files and folders made absolute (every process of the run
+    imports them from wherever it starts), module names as given."""
+    out = []
+    for entry in comma_list(entries):
+        if os.path.exists(entry):
+            out.append(os.path.abspath(entry))
+        elif entry.endswith(".py") or os.sep in entry:
+            raise UserError("--workloads %s: no such .py file or folder" % entry)
+        else:
+            out.append(entry)
+    return tuple(out)
+
+
+def resolve_options(
+    args: argparse.Namespace,
+    *,
+    run_id: str,
+    results_dir: str,
+    profile: Optional[Profile] = None,
+    seed: Optional[int] = None,
+    layout: Optional[str] = None,
+) -> RunOptions:
+    """The run's options from the options ``add_run_options`` defines, resolved once: the
+    profile (unless given), the worker counts, the user's workload files; ``seed`` and
+    ``layout`` where a resumed run keeps its own, else ``--seed`` (default: from the run
+    id) and ``--layout``.  A bad value raises UserError naming its option."""
+    return RunOptions(
+        profile=profile or resolve_profile(args.profile),
+        run_id=run_id,
+        results_dir=results_dir,
+        seed=seed if seed is not None else args.seed if args.seed is not None else seed_of(run_id),
+        layout=layout or args.layout,
+        workloads=tuple(comma_list(args.workload)),
+        user_workloads=_user_workloads(args.workloads or ()),
+        workers=_workers(args.workers),
+        timeout=args.timeout,
+        resume=bool(args.resume),
+    )
+
+
+def driver_args(
+    options: RunOptions, env: Optional[str] = None, *, list_json: bool = False, timeline: bool = True
+) -> List[str]:
+    """The arguments of an env's driver (``python -m workloads``) for the run ``options``:
+    prepare ``env`` (its plan, calibrated sizes and, with ``timeline``, a GIL timeline,
+    written to ``options.files(env)``), or with ``list_json`` print the plan as JSON.  The
+    one place that spells the driver's command line: bench-all passes these through tox,
+    the tools after the env's python (``driver_command``)."""
+    args = ["--options", json.dumps(options.to_json(), separators=(",", ":"))]
+    args += ["--env", env] if env else []
+    args += [] if timeline else ["--no-timeline"]
+    return args + ["--list-json" if list_json else "--prepare"]
+
+
+def driver_command(
+    python: str, options: RunOptions, env: Optional[str] = None, *, list_json: bool = False, timeline: bool = True
+) -> List[str]:
+    """``python -m workloads`` with ``driver_args``, for an interpreter called directly."""
+    return [python, "-m", "workloads", *driver_args(options, env, list_json=list_json, timeline=timeline)]
+
+
+# The options a run's record replaces: given beside --options, they would be ignored.
+_IN_OPTIONS = ("profile", "workload", "workloads", "workers", "timeout", "seed", "resume", "run_id")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,6 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--run-id", help="shared by all envs of one bench-all (env GILBENCH_RUN_ID)")
     parser.add_argument("--env", help="env name recorded in results (default: $TOX_ENV_NAME)")
     parser.add_argument("--results-dir", default=os.environ.get("GILBENCH_RESULTS", "results"))
+    parser.add_argument(
+        "--options",
+        metavar="JSON",
+        help="the run's options as bench-all resolved them (workloads.host.RunOptions), in place of "
+        "--profile, --workload(s), --workers, --timeout, --seed, --layout, --resume, --run-id and --results-dir",
+    )
     parser.add_argument("--mode", action="append", help="run only these modes")
     parser.add_argument("--retry-failed", action="store_true", help="with --resume, rerun failed benchmarks")
     parser.add_argument("--no-timeline", dest="timeline", action="store_false", help="skip the GIL timeline capture")
@@ -103,40 +189,44 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 130
 
 
+def _options_of(args: argparse.Namespace) -> RunOptions:
+    """The record bench-all sent (``--options``), or this command line's options, resolved."""
+    if args.options is not None:
+        given = ["--" + name.replace("_", "-") for name in _IN_OPTIONS if getattr(args, name)]
+        if given:
+            raise UserError("--options holds the run's options; %s cannot be given beside it" % ", ".join(given))
+        try:
+            return RunOptions.from_json(json.loads(args.options))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise UserError("--options: not a run's options (%s: %s)" % (type(exc).__name__, exc)) from None
+    if args.resume and args.run_id and args.resume != args.run_id:
+        raise UserError("--resume %s conflicts with --run-id %s" % (args.resume, args.run_id))
+    run_id = args.resume or args.run_id or os.environ.get("GILBENCH_RUN_ID") or _results.new_run_id()
+    return resolve_options(args, run_id=run_id, results_dir=args.results_dir)
+
+
 def _main(args: argparse.Namespace) -> int:
-    profile = resolve_profile(args.profile)
-    if args.workloads:
-        os.environ[USER_WORKLOADS_ENV] = os.pathsep.join(
-            os.path.abspath(w) if os.path.exists(w) else w for w in comma_list(args.workloads)
-        )
+    options = _options_of(args)
+    env = (
+        args.env
+        or os.environ.get("TOX_ENV_NAME")
+        or "local-%s%s" % (sys.implementation.name, "".join(map(str, sys.version_info[:2])))
+    )
+    target = own_target(env, options)
     try:
-        registry = load_all()
+        registry = load_all(options.user_workloads)
     except (ImportError, ValueError, SyntaxError) as exc:
         raise UserError("--workloads: %s: %s" % (type(exc).__name__, exc)) from None
-    names = choose("workload", comma_list(args.workload), list(registry))
+    names = choose("workload", list(options.workloads), list(registry))
     modes = choose("mode", comma_list(args.mode), list(MODES))
-    try:
-        ladder = [int(w) for w in comma_list([args.workers])] if args.workers else None
-    except ValueError:
-        raise UserError("--workers: expected comma-separated integers, got %r" % args.workers) from None
-    if ladder and min(ladder) < 1:
-        raise UserError("--workers: counts must be >= 1")
-    benches = plan(registry, profile, names or None, modes or None, ladder)
+    benches = plan(registry, options.profile, names or None, modes or None, options.workers)
     if args.list:
         for bench in benches:
             print(bench.name)
         return 0
     if args.list_json:
-        json.dump([s.to_json() for s in plan_specs(registry, profile, benches, calibrate=False)], sys.stdout)
+        json.dump([s.to_json() for s in plan_specs(registry, options.profile, benches)], sys.stdout)
         return 0
-    if args.resume and args.run_id and args.resume != args.run_id:
-        raise UserError("--resume %s conflicts with --run-id %s" % (args.resume, args.run_id))
-    args.run_id = args.resume or args.run_id or os.environ.get("GILBENCH_RUN_ID") or _results.new_run_id()
-    args.env = (
-        args.env
-        or os.environ.get("TOX_ENV_NAME")
-        or "local-%s%s" % (sys.implementation.name, "".join(map(str, sys.version_info[:2])))
-    )
     if args.force:
         print(
             "warning: --force: another run may be measuring at the same time; timings will be distorted",
@@ -144,30 +234,28 @@ def _main(args: argparse.Namespace) -> int:
         )
     _install_sigterm_handler()
     with _results.bench_lock(force=args.force):
-        return _measure(args, profile, registry, benches)
+        return _measure(args, options, EnvRun(options, target), registry, benches)
 
 
-def _measure(args: argparse.Namespace, profile: Profile, registry: Dict[str, Workload], benches: List[Bench]) -> int:
+def _measure(
+    args: argparse.Namespace, options: RunOptions, run: EnvRun, registry: Dict[str, Workload], benches: List[Bench]
+) -> int:
+    env, profile = run.target.env, options.profile
     progress = os.environ.get("GILBENCH_PROGRESS")  # "env 2/8", set by bench-all
-    prefix = "[%s%s]" % (args.env, " " + progress if progress else "")
+    prefix = "[%s%s]" % (env, " " + progress if progress else "")
 
     def log(line: str) -> None:
         print("%s %s" % (prefix, line), flush=True)
 
-    run = EnvRun(args.results_dir, args.run_id, profile, own_target(args.env), args.timeout)
-    run_dir = os.path.join(args.results_dir, args.run_id)
-    if args.resume and os.path.exists(run.status_path):
+    if options.resume and os.path.exists(run.status_path):
         run.load()
     else:
         facts = _meta.interpreter_facts()
-        run.create(
-            plan_specs(registry, profile, benches, calibrate=True, log=log, layout=args.layout),
-            facts,
-            facts["jit"] == "on",
-        )
-        run.status["layout"] = args.layout
+        specs = plan_specs(registry, profile, benches, run.target.environ, log=log, layout=options.layout)
+        run.create(specs, facts, facts["jit"] == "on")
+        run.status["layout"] = options.layout
         if args.timeline:
-            run.status["timeline"] = capture_timeline(run_dir, args.env, args.run_id)
+            run.status["timeline"] = capture_timeline(options.files(env).timeline, env, options.run_id)
             log("GIL timeline: %s" % run.status["timeline"])
         run.save_status()  # a run killed before its first benchmark resumes with this layout
     if args.retry_failed:
@@ -180,13 +268,13 @@ def _measure(args: argparse.Namespace, profile: Profile, registry: Dict[str, Wor
     done = len(run.specs) - len(run.open_specs())
     log(
         "%d benchmarks (%d to measure, in %d round(s)), profile %s, run %s"
-        % (len(run.specs), len(run.open_specs()), profile.rounds, profile.name, args.run_id)
+        % (len(run.specs), len(run.open_specs()), profile.rounds, profile.name, options.run_id)
     )
-    seed = args.seed if args.seed is not None else seed_of(args.run_id)
     layout = run.status.get("layout", "processes")  # a resumed run keeps its layout
-    failures = run_rounds([run], Rounds(profile.rounds, profile.rounds, seed, layout=layout), lambda e: log(e.line()))
+    plan_ = RoundPlan(profile.rounds, profile.rounds, options.seed, layout=layout)
+    result = run_rounds([run], plan_, lambda e: log(e.line()))
     log("wrote %s (%d benchmarks were already done)" % (run.suite_path, done))
-    return 1 if failures else 0
+    return 1 if result.failures else 0
 
 
 def _install_sigterm_handler() -> None:

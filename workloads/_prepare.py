@@ -10,12 +10,11 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
-from typing import Any, Callable, Dict, List, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from workloads import _results, _schema
+from workloads import _results
 from workloads._registry import Bench, Profile, Workload, cpu_count
 from workloads._schema import BenchSpec
-from workloads._store import worker_environ
 from workloads.modes import mode_unavailable
 
 TIMELINE_TIMEOUT = 60
@@ -24,13 +23,15 @@ CALIBRATION_TIMEOUT = 120.0
 MAX_SCALE = 4096
 
 
-def _calibrated_size(wl: Workload, size: int, min_value: float, ladder: Sequence[int], log: Callable) -> int:
+def _calibrated_size(
+    wl: Workload, size: int, min_value: float, ladder: Sequence[int], log: Callable, environ: Mapping[str, str]
+) -> int:
     """``size`` scaled by a power of two until one serial value lasts long enough.
 
     Long enough is ``min_value`` (the layout's, see ``Layout``) × the most workers that can run at once
     (I/O workloads: the most workers), so that every parallel value of the workload
-    reaches ``min_value`` too.  Timed in a subprocess (a workload that crashes must
-    not take the env down), second call of two so a JIT has compiled the loop.
+    reaches ``min_value`` too.  Timed in a subprocess with ``environ`` (a workload that
+    crashes must not take the env down), second call of two so a JIT has compiled the loop.
     Sizes only grow: the declared size stays wherever it already suffices, so most
     CPython builds measure identical work.
     """
@@ -40,7 +41,7 @@ def _calibrated_size(wl: Workload, size: int, min_value: float, ladder: Sequence
     target = min_value * most
     cmd = [sys.executable, "-m", "workloads._calibrate", wl.module, wl.name, str(size)]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=CALIBRATION_TIMEOUT, env=worker_environ())
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=CALIBRATION_TIMEOUT, env=dict(environ))
         seconds = float(proc.stdout.strip().splitlines()[-1])
     except (subprocess.TimeoutExpired, ValueError, IndexError):
         log("calibration of %s failed; its declared size is used" % wl.name)
@@ -59,11 +60,13 @@ def plan_specs(
     registry: Dict[str, Workload],
     profile: Profile,
     benches: List[Bench],
-    calibrate: bool,
+    calibrate_in: Optional[Mapping[str, str]] = None,
     log: Callable = print,
     layout: str = "blocks",
 ) -> List[BenchSpec]:
-    """The plan as records for the status file: availability and sizes calibrated for ``layout`` included."""
+    """The plan as records for the status file: availability included, and work sizes for
+    ``layout`` calibrated in processes with the environment ``calibrate_in`` (the env's
+    benchmark processes' own); None keeps the declared sizes."""
     ladder = sorted({b.workers for b in benches if b.mode != "serial"} or {1})
     sizes: Dict[str, int] = {}
     specs = []
@@ -72,7 +75,9 @@ def plan_specs(
         if wl.name not in sizes:
             settings = profile.layout(layout)
             size = max(1, int(bench.size * settings.scale))
-            sizes[wl.name] = _calibrated_size(wl, size, settings.min_value, ladder, log) if calibrate else size
+            if calibrate_in is not None:
+                size = _calibrated_size(wl, size, settings.min_value, ladder, log, calibrate_in)
+            sizes[wl.name] = size
         specs.append(
             BenchSpec(
                 name=bench.name,
@@ -97,9 +102,8 @@ def _block_name(workload: str, params: Sequence[Tuple[str, Any]]) -> str:
     return "%s[%s]" % (workload, ",".join("%s=%s" % kv for kv in params)) if params else workload
 
 
-def capture_timeline(run_dir: str, env: str, run_id: str) -> str:
-    """Record which thread runs when (workloads/_timeline.py); never fails the run."""
-    path = _schema.meta_path(run_dir, env + _schema.TIMELINE_SUFFIX)
+def capture_timeline(path: str, env: str, run_id: str) -> str:
+    """Record which thread runs when (workloads/_timeline.py) into ``path``; never fails the run."""
     cmd = [
         sys.executable,
         "-m",

@@ -14,8 +14,8 @@ import inspect
 import os
 import pkgutil
 import sys
-from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 # What a workload can stand for; findings and charts pick workloads by role, so the
 # harness names no workload.  A role is held by at most one workload of a run.
@@ -143,12 +143,13 @@ def workload(
 
 EXTRA_MODULES_ENV = "GILBENCH_WORKLOAD_MODULES"
 NOT_WORKLOADS = ("host", "memory", "modes")  # public modules of the package that declare no workload
-# Set by ``--workloads PATH_OR_MODULE``: user workloads, os.pathsep-separated; every
-# benchmark process inherits it, so a pyperf worker imports the same module.
+# The user's ``--workloads`` entries, os.pathsep-separated, in the environment of every
+# process that imports a workload module of theirs (``RunOptions.worker_env``): a benchmark
+# process imports the module its block names, from the user's folder.
 USER_WORKLOADS_ENV = "GILBENCH_WORKLOADS"
 
 
-def user_workload_modules(spec: str) -> List[str]:
+def user_workload_modules(entries: Sequence[str]) -> List[str]:
     """Importable module names for ``--workloads`` entries, adding folders to ``sys.path``.
 
     An entry is a ``.py`` file (its folder goes on ``sys.path``, its stem is the
@@ -156,7 +157,7 @@ def user_workload_modules(spec: str) -> List[str]:
     name.  A missing path raises ValueError naming it.
     """
     names: List[str] = []
-    for entry in (e for e in spec.split(os.pathsep) if e):
+    for entry in (e for e in entries if e):
         if entry.endswith(".py") or os.sep in entry or os.path.isdir(entry):
             path = os.path.abspath(entry)
             if os.path.isfile(path) and path.endswith(".py"):
@@ -174,13 +175,12 @@ def user_workload_modules(spec: str) -> List[str]:
     return names
 
 
-def workload_modules() -> List[str]:
+def workload_modules(user: Sequence[str] = ()) -> List[str]:
     """Modules that declare workloads, as importable names.
 
     Every public module of the ``workloads`` package (dropping a file in adds
     workloads), then the modules named, comma-separated, in
-    ``$GILBENCH_WORKLOAD_MODULES``, then the user's ``--workloads`` entries
-    (``$GILBENCH_WORKLOADS``).
+    ``$GILBENCH_WORKLOAD_MODULES``, then the user's ``--workloads`` entries ``user``.
     """
     here = [os.path.dirname(os.path.abspath(__file__))]
     names = [
@@ -189,18 +189,20 @@ def workload_modules() -> List[str]:
         if not i.name.startswith("_") and i.name not in NOT_WORKLOADS
     ]
     names = sorted(names) + [m for m in os.environ.get(EXTRA_MODULES_ENV, "").split(",") if m]
-    return names + user_workload_modules(os.environ.get(USER_WORKLOADS_ENV, ""))
+    return names + user_workload_modules(user)
 
 
 def import_workload_module(name: str) -> None:
-    """Import one workload module in a benchmark process, user folders on ``sys.path`` first."""
-    user_workload_modules(os.environ.get(USER_WORKLOADS_ENV, ""))
+    """Import one workload module in a benchmark process, the user's folders
+    (``$GILBENCH_WORKLOADS``, set by the run) on ``sys.path`` first."""
+    user_workload_modules(os.environ.get(USER_WORKLOADS_ENV, "").split(os.pathsep))
     importlib.import_module(name)
 
 
-def load_all() -> Dict[str, Workload]:
-    """Import every workload module and return the registry, in declaration order."""
-    for mod in workload_modules():
+def load_all(user: Sequence[str] = ()) -> Dict[str, Workload]:
+    """Import every workload module, the user's ``--workloads`` entries ``user`` too, and
+    return the registry, in declaration order."""
+    for mod in workload_modules(user):
         importlib.import_module(mod)
     return dict(_REGISTRY)
 
@@ -229,7 +231,7 @@ def worker_ladder(cpus: int) -> List[int]:
 
 # How a run spreads its benchmarks over processes (``workloads._runner``): ``blocks``, one
 # process per workload and env, its benchmarks alternating (the default); ``processes``, one
-# process per benchmark and round, the older layout.
+# process per benchmark and round, kept for comparing the two.
 LAYOUTS = ("blocks", "processes")
 
 
@@ -285,6 +287,18 @@ class Profile:
         """The settings of layout ``name`` (``blocks`` or ``processes``)."""
         return self.processes if name == "processes" else self.blocks
 
+    def to_json(self) -> Dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Profile:
+        """The record ``to_json`` wrote (a run's options, an env's status file)."""
+        fields = dict(data)
+        fields["blocks"], fields["processes"] = Layout(**data["blocks"]), Layout(**data["processes"])
+        if fields.get("workers") is not None:
+            fields["workers"] = tuple(fields["workers"])
+        return cls(**fields)
+
     @property
     def most_rounds(self) -> int:
         return max(self.rounds, self.max_rounds)
@@ -298,11 +312,11 @@ class Profile:
         return -(-self.latency_requests // self.rounds)
 
 
-# ``blocks`` follows the variance budget measured on a 2-vCPU VM (docs/how-sure.md): a value
-# varies by 10-20% whatever its length between 50 and 300 ms, consecutive values of a process
-# hardly correlate, and processes and rounds add little; so values do a quarter of the
-# declared work, and several per process spread its fixed cost (0.3-0.65 s).  ``processes``
-# keeps the settings of the older layout.
+# ``blocks`` follows the variance budget (``tools/variance_budget.py``, docs/how-sure.md): a
+# value varies by 10-20% whatever its length between 50 and 300 ms, consecutive values of a
+# process hardly correlate, and processes and rounds add little; so values do a quarter of
+# the declared work, and several per process spread its fixed cost (0.3-0.65 s).
+# ``processes`` measures one value per process and round, for comparing the two layouts.
 PROFILES: Dict[str, Profile] = {
     p.name: p
     for p in (

@@ -11,8 +11,8 @@ process: the machine's drift, which moves a two-vCPU VM's parallel capacity by a
 third within the hour, falls on both sides alike, and so does whatever state one
 process has that another has not.
 
-A block of one benchmark with one value per process is the older layout
-(``--layout processes``): kept for comparing the two.  There a one-worker
+A block of one benchmark with one value per process is the ``processes`` layout
+(``--layout processes``), for comparing the two.  There a one-worker
 ``processes``/``interpreters`` benchmark also times serial in its own process
 (``--pair-serial``, see ``workloads.modes``), since its block holds no serial run.
 
@@ -40,7 +40,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import pyperf
 
 from workloads import _meta, _schema, memory
-from workloads._registry import _REGISTRY, PROFILES, Bench, Workload, import_workload_module
+from workloads._registry import _REGISTRY, Bench, Workload, import_workload_module
 from workloads._schema import ERRORS_SUFFIX
 from workloads.modes import SERIAL_IN_PROCESS, THREAD_CPU_SHARES, preparation_order, prepare, time_bench
 
@@ -102,9 +102,9 @@ def benchmark_metadata(bench: Bench, args: argparse.Namespace, block: Sequence[B
     return _schema.to_pyperf(meta)
 
 
-# A vCPU of this project's VM that has just woken runs a pure-Python loop up to 10%
-# slower than one that has been busy for ~100 ms, beyond a warm-up value; how busy a
-# process had been before its first value depends on how much it imported.  So every
+# A vCPU of a VM that has just woken runs a pure-Python loop up to 10% slower than one
+# that has been busy for ~100 ms, beyond a warm-up value; how busy a process is before
+# its first value depends on how much it imported.  So every
 # benchmark process spins for a fixed time first, and all start measuring equally warm.
 WARM_CPU_SECONDS = 0.1
 
@@ -117,16 +117,13 @@ def _warm_cpu(seconds: float) -> None:
 
 
 # CPython 3.11 specialises a function's bytecode only from its 8th call on, however long
-# each call runs: countdown ran at 28-30 ns per iteration in its first 7 calls and at 18.7
-# from the 8th (a fresh thread per call; 3.9, 3.10, 3.12, 3.13, 3.13t and PyPy showed no
-# such step).  A benchmark calls its workload once per value and per worker, so before
-# priming, a 3.11 block's serial side crossed that threshold within the process (the
-# threads benchmark calls it too) while its pool workers, called once per pass, never did:
-# one pool worker ran countdown 0.81x (0.76-0.86) as fast as serial in 16 processes,
-# and 1.00x in blocks without threads.  So before its warm-up passes every benchmark
-# calls its workload ``PRIME_CALLS`` times, in every thread, pool worker or
-# subinterpreter it uses, on a small chunk: every interpreter is measured past its
-# call-count thresholds, in every process alike.
+# each call runs.  A benchmark calls its workload once per value and per worker, so without
+# priming a block's serial side crosses that threshold within the process (the threads
+# benchmark calls the workload too) while its pool workers, called once per pass, never do,
+# and the one-worker ratio measures specialisation, not the pool (docs/changelog.md has the
+# figures).  So before its warm-up passes every benchmark calls its workload
+# ``PRIME_CALLS`` times, in every thread, pool worker or subinterpreter it uses, on a small
+# chunk: every interpreter is measured past its call-count thresholds, in every process alike.
 PRIME_CALLS = 8  # countdown on 3.11: no instruction specialised after 7 calls, all of them after 8
 PRIME_SHARE = 1 / 256  # of the work of one value, per priming call (a 32nd of a value in all)
 
@@ -283,7 +280,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--pair-serial", action="store_true", help="one processes/interpreters worker also times serial in this process"
     )
-    parser.add_argument("--bench-profile", choices=sorted(PROFILES), required=True)
+    parser.add_argument(
+        "--bench-profile",
+        required=True,
+        metavar="NAME",
+        help="the run's profile, recorded in the metadata (its settings arrive as --values and --warmups)",
+    )
     parser.add_argument("--run-id", required=True)
     parser.add_argument("--env", required=True)
     return parser

@@ -2,8 +2,11 @@
 
 One scheduler measures every env of a run (bench-all) or one env alone
 (``python -m workloads``): round r of every env runs before round r+1 of any, in an
-order shuffled from a seed recorded in the manifest, and a stop rule closes the
-benchmarks whose ratios are precise enough.
+order shuffled from a seed recorded in the manifest.  After each round it asks a
+``RoundPolicy`` (bench-all's precision target, ``harness.precision``) which benchmarks
+need no more rounds and which (env, block) units the next round runs; the policy is told
+what the scheduler knows (``RoundReport``: the open benchmarks, their rounds and cost)
+and answers with a ``NextRound``.  The scheduler never computes a ratio.
 
 What happens is reported as small records (``ProcessDone``, ``RoundDone``,
 ``BudgetReached``), not as text: the env-side CLI prints each one's ``line()``, and
@@ -16,31 +19,76 @@ import random
 import time
 import zlib
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Set, Tuple, Union
+from typing import Callable, Dict, FrozenSet, List, Optional, Protocol, Tuple, Union
 
 from workloads._schema import BenchSpec
 from workloads._store import EnvRun
 
-# After a round: the (env, benchmark name) pairs that need no more rounds, and a
-# line for the progress display (e.g. the widest interval still open).
-StopRule = Callable[[List[EnvRun], int], Tuple[Set[Tuple[str, str]], str]]
+
+@dataclass(frozen=True)
+class OpenBenchmark:
+    """A benchmark that still needs rounds, as the scheduler tells a ``RoundPolicy``."""
+
+    env: str
+    name: str
+    block: str  # its process's block (``BenchSpec.block``): the unit a round runs
+    rounds: int  # rounds measured so far
+    seconds: float  # its share of its processes' time, per round measured (0 before its first)
 
 
-@dataclass
-class Rounds:
-    """How many rounds, when to stop early, the shuffle seed and the layout."""
+@dataclass(frozen=True)
+class RoundReport:
+    """What the scheduler knows after a round: the policy's whole input."""
+
+    round: int  # rounds measured, from 1
+    open: Tuple[OpenBenchmark, ...]  # every benchmark still open, in every env
+    partial: bool = False  # the budget let only part of this round run: the run stops after it
+
+
+@dataclass(frozen=True)
+class NextRound:
+    """A policy's answer after a round.
+
+    ``close``: (env, benchmark) pairs that need no more rounds.  ``units``: the (env,
+    block) units the next round runs, None for every open one; a block left out stays
+    open and is due in every later round until it runs.  ``note``: a line for the
+    progress display (e.g. how many ratios reached the target).  Before the plan's
+    ``least`` rounds the scheduler closes nothing and runs every open unit.
+    """
+
+    close: FrozenSet[Tuple[str, str]] = frozenset()
+    units: Optional[FrozenSet[Tuple[str, str]]] = None
+    note: str = ""
+
+
+class RoundPolicy(Protocol):
+    """Decides, after each round, what the rest of the run measures."""
+
+    def after_round(self, report: RoundReport) -> NextRound: ...
+
+
+@dataclass(frozen=True)
+class RoundPlan:
+    """How many rounds, who decides what each runs, the shuffle seed, the budget and the layout."""
 
     least: int
     most: int
     seed: int
-    stop: Optional[StopRule] = None
+    policy: Optional[RoundPolicy] = None  # None: every open benchmark closes after ``least`` rounds
     budget: Optional[float] = None  # seconds; no slot starts that would end past it (at the last round's pace)
     before: Optional[Callable[[int], None]] = None  # called with the round (from 1) before it starts
     layout: str = "blocks"
     # called before each slot of a round (``blocks``) or once per round (``processes``), with
     # the round as benchmarks record it (from 0)
     probe: Optional[Callable[[int], None]] = None
-    stopped_by: str = ""  # set by run_rounds: "budget", "target" (nothing left open) or "rounds" (the most)
+
+
+@dataclass(frozen=True)
+class RoundsResult:
+    """How the rounds ended."""
+
+    failures: int  # benchmarks that failed or timed out
+    stopped_by: str  # "budget", "target" (the policy closed everything) or "rounds" (the most, or no policy)
 
 
 Unit = Tuple[EnvRun, List[BenchSpec]]  # one benchmark process: an env and the benchmarks it measures
@@ -81,11 +129,11 @@ class ProcessDone:
 
 @dataclass(frozen=True)
 class RoundDone:
-    """A round finished and the stop rule (if any) closed what is precise enough."""
+    """A round finished and the round policy (if any) closed what is precise enough."""
 
     round: int  # rounds measured, from 1
     still_open: int  # benchmarks that need more rounds
-    note: str  # the stop rule's progress note ("" without one)
+    note: str  # the policy's progress note ("" without one)
     next_processes: int  # benchmark processes the next round will run
     next_seconds: float  # and about how long they will take, at this round's pace
     slots: Tuple[int, int] = (0, 0)  # (run, planned) when the budget let only part of the round run
@@ -129,9 +177,13 @@ class BudgetReached:
 SchedulerEvent = Union[ProcessDone, RoundDone, BudgetReached]
 
 
-def slots(runs: List[EnvRun], round_: int, layout: str, seed: int) -> List[List[Unit]]:
+def slots(
+    runs: List[EnvRun], round_: int, layout: str, seed: int, units: Optional[FrozenSet[Tuple[str, str]]] = None
+) -> List[List[Unit]]:
     """Round ``round_``'s benchmark processes, in the order they run, grouped in slots.
 
+    A benchmark is due when it has fewer than ``round_ + 1`` rounds; ``units``, where
+    given, keeps only those (env, block) units (a ``RoundPolicy``'s choice).
     ``blocks``: one process per env and block (a workload's benchmarks, see
     ``BenchSpec.block``); a slot is one block in every env, back to back in a shuffled
     order, so that a ratio across interpreters (a free-threaded build over its default
@@ -141,7 +193,12 @@ def slots(runs: List[EnvRun], round_: int, layout: str, seed: int) -> List[List[
     keeps its order.
     """
     rng = random.Random("%d:%d" % (seed, round_))
-    due = [(r, s) for r in runs for s in r.open_specs() if r.next_round(s) == round_]
+    due = [
+        (r, s)
+        for r in runs
+        for s in r.open_specs()
+        if (r.next_round(s) or 0) <= round_ and (units is None or (r.target.env, s.block) in units)
+    ]
     if layout == "processes":
         rng.shuffle(due)
         return [[(run, [spec])] for run, spec in due]
@@ -152,9 +209,9 @@ def slots(runs: List[EnvRun], round_: int, layout: str, seed: int) -> List[List[
     rng.shuffle(order)
     out = []
     for key in order:
-        units = [grouped[key][env] for env in sorted(grouped[key])]
-        rng.shuffle(units)
-        out.append(units)
+        units_ = [grouped[key][env] for env in sorted(grouped[key])]
+        rng.shuffle(units_)
+        out.append(units_)
     return out
 
 
@@ -171,47 +228,71 @@ def fitting(todo: List[List[Unit]], per_unit: float, left: float) -> List[List[U
     return out
 
 
-def run_rounds(runs: List[EnvRun], rounds: Rounds, report: Callable[[SchedulerEvent], None]) -> int:
-    """Measure every open benchmark of every env in interleaved rounds; return failures.
+def open_benchmarks(runs: List[EnvRun]) -> Tuple[OpenBenchmark, ...]:
+    """Every open benchmark of ``runs``, with its rounds and its cost per round so far."""
+    out = []
+    for run in runs:
+        for spec in run.open_specs():
+            entry = run.entry(spec)
+            rounds = entry.runs if entry is not None else 0
+            seconds = entry.seconds / rounds if entry is not None and rounds else 0.0
+            out.append(OpenBenchmark(run.target.env, spec.name, spec.block, rounds, seconds))
+    return tuple(out)
 
-    Round r runs one benchmark process of every benchmark that still needs one, in
-    every env (``slots``): a slow spell of a shared machine then falls on random
-    benchmarks of every interpreter alike.  Benchmarks stop after ``least`` rounds
-    when ``stop`` says their ratios are precise enough, and after ``most`` in any case.
-    ``report`` gets a record of each process, round and budget stop as it happens.
+
+def _close(runs: List[EnvRun], pairs: FrozenSet[Tuple[str, str]], reason: str) -> None:
+    for run in runs:
+        for spec in run.open_specs():
+            if (run.target.env, spec.name) in pairs:
+                run.close(spec, reason)
+
+
+def run_rounds(runs: List[EnvRun], plan: RoundPlan, report: Callable[[SchedulerEvent], None]) -> RoundsResult:
+    """Measure every open benchmark of every env in interleaved rounds.
+
+    Round r runs one benchmark process of every unit that still needs one, in every env
+    (``slots``): a slow spell of a shared machine then falls on random benchmarks of
+    every interpreter alike.  After each round the plan's policy closes what needs no
+    more rounds (from round ``least`` on) and chooses the next round's units; every
+    benchmark stops after ``most`` rounds in any case.  ``report`` gets a record of each
+    process, round and budget stop as it happens.
     """
     started = time.monotonic()
     failures = 0
-    round_ = min((r.next_round(s) for r in runs for s in r.open_specs()), default=rounds.most)
+    stopped_by = ""
+    round_ = min((r.next_round(s) or 0 for r in runs for s in r.open_specs()), default=plan.most)
     per_unit = 0.0  # seconds one benchmark process took on average in the last round
-    while round_ < rounds.most:
-        todo = slots(runs, round_, rounds.layout, rounds.seed)
+    units: Optional[FrozenSet[Tuple[str, str]]] = None  # the policy's choice for this round
+    while round_ < plan.most:
+        todo = slots(runs, round_, plan.layout, plan.seed, units)
         count = sum(len(slot) for slot in todo)
         if not count:
+            if units is not None:  # the policy chose nothing that is open: nothing more to measure
+                break
             round_ += 1
             continue
         elapsed = time.monotonic() - started
         planned = len(todo)
-        if rounds.budget is not None and round_ >= rounds.least:  # only what fits in the budget
-            todo = fitting(todo, per_unit, rounds.budget - elapsed)
+        if plan.budget is not None and round_ >= plan.least:  # only what fits in the budget
+            todo = fitting(todo, per_unit, plan.budget - elapsed)
             count = sum(len(slot) for slot in todo)
             if not todo:
                 open_now = sum(len(r.open_specs()) for r in runs)
-                report(BudgetReached(rounds.budget, round_, open_now))
-                rounds.stopped_by = "budget"
+                report(BudgetReached(plan.budget, round_, open_now))
+                stopped_by = "budget"
                 break
         partial = (len(todo), planned) if len(todo) < planned else (0, 0)
-        if rounds.before is not None:
-            rounds.before(round_ + 1)
+        if plan.before is not None:
+            plan.before(round_ + 1)
         t_round = time.monotonic()
         index = 0
         for number, slot in enumerate(todo):
-            if rounds.probe is not None and (rounds.layout == "blocks" or number == 0):
-                rounds.probe(round_)
+            if plan.probe is not None and (plan.layout == "blocks" or number == 0):
+                plan.probe(round_)
             for run, specs in slot:
                 index += 1
                 t0 = time.monotonic()
-                outcomes = run.run_block(specs, round_, rounds.layout)
+                outcomes = run.run_block(specs, round_, plan.layout)
                 failed = sum(o.failed for o in outcomes.values())
                 failures += failed
                 report(
@@ -229,37 +310,49 @@ def run_rounds(runs: List[EnvRun], rounds: Rounds, report: Callable[[SchedulerEv
                 )
         per_unit = (time.monotonic() - t_round) / count
         measured = round_ + 1
-        if partial[0]:  # the budget's last minutes: the stop rule still records what they bought
-            note = rounds.stop(runs, measured)[1] if rounds.stop is not None else ""
+        if partial[0]:  # the budget's last minutes: the policy still hears what they bought
+            done = RoundReport(measured, open_benchmarks(runs), partial=True)
+            note = plan.policy.after_round(done).note if plan.policy is not None else ""
             open_now = sum(len(r.open_specs()) for r in runs)
             report(RoundDone(measured, open_now, note, 0, 0.0, partial))
-            report(BudgetReached(rounds.budget or 0.0, round_, open_now, partial))
-            rounds.stopped_by = "budget"
+            report(BudgetReached(plan.budget or 0.0, round_, open_now, partial))
+            stopped_by = "budget"
             break
-        if measured >= rounds.most:
+        if measured >= plan.most:
             break
-        if rounds.stop is not None or measured >= rounds.least:
-            if rounds.stop is None:
-                stop, note = {(r.target.env, s.name) for r in runs for s in r.open_specs()}, ""
-            else:  # asked after every round, for its progress note; it closes nothing before ``least``
-                stop, note = rounds.stop(runs, measured)
-                stop = stop if measured >= rounds.least else set()
-            for run in runs:
-                for spec in run.open_specs():
-                    if (run.target.env, spec.name) in stop:
-                        run.close(spec, "target reached after %d rounds" % measured if rounds.stop else "")
-            upcoming = sum(map(len, slots(runs, measured, rounds.layout, rounds.seed)))
-            report(RoundDone(measured, sum(len(r.open_specs()) for r in runs), note, upcoming, per_unit * upcoming))
+        if plan.policy is not None:  # asked after every round, for its progress note too
+            decision = plan.policy.after_round(RoundReport(measured, open_benchmarks(runs)))
+            if measured >= plan.least:
+                _close(runs, decision.close, "target reached after %d rounds" % measured)
+                units = decision.units
+            _report_round(runs, plan, measured, decision.note, units, per_unit, report)
+        elif measured >= plan.least:
+            _close(runs, frozenset((b.env, b.name) for b in open_benchmarks(runs)), "")
+            _report_round(runs, plan, measured, "", units, per_unit, report)
         round_ += 1
     left_open = any(r.open_specs() for r in runs)
-    rounds.stopped_by = rounds.stopped_by or ("rounds" if left_open or rounds.stop is None else "target")
+    stopped_by = stopped_by or ("rounds" if left_open or plan.policy is None else "target")
     for run in runs:
         for spec in run.open_specs():
             entry = run.entry(spec)
             if entry is not None and entry.runs > 0:
                 run.close(spec, "stopped after %d rounds" % entry.runs)
         run.finish()
-    return failures
+    return RoundsResult(failures, stopped_by)
+
+
+def _report_round(
+    runs: List[EnvRun],
+    plan: RoundPlan,
+    measured: int,
+    note: str,
+    units: Optional[FrozenSet[Tuple[str, str]]],
+    per_unit: float,
+    report: Callable[[SchedulerEvent], None],
+) -> None:
+    """``RoundDone`` after round ``measured``: what is open, what the next round runs."""
+    upcoming = sum(map(len, slots(runs, measured, plan.layout, plan.seed, units)))
+    report(RoundDone(measured, sum(len(r.open_specs()) for r in runs), note, upcoming, per_unit * upcoming))
 
 
 def clock(seconds: float) -> str:

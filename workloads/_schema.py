@@ -5,9 +5,8 @@ One registry of gilbench's pyperf metadata keys with their types (like pyperf's 
 benchmark plan a runner hands to the host.  Standard library only, Python 3.9+ and
 PyPy: the runner imports it in every measured interpreter, the host in its own.
 
-Why typed: booleans used to travel as the strings "True"/"False" and were compared
-as strings in several places.  Here they are real bools and ints both ways, and
-files written before this module (strings) still load.
+Typed, so that no reader compares the strings "True" and "False": booleans and
+integers are real ones both ways, and files that hold them as strings still load.
 """
 
 from __future__ import annotations
@@ -37,6 +36,24 @@ MANIFEST_FORMAT = "gilbench-run/1"
 def meta_path(run_dir: str, name: str) -> str:
     """Where a sidecar file (manifest, status, timeline) of a run is written."""
     return os.path.join(run_dir, META_DIR, name)
+
+
+@dataclass(frozen=True)
+class EnvFiles:
+    """Where one env's files of a run are: every writer and reader asks ``env_files``."""
+
+    suite: str  # the pyperf file
+    status: str  # the plan and each benchmark's outcome
+    timeline: str  # the GIL timeline capture
+
+
+def env_files(run_dir: str, env: str) -> EnvFiles:
+    """The files of ``env`` in the run folder ``run_dir`` (``results/<run-id>``)."""
+    return EnvFiles(
+        suite=os.path.join(run_dir, env + ".json"),
+        status=meta_path(run_dir, env + STATUS_SUFFIX),
+        timeline=meta_path(run_dir, env + TIMELINE_SUFFIX),
+    )
 
 
 def find_meta(run_dir: str, name: str) -> Optional[str]:

@@ -10,7 +10,6 @@ are rewritten atomically, so Ctrl-C or a kill loses at most the process in fligh
 
 from __future__ import annotations
 
-import dataclasses
 import glob
 import os
 import shutil
@@ -19,12 +18,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
-from workloads import _results, _schema
+from workloads import _results
+from workloads._options import RunOptions
 from workloads._registry import Profile, cpu_count
-from workloads._schema import ERRORS_SUFFIX, BenchSpec, BenchStatus, Outcome, UserError
+from workloads._schema import ERRORS_SUFFIX, STATUS_FORMAT, BenchSpec, BenchStatus, Outcome, UserError
 
 # What pyperf's manager passes to its workers (pyperf._utils.create_environ): no stray
 # variables that could change how the measured code behaves.
@@ -111,7 +111,9 @@ def _describe_exit(code: int) -> str:
 
 @dataclass(frozen=True)
 class Target:
-    """Where one env's benchmark processes run: its interpreter, environment, folder.
+    """Where one env's benchmark processes run: its interpreter, the variables set for
+    them over the worker environment (the env's ``PYTHON_GIL``, the run's
+    ``RunOptions.worker_env``, a tool's ``KEY=VALUE``), the folder they start in.
 
     ``python -m workloads`` runs its own interpreter; bench-all runs every env's
     interpreter (the tox env's python) from one scheduler, so rounds interleave
@@ -120,30 +122,37 @@ class Target:
 
     env: str
     python: str
-    environ: Dict[str, str]
-    cwd: str
+    extra: Dict[str, str] = field(default_factory=dict)
+    cwd: str = field(default_factory=tempfile.gettempdir)
+
+    @property
+    def environ(self) -> Dict[str, str]:
+        """What a benchmark process of this target runs with: the worker environment
+        without this process's own ``PYTHON_GIL`` (the target says whether it has one),
+        plus ``extra``."""
+        base = {k: v for k, v in worker_environ().items() if k != "PYTHON_GIL"}
+        return dict(base, **self.extra)
 
 
-def own_target(env: str) -> Target:
-    """This interpreter, as a pyperf manager would start its workers."""
-    return Target(env, sys.executable, worker_environ(), tempfile.gettempdir())
+def own_target(env: str, options: RunOptions) -> Target:
+    """This interpreter, with its own ``PYTHON_GIL``, as a pyperf manager would start its workers."""
+    extra = {k: v for k, v in os.environ.items() if k == "PYTHON_GIL"}
+    return Target(env, sys.executable, dict(extra, **options.worker_env()))
 
 
 class EnvRun:
     """One env's share of a run: its plan, its pyperf file and its status file."""
 
-    def __init__(
-        self, results_dir: str, run_id: str, profile: Profile, target: Target, timeout: Optional[float] = None
-    ) -> None:
-        self.profile = profile
+    def __init__(self, options: RunOptions, target: Target) -> None:
+        self.options = options
+        self.profile = options.profile
         self.target = target
-        self.run_id = run_id
-        self.timeout = timeout or profile.timeout
-        folder = os.path.join(results_dir, run_id)
-        self.suite_path = os.path.join(folder, target.env + ".json")
-        self.status_path = _schema.meta_path(folder, target.env + _schema.STATUS_SUFFIX)
+        self.run_id = options.run_id
+        self.timeout = options.timeout or options.profile.timeout
+        files = options.files(target.env)
+        self.suite_path, self.status_path = files.suite, files.status
         os.makedirs(os.path.dirname(self.status_path), exist_ok=True)
-        for stale in glob.glob(os.path.join(folder, ".bench-*")):  # scratch of a killed run (we hold the lock)
+        for stale in glob.glob(os.path.join(options.run_dir, ".bench-*")):  # scratch of a killed run (we hold the lock)
             shutil.rmtree(stale, ignore_errors=True)
         self.status: Dict[str, Any] = {}
         self.specs: List[BenchSpec] = []
@@ -163,10 +172,10 @@ class EnvRun:
             raise UserError("%s already exists; pass --resume %s to finish that run" % (self.status_path, self.run_id))
         self.specs = specs
         self.status = {
-            "format": _schema.STATUS_FORMAT,
+            "format": STATUS_FORMAT,
             "env": self.target.env,
             "run_id": self.run_id,
-            "profile": dataclasses.asdict(self.profile),
+            "profile": self.profile.to_json(),
             "interpreter": facts,
             "warmups": self.profile.warmups_for(jit),
             "cpu_count": cpu_count(),
@@ -186,7 +195,7 @@ class EnvRun:
             status = _results.read_json(self.status_path)
         except (OSError, ValueError) as exc:
             raise UserError("%s: not a gilbench status file (%s)" % (self.status_path, exc)) from None
-        if status.get("format") != _schema.STATUS_FORMAT or "plan" not in status:
+        if status.get("format") != STATUS_FORMAT or "plan" not in status:
             raise UserError("%s: not a gilbench status file of this version" % self.status_path)
         if status.get("profile", {}).get("name") != self.profile.name:
             raise UserError(

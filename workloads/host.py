@@ -7,8 +7,17 @@ noticing.  Importing it pulls in neither pyperf nor filelock (each is imported w
 is used), so ``tox -e interpreters`` runs on a bare Python.
 """
 
-from workloads._cli import add_run_options, choose, comma_list, resolve_profile
+from workloads._cli import (
+    add_run_options,
+    choose,
+    comma_list,
+    driver_args,
+    driver_command,
+    resolve_options,
+    resolve_profile,
+)
 from workloads._meta import BUILD_MARKER
+from workloads._options import RunOptions
 from workloads._registry import LAYOUTS, PROFILES, USER_WORKLOADS_ENV, Layout, Profile, load_all
 from workloads._results import (
     LockHeld,
@@ -23,11 +32,15 @@ from workloads._results import (
 )
 from workloads._scheduler import (
     BudgetReached,
+    NextRound,
+    OpenBenchmark,
     ProcessDone,
     RoundDone,
-    Rounds,
+    RoundPlan,
+    RoundPolicy,
+    RoundReport,
+    RoundsResult,
     SchedulerEvent,
-    StopRule,
     Unit,
     clock,
     run_rounds,
@@ -45,9 +58,11 @@ from workloads._schema import (
     TIMELINE_SUFFIX,
     BenchSpec,
     BenchStatus,
+    EnvFiles,
     InterpreterFacts,
     Outcome,
     UserError,
+    env_files,
     find_meta,
     from_pyperf,
     gil_forced,
@@ -55,7 +70,7 @@ from workloads._schema import (
     params_of,
     to_pyperf,
 )
-from workloads._store import SHORT_WARMUP, EnvRun, Target, worker_command, worker_environ
+from workloads._store import SHORT_WARMUP, EnvRun, Target, worker_command
 from workloads.modes import PAIRED_MODES
 
 __all__ = [
@@ -76,17 +91,23 @@ __all__ = [
     "BenchSpec",
     "BenchStatus",
     "BudgetReached",
+    "EnvFiles",
     "EnvRun",
     "InterpreterFacts",
     "Layout",
     "LockHeld",
+    "NextRound",
+    "OpenBenchmark",
     "Outcome",
     "ProcessDone",
     "Profile",
     "RoundDone",
-    "Rounds",
+    "RoundPlan",
+    "RoundPolicy",
+    "RoundReport",
+    "RoundsResult",
+    "RunOptions",
     "SchedulerEvent",
-    "StopRule",
     "Target",
     "Unit",
     "UserError",
@@ -97,6 +118,9 @@ __all__ = [
     "choose",
     "clock",
     "comma_list",
+    "driver_args",
+    "driver_command",
+    "env_files",
     "find_meta",
     "from_pyperf",
     "gil_forced",
@@ -107,6 +131,7 @@ __all__ = [
     "new_run_id",
     "params_of",
     "read_json",
+    "resolve_options",
     "resolve_profile",
     "run_rounds",
     "seed_of",
@@ -114,5 +139,4 @@ __all__ = [
     "to_pyperf",
     "utc_now",
     "worker_command",
-    "worker_environ",
 ]

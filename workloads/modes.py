@@ -8,24 +8,21 @@ to the last one finishing, summed over ``loops``.
 
 ``serial`` is the work in ONE fresh worker thread, through the very code that times
 k threads: same kind of thread, same start barrier, same makespan.  A speedup is
-then a ratio of two measurements made alike; the main thread of a pyperf worker
-runs the same loop 0-5% differently from a fresh thread, depending on the build,
-and that difference used to sit in every speedup.  For the same reason a pool
-worker process runs its chunk in one fresh thread too, behind a barrier shared by
-all workers, and the makespan comes from the workers' own stamps.  (With the chunk
-in the pool worker's main thread, one process measured 1.09x serial on PyPy; in a
-fresh thread 1.03x.)  Subinterpreters already run in worker threads.  What no
-timing code can make alike is the state of another process: on 3.9, gilbench's
-``serial`` process ran countdown 8% faster than a ``processes`` benchmark's forked
-pool worker, though a plain script's forked worker runs as fast as its parent
-(docs/changelog.md, 2026-11-26).  So the speedups of ``PAIRED_MODES`` are
-over one worker of the same mode (``harness.analysis``), and that one worker is set
-against serial inside its own benchmark process (``time_bench``): each of its calls
-also runs the same chunk in one fresh thread of that process, in alternating order,
-and the run's ``serial_in_process`` metadata keeps those times beside the values, so
-the ratio is analysed as the pairs were measured: one process state, seconds apart.
-Within a process, where a thread's frames and objects land still moves a loop by
-several percent, so every timed thread runs in a random memory layout (``_layout``).
+then a ratio of two measurements made alike: the main thread of a process runs the
+same loop 0-5% differently from a fresh thread, depending on the build.  For the same
+reason a pool worker process runs its chunk in one fresh thread too, behind a barrier
+shared by all workers, and the makespan comes from the workers' own stamps.
+Subinterpreters already run in worker threads.  What no timing code can make alike is
+the state of another process: a forked pool worker can run a loop several percent
+slower or faster than the process that measures serial (docs/changelog.md keeps the
+figures).  So the speedups of ``PAIRED_MODES`` are over one worker of the same mode
+(``harness.analysis``), and that one worker is set against serial inside its own
+benchmark process (``time_bench``): each of its calls also runs the same chunk in one
+fresh thread of that process, in alternating order, and the run's
+``serial_in_process`` metadata keeps those times beside the values, so the ratio is
+analysed as the pairs were measured: one process state, seconds apart.  Within a
+process, where a thread's frames and objects land still moves a loop by several
+percent, so every timed thread runs in a random memory layout (``_layout``).
 """
 
 from __future__ import annotations
@@ -61,21 +58,19 @@ THREAD_CPU_SHARES: List[float] = []
 
 
 # Layout randomisation.  Where a thread's frames and the objects its loop allocates land
-# in memory moves a pure-Python loop by several percent, and that placement follows
-# from incidental state: on CPython 3.13.5, importing gilbench from its wheel instead of
-# its source tree made a thread of a pool's parent count down 5-7% slower than the pool's
-# forked worker, in every process alike, so more rounds could not remove it
-# (docs/changelog.md, 2026-11-26).  That is the measurement bias of Mytkowicz et al.
-# ("Producing wrong data without doing anything obviously wrong", ASPLOS 2009), and the
-# remedy is theirs and Stabilizer's (Curtsinger and Berger, ASPLOS 2013): randomise the
-# layout in every measurement, so that the bias becomes noise which rounds average out
-# and the intervals include.  Before its chunk, each timed thread allocates a random
-# number of objects of random sizes (kept alive while it runs: the allocator hands out
-# other addresses) and calls the chunk under a random number of extra C and Python
-# frames (the stack starts elsewhere).  Both happen before the clock starts.  Seeded from
-# the OS, like ASLR and hash randomisation, and again in every forked pool worker: a new
-# layout in every process and call.  A subinterpreter worker runs its chunk in its own
-# interpreter (``workloads._subinterpreters``) and is not randomised.
+# in memory moves a pure-Python loop by several percent, and that placement follows from
+# incidental state (how the package was imported, what the process allocated before), the
+# same in every process alike, so more rounds cannot remove it.  That is the measurement
+# bias of Mytkowicz et al. ("Producing wrong data without doing anything obviously
+# wrong", ASPLOS 2009), and the remedy is theirs and Stabilizer's (Curtsinger and Berger,
+# ASPLOS 2013): randomise the layout in every measurement, so that the bias becomes noise
+# which rounds average out and the intervals include.  Before its chunk, each timed thread
+# allocates a random number of objects of random sizes (kept alive while it runs: the
+# allocator hands out other addresses) and calls the chunk under a random number of extra
+# C and Python frames (the stack starts elsewhere).  Both happen before the clock starts.
+# Seeded from the OS, like ASLR and hash randomisation, and again in every forked pool
+# worker: a new layout in every process and call.  A subinterpreter worker runs its chunk
+# in its own interpreter (``workloads._subinterpreters``) and is not randomised.
 LAYOUT_MAX_OBJECTS = 400
 LAYOUT_MAX_BYTES = 480  # pymalloc's small-object size classes end at 512 bytes
 LAYOUT_MAX_DEPTH = 12

@@ -5,8 +5,18 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from workloads import _scheduler
-from workloads._schema import BenchSpec, Outcome
-from workloads.host import BudgetReached, ProcessDone, RoundDone, Rounds, run_rounds, seed_of, slots
+from workloads._schema import BenchSpec, BenchStatus, Outcome
+from workloads.host import (
+    BudgetReached,
+    NextRound,
+    ProcessDone,
+    RoundDone,
+    RoundPlan,
+    RoundReport,
+    run_rounds,
+    seed_of,
+    slots,
+)
 
 
 def test_each_run_of_a_machine_gets_its_own_order():
@@ -125,12 +135,25 @@ class _MeasuredRun(_FakeRun):
         pass
 
 
+class _Policy:
+    """A ``RoundPolicy`` that answers with ``decide`` and keeps every report it was given."""
+
+    def __init__(self, decide) -> None:
+        self.decide = decide
+        self.reports: list[RoundReport] = []
+
+    def after_round(self, report: RoundReport) -> NextRound:
+        self.reports.append(report)
+        return self.decide(report)
+
+
 def test_run_rounds_reports_each_process_each_round_and_the_budget():
     specs = [_spec("countdown", m, k) for m, k in (("serial", 1), ("threads", 2))]
     runs = [_MeasuredRun(env, specs) for env in ("bench-py39", "bench-py313t")]
     seen: list = []
-    rounds = Rounds(least=1, most=5, seed=1, stop=lambda runs, measured: (set(), "±3%: note"), budget=0.0)
-    assert run_rounds(runs, rounds, seen.append) == 0
+    plan = RoundPlan(least=1, most=5, seed=1, policy=_Policy(lambda report: NextRound(note="±3%: note")), budget=0.0)
+    result = run_rounds(runs, plan, seen.append)
+    assert result.failures == 0
     assert [type(r).__name__ for r in seen] == ["ProcessDone", "ProcessDone", "RoundDone", "BudgetReached"]
     assert [(r.round, r.index, r.count, r.label, r.result) for r in seen[:2]] == [
         (1, 1, 2, "countdown (2)", "ok"),
@@ -138,13 +161,13 @@ def test_run_rounds_reports_each_process_each_round_and_the_budget():
     ]
     assert {r.env for r in seen[:2]} == {"bench-py39", "bench-py313t"}
     assert (seen[2].round, seen[2].still_open, seen[2].note, seen[2].next_processes) == (1, 4, "±3%: note", 2)
-    assert (seen[3].rounds, seen[3].stopping) == (1, 4) and rounds.stopped_by == "budget"
+    assert (seen[3].rounds, seen[3].stopping) == (1, 4) and result.stopped_by == "budget"
 
 
 def test_the_last_minutes_of_a_budget_run_the_slots_that_fit(monkeypatch):
     """One second per benchmark process, a 10 s budget, three workloads in two envs: round
     1 takes 6 s, and round 2 runs the first two of its three slots (4 s), in the round's
-    shuffled order; the stop rule records that partial round, and the run stops."""
+    shuffled order; the policy hears of that partial round, and the run stops."""
     clock = [0.0]
 
     class _Clocked(_MeasuredRun):
@@ -158,12 +181,12 @@ def test_the_last_minutes_of_a_budget_run_the_slots_that_fit(monkeypatch):
     seen: list = []
     asked: list[int] = []
 
-    def stop(runs, measured):
-        asked.append(measured)
-        return set(), "note %d" % measured
+    def decide(report: RoundReport) -> NextRound:
+        asked.append(report.round)
+        return NextRound(note="note %d" % report.round)
 
-    rounds = Rounds(least=1, most=5, seed=3, stop=stop, budget=10.0)
-    assert run_rounds(runs, rounds, seen.append) == 0
+    result = run_rounds(runs, RoundPlan(least=1, most=5, seed=3, policy=_Policy(decide), budget=10.0), seen.append)
+    assert result.failures == 0
     done = [r for r in seen if isinstance(r, ProcessDone)]
     assert [r.round for r in done] == [1] * 6 + [2] * 4
     second = slots([_FakeRun(r.target.env, specs, done=1) for r in runs], 1, "blocks", seed=3)
@@ -173,4 +196,81 @@ def test_the_last_minutes_of_a_budget_run_the_slots_that_fit(monkeypatch):
     last_round, budget = seen[-2], seen[-1]
     assert (last_round.round, last_round.slots, last_round.note, last_round.next_processes) == (2, (2, 3), "note 2", 0)
     assert (budget.rounds, budget.slots, budget.stopping) == (1, (2, 3), 6)
-    assert asked == [1, 2] and rounds.stopped_by == "budget"
+    assert asked == [1, 2] and result.stopped_by == "budget"
+
+
+class _BlockRun(_MeasuredRun):
+    """A run that counts each benchmark's rounds, as ``EnvRun`` does: what a policy's choice
+    of units changes."""
+
+    def __init__(self, env: str, specs: list[BenchSpec], ran: list) -> None:
+        super().__init__(env, specs)
+        self.rounds = {s.name: 0 for s in specs}
+        self.ran = ran
+
+    def next_round(self, spec: BenchSpec) -> int:
+        return self.rounds[spec.name]
+
+    def run_block(self, specs: list[BenchSpec], round_: int, layout: str) -> dict[str, Outcome]:
+        self.ran.append((round_ + 1, self.target.env, specs[0].block))
+        for spec in specs:
+            self.rounds[spec.name] += 1
+        return {s.name: Outcome.OK for s in specs}
+
+    def entry(self, spec: BenchSpec) -> BenchStatus:
+        runs = self.rounds[spec.name]
+        return BenchStatus(spec.workload, spec.mode, spec.workers, runs=runs, seconds=2.0 * runs)
+
+
+def test_a_policy_closes_benchmarks_and_chooses_the_units_of_the_next_round():
+    """Before ``least`` rounds the policy's answer is only a note; from then on it closes
+    benchmarks and picks the next round's (env, block) units; a block left out is due again
+    when a later round picks it, with the rounds it has."""
+    specs = [_spec(w, m, k) for w in ("countdown", "fib") for m, k in (("serial", 1), ("threads", 2))]
+    ran: list = []
+    runs = [_BlockRun(env, specs, ran) for env in ("bench-py39", "bench-py313t")]
+    fib = frozenset({("bench-py39", "fib"), ("bench-py313t", "fib")})
+    countdown_39 = frozenset({("bench-py39", "countdown[serial]"), ("bench-py39", "countdown[threads,w=2]")})
+    everything = frozenset((r.target.env, s.name) for r in runs for s in specs)
+    answers = {
+        1: NextRound(close=countdown_39, units=fib, note="ignored before least"),
+        2: NextRound(close=countdown_39, units=fib, note="fib only"),
+        3: NextRound(note="every open unit"),
+        4: NextRound(close=everything, note="done"),
+    }
+    policy = _Policy(lambda report: answers[report.round])
+    seen: list = []
+    result = run_rounds(runs, RoundPlan(least=2, most=8, seed=5, policy=policy), seen.append)
+    assert (result.failures, result.stopped_by) == (0, "target")
+    by_round = {n: sorted((env, block) for r, env, block in ran if r == n) for n in range(1, 6)}
+    both = [("bench-py313t", "countdown"), ("bench-py313t", "fib"), ("bench-py39", "countdown"), ("bench-py39", "fib")]
+    assert by_round[1] == by_round[2] == both
+    assert by_round[3] == [("bench-py313t", "fib"), ("bench-py39", "fib")]
+    assert by_round[4] == [("bench-py313t", "countdown"), ("bench-py313t", "fib"), ("bench-py39", "fib")]
+    assert by_round[5] == []
+    assert [r.round for r in policy.reports] == [1, 2, 3, 4]
+    after_3 = {(b.env, b.name): (b.block, b.rounds, b.seconds) for b in policy.reports[2].open}
+    assert after_3[("bench-py313t", "countdown[serial]")] == ("countdown", 2, 2.0)
+    assert after_3[("bench-py39", "fib[serial]")] == ("fib", 3, 2.0)
+    assert ("bench-py39", "countdown[serial]") not in after_3  # closed after round 2
+    notes = [r.note for r in seen if isinstance(r, RoundDone)]
+    assert notes == ["ignored before least", "fib only", "every open unit", "done"]
+    assert [r.next_processes for r in seen if isinstance(r, RoundDone)][:3] == [4, 2, 3]
+
+
+def test_a_policy_that_chooses_no_open_unit_ends_the_rounds():
+    specs = [_spec("countdown", "serial", 1)]
+    ran: list = []
+    runs = [_BlockRun("bench-py39", specs, ran)]
+    policy = _Policy(lambda report: NextRound(units=frozenset({("bench-py39", "fib")})))
+    result = run_rounds(runs, RoundPlan(least=1, most=8, seed=5, policy=policy), lambda record: None)
+    assert len(ran) == 1 and result.stopped_by == "rounds"
+    assert runs[0].closed == {"countdown[serial]"}  # stopped after its one round
+
+
+def test_without_a_policy_every_benchmark_runs_the_least_rounds():
+    specs = [_spec("countdown", "serial", 1), _spec("fib", "serial", 1)]
+    ran: list = []
+    runs = [_BlockRun("bench-py39", specs, ran)]
+    result = run_rounds(runs, RoundPlan(least=3, most=3, seed=1), lambda record: None)
+    assert (len(ran), result.stopped_by) == (6, "rounds")

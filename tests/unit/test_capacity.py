@@ -11,16 +11,16 @@ from harness import capacity
 
 def test_capacity_is_the_throughput_of_k_over_one():
     # one spinner 50 ms; two at once 55 ms and 100 ms (the second vCPU there, then gone)
-    probe = capacity.Probe(round=0, k=2, one=(0.05, 0.05), many=(0.055, 0.1))
+    probe = capacity.CapacityProbe(round=0, k=2, one=(0.05, 0.05), many=(0.055, 0.1))
     assert probe.capacity == pytest.approx(math.sqrt((2 * 0.05 / 0.055) * (2 * 0.05 / 0.1)))
-    assert capacity.Probe.from_json(probe.to_json()) == probe
+    assert capacity.CapacityProbe.from_json(probe.to_json()) == probe
 
 
 def test_rounds_take_the_geometric_mean_of_their_probes():
     probes = [
-        capacity.Probe(0, 2, (1.0,), (0.5,)),
-        capacity.Probe(0, 2, (1.0,), (1.0,)),
-        capacity.Probe(1, 2, (1.0,), (0.8,)),
+        capacity.CapacityProbe(0, 2, (1.0,), (0.5,)),
+        capacity.CapacityProbe(0, 2, (1.0,), (1.0,)),
+        capacity.CapacityProbe(1, 2, (1.0,), (0.8,)),
     ]
     assert capacity.by_round(probes) == {2: {0: pytest.approx(math.sqrt(4.0 * 2.0)), 1: pytest.approx(2.5)}}
 

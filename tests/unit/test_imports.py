@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +35,9 @@ def _imports(path: Path, known: set[str]) -> set[str]:
     return found
 
 
+@functools.cache
 def _graph() -> dict[str, set[str]]:
+    """Each module's project imports (parsed once for the module's tests; none changes it)."""
     modules = _modules()
     known = set(modules)
     return {name: _imports(path, known) - {name} for name, path in modules.items()}
@@ -87,3 +90,20 @@ def test_the_pipeline_runs_one_way():
             step,
             sorted(graph["harness." + step] & later),
         )
+
+
+def _driver_command_lines(path: Path) -> list[int]:
+    """Lines of ``path`` that spell ``-m workloads`` (an env driver's command line) in a list."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.List):
+            values = [e.value if isinstance(e, ast.Constant) else None for e in node.elts]
+            if any(a == "-m" and b == "workloads" for a, b in zip(values, values[1:])):
+                found.append(node.lineno)
+    return found
+
+
+def test_one_place_builds_an_env_drivers_command_line():
+    """``workloads._cli.driver_command`` (and ``driver_args``, which bench-all hands to tox)."""
+    builders = {name: lines for name, path in _modules().items() if (lines := _driver_command_lines(path))}
+    assert list(builders) == ["workloads._cli"] and len(builders["workloads._cli"]) == 1

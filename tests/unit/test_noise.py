@@ -21,9 +21,9 @@ def test_summarize_gives_the_median_and_the_log_spread():
 
 def test_probe_round_trips_through_json():
     probe = noise.summarize(3, 100, [0.010, 0.012, 0.011])
-    assert noise.Probe.from_json(probe.to_json()) == probe
+    assert noise.NoiseProbe.from_json(probe.to_json()) == probe
     old = {k: v for k, v in probe.to_json().items() if k != "count"}
-    assert noise.Probe.from_json(old).count == 0
+    assert noise.NoiseProbe.from_json(old).count == 0
 
 
 def test_drift_is_the_spread_of_the_round_medians():

@@ -21,7 +21,7 @@ import pyperf
 import pytest
 
 from harness import pyperformance as pp
-from workloads.host import PROFILES, BenchSpec, EnvRun, Outcome, Target
+from workloads.host import PROFILES, BenchSpec, EnvRun, Outcome, RunOptions, Target
 
 PYPERFORMANCE = importlib.util.find_spec("pyperformance") is not None
 NO_PYPERFORMANCE = "pyperformance is not installed (%s)" % pp.INSTALL_HINT
@@ -304,7 +304,7 @@ def test_a_benchmark_that_cannot_run_is_planned_as_unavailable(fake_tree, tmp_pa
 
 
 def test_extend_plans_once_and_records_unavailable(tmp_path):
-    run = EnvRun(str(tmp_path), RUN_ID, PROFILES["smoke"], Target("bench-x", sys.executable, {}, str(tmp_path)))
+    run = EnvRun(_options(tmp_path), Target("bench-x", sys.executable, {}, str(tmp_path)))
     run.create([], {"implementation": "cpython"}, jit=False)
     ok, missing = _spec("nbody"), dataclasses.replace(_spec("richards"), unavailable="needs X")
     run.extend([ok, missing])
@@ -325,7 +325,7 @@ def test_an_env_measures_a_pyperformance_benchmark_in_its_rounds(tmp_path):
         pytest.skip(NO_PYPERFORMANCE)
     from workloads import _meta
 
-    run = EnvRun(str(tmp_path), RUN_ID, PROFILES["smoke"], Target("bench-x", sys.executable, {}, str(tmp_path)))
+    run = EnvRun(_options(tmp_path), Target("bench-x", sys.executable, {}, str(tmp_path)))
     run.create([], _meta.interpreter_facts(), jit=False)
     pp.attach(run, ("nbody",), log=lambda line: None)
     (spec,) = run.specs
@@ -341,6 +341,10 @@ def test_an_env_measures_a_pyperformance_benchmark_in_its_rounds(tmp_path):
 
 
 RUN_ID = "20260101T000000Z-test00"
+
+
+def _options(results: Path) -> RunOptions:
+    return RunOptions(PROFILES["smoke"], RUN_ID, str(results), seed=0)
 
 
 def _spec(name: str) -> BenchSpec:

@@ -328,7 +328,7 @@ def stopped_coverage(
     **noise: Any,
 ) -> float:
     """Coverage of a precision-targeted run: each experiment stops at the first round from
-    ``least`` on where its interval is within ±``target`` (``harness.run.precision_rule``)."""
+    ``least`` on where its interval is within ±``target`` (``harness.precision.PrecisionRule``)."""
     a, b = simulate(rng, N_EXPERIMENTS, most, truth, side_sigma=(side_sigma, side_sigma), **noise)
     covered = np.zeros(N_EXPERIMENTS, dtype=bool)
     still = np.ones(N_EXPERIMENTS, dtype=bool)
