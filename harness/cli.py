@@ -132,6 +132,7 @@ def _check_plan(args: argparse.Namespace, workloads: list[str], profile: str) ->
     cmd = [sys.executable, "-m", "workloads", "--list-json", "--profile", profile]
     cmd += [x for w in workloads for x in ("--workload", w)]
     cmd += [x for w in args.workloads or () for x in ("--workloads", w)]
+    cmd += [x for s in comma_list(args.suite) for x in ("--suite", s)]
     from workloads import host  # not a workload module: only to find where the package lives
 
     home = os.path.dirname(os.path.dirname(os.path.abspath(host.__file__)))
@@ -175,6 +176,7 @@ def cmd_bench_all(args: argparse.Namespace) -> int:
         chosen = pyperformance.choose(args.pyperformance)  # one-line errors: a bad name, no pyperformance
     forward = [x for w in comma_list(args.workload) for x in ("--workload", w)]
     forward += [x for w in args.workloads or () for x in ("--workloads", w)]
+    forward += [x for s in comma_list(args.suite) for x in ("--suite", s)]
     forward += ["--workers", args.workers] if args.workers else []
     forward += ["--timeout", str(args.timeout)] if args.timeout else []
     results_dir = Path(args.results_dir).resolve()

@@ -18,7 +18,17 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from workloads import _meta, _results
 from workloads._prepare import capture_timeline, plan_specs
-from workloads._registry import LAYOUTS, PROFILES, USER_WORKLOADS_ENV, Bench, Profile, Workload, load_all, plan
+from workloads._registry import (
+    LAYOUTS,
+    PROFILES,
+    USER_WORKLOADS_ENV,
+    Bench,
+    Profile,
+    Workload,
+    load_all,
+    plan,
+    suites_of,
+)
 from workloads._scheduler import Rounds, run_rounds, seed_of
 from workloads._schema import UserError
 from workloads._store import EnvRun, own_target
@@ -49,6 +59,12 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     """The options one env's run (``python -m workloads``) and bench-all share, defined once."""
     parser.add_argument("--profile", help="smoke, fast, default or rigorous (env GILBENCH_PROFILE; default: default)")
     parser.add_argument("--workload", action="append", help="only these workloads (repeat or comma-separate)")
+    parser.add_argument(
+        "--suite",
+        action="append",
+        help="only the workloads of these families (repeat or comma-separate): a workload module's name "
+        "(cpu, contention, ...) or a family such as scaling, which a run measures only when asked for",
+    )
     parser.add_argument(
         "--workloads",
         metavar="PATH_OR_MODULE",
@@ -114,6 +130,7 @@ def _main(args: argparse.Namespace) -> int:
     except (ImportError, ValueError, SyntaxError) as exc:
         raise UserError("--workloads: %s: %s" % (type(exc).__name__, exc)) from None
     names = choose("workload", comma_list(args.workload), list(registry))
+    suites = choose("suite", comma_list(args.suite), suites_of(registry))
     modes = choose("mode", comma_list(args.mode), list(MODES))
     try:
         ladder = [int(w) for w in comma_list([args.workers])] if args.workers else None
@@ -121,7 +138,7 @@ def _main(args: argparse.Namespace) -> int:
         raise UserError("--workers: expected comma-separated integers, got %r" % args.workers) from None
     if ladder and min(ladder) < 1:
         raise UserError("--workers: counts must be >= 1")
-    benches = plan(registry, profile, names or None, modes or None, ladder)
+    benches = plan(registry, profile, names, modes or None, ladder, suites)
     if args.list:
         for bench in benches:
             print(bench.name)
