@@ -62,10 +62,17 @@ def parse_target(text: str) -> Target:
 
 
 def prepare(
-    target: Target, workloads: Sequence[str], workers: str, profile: str, folder: Path, layout: str = "blocks"
+    target: Target,
+    workloads: Sequence[str],
+    workers: str,
+    profile: str,
+    folder: Path,
+    layout: str = "blocks",
+    suites: Sequence[str] = (),
 ) -> Prepared:
-    """The target's plan for ``workloads``, calibrated by its own driver (``--prepare``,
-    exactly as bench-all prepares an env): the benchmarks it can run, with their sizes."""
+    """The target's plan for ``workloads`` and the families ``suites``, calibrated by its own
+    driver (``--prepare``, exactly as bench-all prepares an env): the benchmarks it can run,
+    with their sizes."""
     cmd = [
         target.python,
         "-m",
@@ -86,6 +93,7 @@ def prepare(
         layout,
     ]
     cmd += [x for w in workloads for x in ("--workload", w)]
+    cmd += [x for name in suites for x in ("--suite", name)]
     proc = subprocess.run(
         cmd, cwd=tempfile.gettempdir(), env=dict(os.environ, **target.env), capture_output=True, text=True, check=False
     )

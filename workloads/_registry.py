@@ -218,6 +218,13 @@ def import_workload_module(name: str) -> None:
     importlib.import_module(name)
 
 
+def declared(name: str) -> Workload:
+    """The declaration of workload ``name``, from the modules imported so far: its function
+    and its shared-state factory, for code that runs a kernel without gilbench's measuring
+    code (``validation/independent.py``'s child).  KeyError if no module declared it."""
+    return _REGISTRY[name]
+
+
 def load_all() -> Dict[str, Workload]:
     """Import every workload module and return the registry, in declaration order."""
     for mod in workload_modules():
