@@ -86,6 +86,12 @@ def target_summary(kernels: Dict[str, Dict[str, Any]]) -> Dict[str, Any]:
     }
 
 
+def by_target(summaries: Dict[Tuple[str, str], Dict[str, Any]]) -> Dict[str, Dict[str, Any]]:
+    """``target_summary`` of each target's kernels, in the order the targets come."""
+    labels = dict.fromkeys(label for label, _ in summaries)
+    return {label: target_summary({k: s for (lab, k), s in summaries.items() if lab == label}) for label in labels}
+
+
 def _ci(s: Dict[str, Any]) -> str:
     return "%.2f× (%.2f–%.2f)" % (s["geomean"], *s["ci95"]) if s["ci95"] else "%.2f×" % s["geomean"]
 
@@ -118,8 +124,7 @@ def format_report(summaries: Dict[Tuple[str, str], Dict[str, Any]]) -> str:
                 _precision(s["independent"]),
             )
         )
-    for label in dict.fromkeys(label for label, _ in summaries):
-        t = target_summary({k: s for (lab, k), s in summaries.items() if lab == label})
+    for label, t in by_target(summaries).items():
         lines.append(
             "\n%s: within ±5%% on %d of %d kernels; the ratio's interval contains 1 on %d; median half-width "
             "at one minute of measuring: gilbench ±%.1f%%, independent ±%.1f%%"
@@ -173,10 +178,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 "wall_s": round(time.monotonic() - started, 1),
             },
             "targets": [vars(t) for t in targets],
-            "summary": {
-                label: target_summary({k: s for (lab, k), s in summaries.items() if lab == label})
-                for label in checks
-            },
+            "summary": by_target(summaries),
             "checks": [
                 {"target": label, "kernel": k, "summary": summaries[(label, k)], "rounds": timed[(label, k)]}
                 for label, k in timed
