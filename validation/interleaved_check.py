@@ -138,27 +138,46 @@ def _ci(s: Dict[str, Any]) -> str:
     return "%.2f× (%.2f–%.2f)" % (s["geomean"], *s["ci95"]) if s["ci95"] else "%.2f×" % s["geomean"]
 
 
-def format_table(summaries: Dict[Tuple[str, str], Dict[str, Any]]) -> str:
-    lines = [
-        "| target | workload | rounds | gilbench (95% CI) | independent (95% CI) | gilbench / independent "
-        "| within ±5%? |",
-        "|---|---|---|---|---|---|---|",
+WITHIN = 0.05  # the bar: gilbench / independent within ±5%
+HEADER = [
+    "target",
+    "workload",
+    "rounds",
+    "gilbench (95% CI)",
+    "independent (95% CI)",
+    "gilbench / independent",
+    "within ±5%?",
+]
+
+
+def row_cells(label: str, workload: str, s: Dict[str, Any]) -> List[str]:
+    """The cells under ``HEADER`` for one check's ``summarize``."""
+    ratio = s["gilbench_over_independent"]
+    return [
+        label,
+        workload,
+        str(s["rounds"]),
+        _ci(s["gilbench"]),
+        _ci(s["independent"]),
+        _ci(ratio),
+        "yes" if abs(ratio["geomean"] - 1) <= WITHIN else "no",
     ]
-    for (label, workload), s in summaries.items():
-        ratio = s["gilbench_over_independent"]
-        lines.append(
-            "| %s | %s | %d | %s | %s | %s | %s |"
-            % (
-                label,
-                workload,
-                s["rounds"],
-                _ci(s["gilbench"]),
-                _ci(s["independent"]),
-                _ci(ratio),
-                "yes" if abs(ratio["geomean"] - 1) <= 0.05 else "no",
-            )
-        )
-    return "\n".join(lines)
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| %s |" % " | ".join(header), "|%s" % ("---|" * len(header))]
+    return "\n".join(lines + ["| %s |" % " | ".join(row) for row in rows])
+
+
+def format_table(summaries: Dict[Tuple[str, str], Dict[str, Any]]) -> str:
+    return markdown_table(HEADER, [row_cells(label, workload, s) for (label, workload), s in summaries.items()])
+
+
+def write_json(args: argparse.Namespace, started: float, targets: Sequence[Target], **parts: Any) -> None:
+    """The check's document to ``args.json``: its arguments and wall time, its targets, ``parts``."""
+    config = {**{k: v for k, v in vars(args).items() if k != "json"}, "wall_s": round(time.monotonic() - started, 1)}
+    document = {"config": config, "targets": [vars(t) for t in targets], **parts}
+    args.json.write_text(json.dumps(document, indent=1) + "\n")
 
 
 def checked_targets(parser: argparse.ArgumentParser, args: argparse.Namespace) -> List[Target]:
@@ -211,18 +230,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     summaries = {key: summarize(rounds) for key, rounds in raw.items()}
     print(format_table(summaries))
     if args.json:
-        document = {
-            "config": {
-                **{k: v for k, v in vars(args).items() if k != "json"},
-                "wall_s": round(time.monotonic() - started, 1),
-            },
-            "targets": [vars(t) for t in targets],
-            "checks": [
-                {"target": label, "workload": w, "summary": summaries[(label, w)], "rounds": raw[(label, w)]}
-                for label, w in raw
-            ],
-        }
-        args.json.write_text(json.dumps(document, indent=1) + "\n")
+        checks = [
+            {"target": label, "workload": w, "summary": summaries[(label, w)], "rounds": raw[(label, w)]}
+            for label, w in raw
+        ]
+        write_json(args, started, targets, checks=checks)
     return 0
 
 

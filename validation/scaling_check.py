@@ -30,7 +30,6 @@ About 5 s per kernel and round on a 2-vCPU VM: 28 kernels × 12 rounds ≈ 28 mi
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import random
 import statistics
@@ -41,10 +40,19 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 from harness.targets import prepare
-from validation.interleaved_check import Round, checked_targets, interleave, summarize
+from validation.interleaved_check import (
+    HEADER,
+    WITHIN,
+    Round,
+    checked_targets,
+    interleave,
+    markdown_table,
+    row_cells,
+    summarize,
+    write_json,
+)
 
 SUITE = "scaling"
-WITHIN = 0.05  # the bar: gilbench / independent within ±5%
 
 
 def _half_width(interval: Dict[str, Any]) -> float:
@@ -92,38 +100,23 @@ def by_target(summaries: Dict[Tuple[str, str], Dict[str, Any]]) -> Dict[str, Dic
     return {label: target_summary({k: s for (lab, k), s in summaries.items() if lab == label}) for label in labels}
 
 
-def _ci(s: Dict[str, Any]) -> str:
-    return "%.2f× (%.2f–%.2f)" % (s["geomean"], *s["ci95"]) if s["ci95"] else "%.2f×" % s["geomean"]
-
-
 def _precision(s: Dict[str, Any]) -> str:
     return "±%.1f%% in %.1f min" % (100 * s["half_width"], s["minutes"])
 
 
 def format_report(summaries: Dict[Tuple[str, str], Dict[str, Any]]) -> str:
     """The per-kernel table, then one line per target."""
-    lines = [
-        "| target | kernel | rounds | gilbench (95% CI) | independent (95% CI) | gilbench / independent "
-        "| within ±5%? | contains 1? | gilbench precision | independent precision |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+    header = [*HEADER, "contains 1?", "gilbench precision", "independent precision"]
+    rows = [
+        [
+            *row_cells(label, kernel, s),
+            "yes" if s["gilbench_over_independent"]["contains_one"] else "no",
+            _precision(s["gilbench"]),
+            _precision(s["independent"]),
+        ]
+        for (label, kernel), s in summaries.items()
     ]
-    for (label, kernel), s in summaries.items():
-        ratio = s["gilbench_over_independent"]
-        lines.append(
-            "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s |"
-            % (
-                label,
-                kernel,
-                s["rounds"],
-                _ci(s["gilbench"]),
-                _ci(s["independent"]),
-                _ci(ratio),
-                "yes" if ratio["within"] else "no",
-                "yes" if ratio["contains_one"] else "no",
-                _precision(s["gilbench"]),
-                _precision(s["independent"]),
-            )
-        )
+    lines = [markdown_table(header, rows)]
     for label, t in by_target(summaries).items():
         lines.append(
             "\n%s: within ±5%% on %d of %d kernels; the ratio's interval contains 1 on %d; median half-width "
@@ -172,19 +165,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     summaries = {key: kernel_summary(rounds) for key, rounds in timed.items()}
     print(format_report(summaries))
     if args.json:
-        document = {
-            "config": {
-                **{k: v for k, v in vars(args).items() if k != "json"},
-                "wall_s": round(time.monotonic() - started, 1),
-            },
-            "targets": [vars(t) for t in targets],
-            "summary": by_target(summaries),
-            "checks": [
-                {"target": label, "kernel": k, "summary": summaries[(label, k)], "rounds": timed[(label, k)]}
-                for label, k in timed
-            ],
-        }
-        args.json.write_text(json.dumps(document, indent=1) + "\n")
+        checks = [
+            {"target": label, "kernel": k, "summary": summaries[(label, k)], "rounds": timed[(label, k)]}
+            for label, k in timed
+        ]
+        write_json(args, started, targets, summary=by_target(summaries), checks=checks)
     return 0
 
 
