@@ -157,6 +157,7 @@ def _benchmark_row(bench: pyperf.Benchmark, path: Path) -> dict[str, Any]:
         "params": params_label(params),
         "params_dict": params,
         "tags": list(meta.get("tags", [])),
+        "suites": list(meta.get("suites", [])),  # empty in runs from before families
         # runs from before roles were declared: the latency workload was tagged as such
         "roles": list(meta.get("roles", ["latency"] if "latency" in meta.get("tags", []) else [])),
         "work_size": int(meta.get("work_size", 0) or 0),

@@ -220,7 +220,9 @@ def _gc(c: Counters) -> str:
 
 
 def _rss(c: Counters) -> str:
-    return "%+.3g MiB" % (c.rss_growth / MIB)
+    if abs(c.rss_growth) >= MIB:
+        return "%+.3g MiB" % (c.rss_growth / MIB)
+    return "%+.0f KiB" % (c.rss_growth / 1024)
 
 
 def reasons(one: Counters, many: Counters) -> list[str]:
@@ -253,3 +255,55 @@ def reasons(one: Counters, many: Counters) -> list[str]:
 def reason_text(one: Counters, many: Counters) -> str:
     """``reasons`` as one line, for a table cell."""
     return "; ".join(reasons(one, many))
+
+
+# -- the family's table ----------------------------------------------------------------------
+
+SCALING_COLUMNS = [
+    "run_id",
+    "env",
+    "workload",
+    "params",
+    "workers",
+    "speedup",
+    "speedup_lo",
+    "speedup_hi",
+    "capacity",
+    "verdict",
+    "verdict_text",
+    "reason",
+]
+
+
+def scaling_table(derived: pd.DataFrame, benchmarks: pd.DataFrame, suite: str = "scaling") -> pd.DataFrame:
+    """The family ``suite``'s threads speedups with their verdicts, and a reason beside every
+    verdict but "scales": one row per (run, env, kernel, worker count), ``SCALING_COLUMNS``.
+
+    ``derived`` is ``harness.analysis.derive``'s frame (its ``name``, ``serial_name``,
+    ``speedup``/``_lo``/``_hi`` and ``capacity`` columns); ``benchmarks`` is
+    ``harness.collect``'s, whose ``suites`` say which workloads belong to the family and
+    whose per-round counters give the reasons, at one thread from the serial benchmark.
+    Empty (with the columns) when the run measured none of the family.
+    """
+    if derived.empty or benchmarks.empty or "suites" not in benchmarks:
+        return pd.DataFrame(columns=SCALING_COLUMNS)
+    rows = {(r["run_id"], r["env"], r["name"]): r for r in benchmarks.to_dict("records")}
+    members = {key for key, r in rows.items() if suite in (r.get("suites") or ())}
+    member = np.array([key in members for key in zip(derived["run_id"], derived["env"], derived["name"])], dtype=bool)
+    threads = derived[(derived["mode"] == "threads").to_numpy() & member]
+    if threads.empty:
+        return pd.DataFrame(columns=SCALING_COLUMNS)
+    out = threads.reset_index(drop=True)
+    if "capacity" not in out:
+        out["capacity"] = np.nan
+    out = pd.concat([out, verdict_frame(out)], axis=1)
+    reasons_ = []
+    for row in out.to_dict("records"):
+        if row["verdict"] == SCALES:
+            reasons_.append("")
+            continue
+        one = rows.get((row["run_id"], row["env"], row["serial_name"]))
+        many = rows[(row["run_id"], row["env"], row["name"])]
+        reasons_.append(reason_text(Counters.from_row(one) if one else Counters(1), Counters.from_row(many)))
+    out["reason"] = reasons_
+    return out[SCALING_COLUMNS].sort_values(["run_id", "env", "workload", "params", "workers"]).reset_index(drop=True)

@@ -115,7 +115,7 @@ def test_reasons_read_as_short_phrases_beside_one_thread():
     assert v.reasons(one, many) == [
         "waiting 48% of the time at 2 threads (1 thread: 2%)",
         "GC: 12 collections, 30 ms per value at 2 threads (1 thread: 2 collections, 4 ms)",
-        "RSS +40 MiB per value at 2 threads (1 thread: +0.1 MiB)",
+        "RSS +40 MiB per value at 2 threads (1 thread: +102 KiB)",
         v.LOCK_CONTENTION,
     ]
     assert v.reason_text(one, many) == "; ".join(v.reasons(one, many))
@@ -131,3 +131,74 @@ def test_reasons_say_what_was_not_recorded():
     ]
     quiet = v.reasons(v.Counters(1, 1.0, 0.0, 0.0), v.Counters(2, 0.99, 0.0, 0.0))
     assert quiet[:2] == ["waiting 1% of the time at 2 threads (1 thread: 0%)", "GC: no collection while timed"]
+
+
+def _bench(name, workload, mode, workers, suites, share):
+    return {
+        "run_id": "R",
+        "env": "bench-py313t",
+        "name": name,
+        "workload": workload,
+        "mode": mode,
+        "workers": workers,
+        "suites": suites,
+        "cpu_share": {0: share, 1: share},
+        "gc_collections": {0: 0.0, 1: 0.0},
+        "gc_pause": {0: 0.0, 1: 0.0},
+        "rss_growth": {0: 2 * v.MIB, 1: 2 * v.MIB},
+        "rounds": {0: 0.2, 1: 0.2},
+    }
+
+
+def _derived(name, workload, mode, workers, lo, hi, capacity=1.8):
+    return {
+        "run_id": "R",
+        "env": "bench-py313t",
+        "workload": workload,
+        "params": "",
+        "name": name,
+        "serial_name": "%s[serial]" % workload,
+        "mode": mode,
+        "workers": workers,
+        "speedup": (lo * hi) ** 0.5,
+        "speedup_lo": lo,
+        "speedup_hi": hi,
+        "capacity": capacity,
+    }
+
+
+def test_scaling_table_judges_the_family_threads_and_gives_a_reason_where_it_does_not_scale():
+    benchmarks = pd.DataFrame(
+        [
+            _bench("shared_attr_read[serial]", "shared_attr_read", "serial", 1, ["scaling"], 0.99),
+            _bench("shared_attr_read[threads,w=2]", "shared_attr_read", "threads", 2, ["scaling"], 0.5),
+            _bench("object_creation[serial]", "object_creation", "serial", 1, ["cpu", "scaling"], 0.99),
+            _bench("object_creation[threads,w=2]", "object_creation", "threads", 2, ["cpu", "scaling"], 0.97),
+            _bench("object_creation[processes,w=2]", "object_creation", "processes", 2, ["cpu", "scaling"], 0.97),
+            _bench("countdown[serial]", "countdown", "serial", 1, ["cpu"], 0.99),
+            _bench("countdown[threads,w=2]", "countdown", "threads", 2, ["cpu"], 0.5),
+        ]
+    )
+    derived = pd.DataFrame(
+        [
+            _derived("shared_attr_read[threads,w=2]", "shared_attr_read", "threads", 2, 0.6, 0.8),
+            _derived("object_creation[threads,w=2]", "object_creation", "threads", 2, 1.6, 1.8),
+            _derived("object_creation[processes,w=2]", "object_creation", "processes", 2, 1.7, 1.9),
+            _derived("countdown[threads,w=2]", "countdown", "threads", 2, 0.9, 1.0),
+        ]
+    )
+    table = v.scaling_table(derived, benchmarks)
+    assert list(table.columns) == v.SCALING_COLUMNS
+    assert list(table["workload"]) == ["object_creation", "shared_attr_read"]
+    assert list(table["verdict"]) == [v.SCALES, v.SLOWER]
+    assert table["reason"][0] == ""
+    assert table["reason"][1].startswith("waiting 50% of the time at 2 threads (1 thread: 1%); GC: no collection")
+    assert "RSS +2 MiB per value" in table["reason"][1] and table["reason"][1].endswith(v.LOCK_CONTENTION)
+
+
+def test_scaling_table_is_empty_for_a_run_without_the_family_or_from_before_families():
+    empty = v.scaling_table(pd.DataFrame(), pd.DataFrame())
+    assert empty.empty and list(empty.columns) == v.SCALING_COLUMNS
+    old = pd.DataFrame([_bench("countdown[threads,w=2]", "countdown", "threads", 2, [], 0.5)]).drop(columns="suites")
+    derived = pd.DataFrame([_derived("countdown[threads,w=2]", "countdown", "threads", 2, 0.9, 1.0)])
+    assert v.scaling_table(derived, old).empty
