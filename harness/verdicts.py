@@ -38,7 +38,10 @@ and their pause (``gc_collections``, ``gc_pause``: ``gc.callbacks``, absent on P
 the resident set's growth per value (``rss_growth``, Linux).  Lock contention has no
 counter outside a special build (``LOCK_CONTENTION``), and each row says so.
 
-Pure functions of numbers: numpy and pandas only, no files, no clock.
+``scaling_table`` puts both together for a run: the family's threads speedups from
+``harness.analysis.derive``, each with its verdict and, where it does not scale, its reason.
+
+Pure functions of numbers and frames: numpy and pandas only, no files, no clock.
 """
 
 from __future__ import annotations
