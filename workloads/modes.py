@@ -205,6 +205,8 @@ _START: Any = None  # in a pool worker: the barrier every worker's task waits at
 def _pool_ready(ready: Any, start: Any) -> None:
     global _START
     die_with_parent()  # a pool worker never outlives the benchmark process that made it
+    if _on_gc in getattr(gc, "callbacks", ()):  # forked after watch_gc: its collections are not the parent's to count
+        gc.callbacks.remove(_on_gc)
     _START = start
     ready.wait(READY_TIMEOUT)
 

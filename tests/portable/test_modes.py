@@ -209,3 +209,18 @@ def test_collections_inside_the_timed_region_are_counted_with_their_pause():
     finally:
         gc.set_threshold(*threshold)
         gc.callbacks.remove(modes._on_gc)
+
+
+def _counts_collections() -> bool:
+    return modes._on_gc in getattr(gc, "callbacks", ())
+
+
+def test_a_pool_worker_counts_no_collections_of_its_own():
+    """A worker forked after ``watch_gc`` drops the callback: what it collects is not the
+    parent's timed region, and its events would only pile up."""
+    watching = modes.watch_gc()
+    try:
+        assert not modes._pool(1).apply(_counts_collections)
+    finally:
+        if watching:
+            gc.callbacks.remove(modes._on_gc)
