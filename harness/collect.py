@@ -98,6 +98,9 @@ _PER_ROUND_METADATA = {
     "thread_cpu_share": "cpu_share",
     "serial_in_process": "serial_in_process",
     "bytes_per_object": "bytes_per_object",
+    "gc_collections": "gc_collections",
+    "gc_pause": "gc_pause",
+    "rss_growth": "rss_growth",
 }
 PER_ROUND_COLUMNS = tuple(_PER_ROUND_METADATA.values())  # beside "rounds": round -> value
 
@@ -105,8 +108,8 @@ PER_ROUND_COLUMNS = tuple(_PER_ROUND_METADATA.values())  # beside "rounds": roun
 def _per_round(bench: pyperf.Benchmark) -> dict[str, dict[int, float]]:
     """Per round: the mean of that process's values (``rounds``), and what the run
     recorded beside them (``_PER_ROUND_METADATA``): its peak RSS, its threads' CPU
-    share, for one pool worker or subinterpreter serial in its own process, and a
-    memory probe's bytes per object.
+    share, for one pool worker or subinterpreter serial in its own process, a memory
+    probe's bytes per object, and the garbage collections and RSS growth of its values.
 
     The round is the run's ``round`` metadata; files written before rounds were
     recorded ran their processes in rounds too, so the run's position stands in.
@@ -154,6 +157,7 @@ def _benchmark_row(bench: pyperf.Benchmark, path: Path) -> dict[str, Any]:
         "params": params_label(params),
         "params_dict": params,
         "tags": list(meta.get("tags", [])),
+        "suites": list(meta.get("suites", [])),  # empty in runs recorded before families
         # a run recorded without roles: its latency workload carries the tag
         "roles": list(meta.get("roles", ["latency"] if "latency" in meta.get("tags", []) else [])),
         "work_size": int(meta.get("work_size", 0) or 0),

@@ -58,11 +58,19 @@ def prepare(
     profile: Profile,
     folder: Path,
     layout: str = "blocks",
+    suites: Sequence[str] = (),
 ) -> Prepared:
     """The target's plan for ``workloads``, calibrated by its own driver (``--prepare``,
     exactly as bench-all prepares an env): the benchmarks it can run, with their sizes."""
     options = RunOptions(
-        profile, "tool", str(folder), seed=0, layout=layout, workloads=tuple(workloads), workers=tuple(workers)
+        profile,
+        "tool",
+        str(folder),
+        seed=0,
+        layout=layout,
+        workloads=tuple(workloads),
+        suites=tuple(suites),
+        workers=tuple(workers),
     )
     cmd = driver_command(target.python, options, target.env, timeline=False)
     proc = subprocess.run(cmd, cwd=target.cwd, env=target.environ, capture_output=True, text=True, check=False)

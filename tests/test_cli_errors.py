@@ -14,6 +14,7 @@ from helpers import assert_one_line_error, run_module
         (["bench-all", "--env", "bench-py27"], ["unknown env 'bench-py27'", "bench-py313t"]),
         (["bench-all", "--profile", "turbo"], ["unknown profile 'turbo'", "smoke"]),
         (["bench-all", "--workload", "nope"], ["unknown workload 'nope'", "countdown"]),
+        (["bench-all", "--suite", "nope"], ["unknown suite 'nope'", "scaling"]),
         (["bench-all", "--resume", "19990101T000000Z-none00"], ["--resume 19990101T000000Z-none00"]),
         (["bench-all", "--budget", "soon"], ["--budget 'soon'", "45m"]),
         (["bench-all", "--precision", "150"], ["--precision 150"]),
@@ -35,6 +36,7 @@ def test_harness_rejects_bad_arguments(args, needles, gilbench_home):
     [
         (["--profile", "turbo"], ["unknown profile 'turbo'", "rigorous"]),
         (["--workload", "nope"], ["unknown workload 'nope'", "countdown"]),
+        (["--suite", "scaling,nope"], ["unknown suite 'nope'", "cpu", "scaling"]),
         (["--mode", "fibers"], ["unknown mode 'fibers'", "threads"]),
         (["--workers", "two"], ["--workers"]),
     ],

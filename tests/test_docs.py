@@ -68,3 +68,10 @@ def test_workflow_passes_actionlint():
         )
     proc = subprocess.run([exe, "-no-color", str(WORKFLOW)], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_every_kernel_of_the_scaling_family_has_a_row_with_its_published_figures():
+    text = (ROOT / "docs" / "workloads.md").read_text()
+    section = text[text.index("## The scaling family") :]
+    rows = {line.split("|")[1].strip().split()[0].strip("`") for line in section.splitlines() if line.startswith("| `")}
+    assert rows == {wl.name for wl in _registry.select(_registry.load_all(), suites=["scaling"])}

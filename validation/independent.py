@@ -19,6 +19,14 @@ here from that definition:
 * ``fib``: one evaluation of the recursive Fibonacci of 20;
 * ``object_creation``: one instance of a class with three attributes set in ``__init__``;
 * ``sha256_large``: one SHA-256 digest of 1 MiB (hashlib releases the GIL), chained.
+
+A workload given as ``MODULE:NAME`` (``workloads.scaling:shared_attr_read``) is a kernel of
+gilbench's own, for the checks of the kernels themselves (``validation/scaling_check.py``):
+the child imports that module, which declares the kernel, and takes the function and its
+shared-state factory from the declaration (``workloads.declared``), calling the factory
+once per side, outside the clock, as gilbench builds shared state once per value.  Nothing
+of gilbench's measuring code is imported: the child exits with an error if pyperf or a
+module of the measuring path turns up in ``sys.modules``.
 """
 
 from __future__ import annotations
@@ -34,7 +42,7 @@ WORKLOADS = ("countdown", "fib", "object_creation", "sha256_large")
 
 # Python 3.9 syntax, standard library only.  argv: workload, N, pairs, warm-up pairs.
 CHILD = r"""
-import hashlib, json, sys, threading, time
+import hashlib, importlib, json, sys, threading, time
 
 def countdown(n):
     while n > 0:
@@ -66,13 +74,28 @@ def sha256_large(n):
         chain.update(hashlib.sha256(MIB).digest())
     return chain.digest()
 
+MEASURING = ("pyperf", "workloads.modes", "workloads._runner", "workloads._scheduler", "workloads._store")
+
+def load(spec):
+    if ":" not in spec:
+        return globals()[spec], None
+    module, name = spec.split(":")
+    importlib.import_module(module)
+    from workloads import declared
+    declaration = declared(name)
+    return declaration.func, declaration.shared
+
 def makespan(work, sizes):
     barrier = threading.Barrier(len(sizes) + 1)
     stamps = [None] * len(sizes)
+    shared = factory() if factory else None
     def run(i):
         barrier.wait()
         t0 = time.perf_counter()
-        work(sizes[i])
+        if factory:
+            work(sizes[i], shared)
+        else:
+            work(sizes[i])
         stamps[i] = (t0, time.perf_counter())
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(sizes))]
     for t in threads:
@@ -82,7 +105,9 @@ def makespan(work, sizes):
         t.join()
     return max(e for _, e in stamps) - min(s for s, _ in stamps)
 
-work = globals()[sys.argv[1]]
+work, factory = load(sys.argv[1])
+if any(m in sys.modules for m in MEASURING):
+    sys.exit("gilbench's measuring code was imported: %s" % [m for m in MEASURING if m in sys.modules])
 n, pairs, warmups = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 halves = [n - n // 2, n // 2]
 end = time.perf_counter() + 0.1
@@ -104,8 +129,9 @@ print(json.dumps(out))
 def run_child(
     python: str, env: Dict[str, str], workload: str, n: int, pairs: int, warmups: int = 1, cwd: str = "/"
 ) -> List[Tuple[float, float]]:
-    """``pairs`` (a, b) pairs of ``workload`` at size ``n`` from one child of ``python``."""
-    if workload not in WORKLOADS:
+    """``pairs`` (a, b) pairs of ``workload`` (one of ``WORKLOADS``, or ``MODULE:NAME``) at
+    size ``n`` from one child of ``python``."""
+    if workload not in WORKLOADS and ":" not in workload:
         raise ValueError("no independent version of %r; there are: %s" % (workload, ", ".join(WORKLOADS)))
     proc = subprocess.run(
         [python, "-c", CHILD, workload, str(n), str(pairs), str(warmups)],

@@ -5,6 +5,6 @@ A workload is a plain function plus a ``@workload(...)`` declaration; see
 ``workloads/cpu.py`` for the pattern and ``docs/adding-a-workload.md``.
 """
 
-from workloads._registry import workload
+from workloads._registry import declared, workload
 
-__all__ = ["workload"]
+__all__ = ["declared", "workload"]

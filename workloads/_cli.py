@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from workloads import _meta, _results
 from workloads._options import RunOptions
 from workloads._prepare import capture_timeline, plan_specs
-from workloads._registry import LAYOUTS, PROFILES, Bench, Profile, Workload, load_all, plan
+from workloads._registry import LAYOUTS, PROFILES, Bench, Profile, Workload, load_all, plan, suites_of
 from workloads._scheduler import RoundPlan, run_rounds, seed_of
 from workloads._schema import UserError
 from workloads._store import EnvRun, own_target
@@ -50,6 +50,12 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     """The options one env's run (``python -m workloads``) and bench-all share, defined once."""
     parser.add_argument("--profile", help="smoke, fast, default or rigorous (env GILBENCH_PROFILE; default: default)")
     parser.add_argument("--workload", action="append", help="only these workloads (repeat or comma-separate)")
+    parser.add_argument(
+        "--suite",
+        action="append",
+        help="only the workloads of these families (repeat or comma-separate): a workload module's name "
+        "(cpu, contention, ...) or a family such as scaling, which a run measures only when asked for",
+    )
     parser.add_argument(
         "--workloads",
         metavar="PATH_OR_MODULE",
@@ -117,6 +123,7 @@ def resolve_options(
         seed=seed if seed is not None else args.seed if args.seed is not None else seed_of(run_id),
         layout=layout or args.layout,
         workloads=tuple(comma_list(args.workload)),
+        suites=tuple(comma_list(args.suite)),
         user_workloads=_user_workloads(args.workloads or ()),
         workers=_workers(args.workers),
         timeout=args.timeout,
@@ -146,7 +153,7 @@ def driver_command(
 
 
 # The options a run's record replaces: given beside --options, they would be ignored.
-_IN_OPTIONS = ("profile", "workload", "workloads", "workers", "timeout", "seed", "resume", "run_id")
+_IN_OPTIONS = ("profile", "workload", "suite", "workloads", "workers", "timeout", "seed", "resume", "run_id")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -218,8 +225,9 @@ def _main(args: argparse.Namespace) -> int:
     except (ImportError, ValueError, SyntaxError) as exc:
         raise UserError("--workloads: %s: %s" % (type(exc).__name__, exc)) from None
     names = choose("workload", list(options.workloads), list(registry))
+    suites = choose("suite", list(options.suites), suites_of(registry))
     modes = choose("mode", comma_list(args.mode), list(MODES))
-    benches = plan(registry, options.profile, names or None, modes or None, options.workers)
+    benches = plan(registry, options.profile, names or None, modes or None, options.workers, suites)
     if args.list:
         for bench in benches:
             print(bench.name)

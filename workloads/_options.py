@@ -28,6 +28,7 @@ class RunOptions:
     seed: int  # the order within rounds; a resumed run keeps the one it started with
     layout: str = "blocks"  # workloads._registry.LAYOUTS; a resumed run keeps its own
     workloads: Tuple[str, ...] = ()  # --workload: only these (empty: every workload)
+    suites: Tuple[str, ...] = ()  # --suite: and the workloads of these families
     user_workloads: Tuple[str, ...] = ()  # --workloads: .py files and folders made absolute, or module names
     workers: Optional[Tuple[int, ...]] = None  # --workers: the worker counts (None: the profile's or the machine's)
     timeout: Optional[float] = None  # seconds per benchmark process (None: the profile's)
@@ -59,6 +60,7 @@ class RunOptions:
             "seed": self.seed,
             "layout": self.layout,
             "workloads": list(self.workloads),
+            "suites": list(self.suites),
             "user_workloads": list(self.user_workloads),
             "workers": None if self.workers is None else list(self.workers),
             "timeout": self.timeout,
@@ -76,6 +78,7 @@ class RunOptions:
             seed=int(data["seed"]),
             layout=str(data.get("layout", "blocks")),
             workloads=tuple(data.get("workloads") or ()),
+            suites=tuple(data.get("suites") or ()),
             user_workloads=tuple(data.get("user_workloads") or ()),
             workers=None if workers is None else tuple(int(w) for w in workers),
             timeout=None if timeout is None else float(timeout),

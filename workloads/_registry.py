@@ -25,6 +25,17 @@ ROLES = {
     "latency": "request latency beside CPU-bound threads (self-timed)",
 }
 
+# Families of workloads, chosen with ``--suite``.  Every workload belongs to the family of
+# the module that declares it (``workloads/cpu.py``: ``cpu``; a user's ``mine.py``:
+# ``mine``) and to those its declaration names in ``suites``, so one kernel can serve two
+# families under one name.  A run without ``--workload`` or ``--suite`` measures every
+# workload that belongs to at least one family not listed here; these are measured
+# only when asked for, with the reason.
+ON_REQUEST_SUITES = {
+    "scaling": "the free-threaded scaling patterns: about thirty kernels at every worker count would more "
+    "than double a default run, which already cannot reach its precision target in 30 minutes on 2 CPUs",
+}
+
 # Concurrency modes for plain-Python workloads.  ``threads-nogil`` and
 # ``threads-holding-gil`` are declared by native workloads through ``variants``.
 DEFAULT_MODES = ("serial", "threads", "processes", "interpreters")
@@ -59,6 +70,7 @@ class Workload:
     params: Tuple[Dict[str, Any], ...] = ({},)
     roles: Tuple[str, ...] = ()
     setup: Optional[Callable[[Bench], None]] = None
+    suites: Tuple[str, ...] = ()
 
     def func_for(self, mode: str) -> Callable[..., Any]:
         """The function a mode calls: a variant where declared, else ``func``."""
@@ -72,6 +84,11 @@ class Workload:
             return self.requires()
         except Exception as exc:  # a broken probe must not hide the workload
             return "availability check failed: %s: %s" % (type(exc).__name__, exc)
+
+    @property
+    def on_request(self) -> bool:
+        """Measured only when asked for: every family it belongs to is in ``ON_REQUEST_SUITES``."""
+        return all(s in ON_REQUEST_SUITES for s in self.suites)
 
     @property
     def source_sha256(self) -> str:
@@ -98,6 +115,7 @@ def workload(
     name: Optional[str] = None,
     roles: Sequence[str] = (),
     setup: Optional[Callable[[Bench], None]] = None,
+    suites: Sequence[str] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare ``func`` as a workload; returns it unchanged.
 
@@ -109,7 +127,8 @@ def workload(
     ``latency_values`` values per process.  ``roles`` (see ``ROLES``) say what the
     workload stands for in findings and charts.  ``setup(bench)`` runs in the
     benchmark process before its metadata is recorded and before any value, e.g. to
-    set the switch interval the values are measured under.
+    set the switch interval the values are measured under.  ``suites`` names the families
+    the workload belongs to beside its module's (see ``ON_REQUEST_SUITES``).
     """
     unknown = [r for r in roles if r not in ROLES]
     if unknown:
@@ -135,6 +154,7 @@ def workload(
             params=tuple(params),
             roles=tuple(roles),
             setup=setup,
+            suites=tuple(dict.fromkeys((func.__module__.rpartition(".")[2],) + tuple(suites))),
         )
         return func
 
@@ -197,6 +217,13 @@ def import_workload_module(name: str) -> None:
     (``$GILBENCH_WORKLOADS``, set by the run) on ``sys.path`` first."""
     user_workload_modules(os.environ.get(USER_WORKLOADS_ENV, "").split(os.pathsep))
     importlib.import_module(name)
+
+
+def declared(name: str) -> Workload:
+    """The declaration of workload ``name``, from the modules imported so far: its function
+    and its shared-state factory, for code that runs a kernel without gilbench's measuring
+    code (``validation/independent.py``'s child).  KeyError if no module declared it."""
+    return _REGISTRY[name]
 
 
 def load_all(user: Sequence[str] = ()) -> Dict[str, Workload]:
@@ -396,20 +423,35 @@ class Bench:
         return dict(self.params)
 
 
+def suites_of(registry: Dict[str, Workload]) -> List[str]:
+    """Every family the registry's workloads belong to, in declaration order."""
+    return list(dict.fromkeys(s for wl in registry.values() for s in wl.suites))
+
+
+def select(registry: Dict[str, Workload], workloads: Sequence[str] = (), suites: Sequence[str] = ()) -> List[Workload]:
+    """The workloads a run measures: those named and those of the families named, in
+    declaration order; with neither, every workload not ``on_request``."""
+    if not workloads and not suites:
+        return [wl for wl in registry.values() if not wl.on_request]
+    return [wl for wl in registry.values() if wl.name in workloads or set(wl.suites) & set(suites)]
+
+
 def plan(
     registry: Dict[str, Workload],
     profile: Profile,
     workloads: Optional[Sequence[str]] = None,
     modes: Optional[Sequence[str]] = None,
     ladder: Optional[Sequence[int]] = None,
+    suites: Optional[Sequence[str]] = None,
 ) -> List[Bench]:
     """Expand workloads × modes × worker counts × params into benchmarks.
 
-    The plan depends only on the declarations, the profile and the machine's CPU
-    count, so every interpreter on a machine gets the same list.
+    ``workloads`` and ``suites`` choose what is measured (``select``).  The plan depends
+    only on the declarations, the profile and the machine's CPU count, so every
+    interpreter on a machine gets the same list.
     """
     ladder = list(ladder or profile.workers or worker_ladder(cpu_count()))
-    chosen = [registry[n] for n in workloads] if workloads else list(registry.values())
+    chosen = select(registry, workloads or (), suites or ())
     benches: List[Bench] = []
     for wl in chosen:
         size = max(1, int(wl.size * profile.scale))

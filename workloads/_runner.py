@@ -42,7 +42,15 @@ import pyperf
 from workloads import _meta, _schema, memory
 from workloads._registry import _REGISTRY, Bench, Workload, import_workload_module
 from workloads._schema import ERRORS_SUFFIX
-from workloads.modes import SERIAL_IN_PROCESS, THREAD_CPU_SHARES, preparation_order, prepare, time_bench
+from workloads.modes import (
+    SERIAL_IN_PROCESS,
+    THREAD_CPU_SHARES,
+    THREAD_GC,
+    preparation_order,
+    prepare,
+    time_bench,
+    watch_gc,
+)
 
 
 def _parse_param(text: str) -> Tuple[str, Any]:
@@ -99,6 +107,7 @@ def benchmark_metadata(bench: Bench, args: argparse.Namespace, block: Sequence[B
         meta[_schema.PARAM_PREFIX + key] = value
     if bench.workload.tags:
         meta["tags"] = list(bench.workload.tags)
+    meta["suites"] = list(bench.workload.suites)
     return _schema.to_pyperf(meta)
 
 
@@ -145,17 +154,25 @@ class _Timed:
         self.warmups: List[float] = []
         self.values: List[float] = []
         self.cpu_shares: List[float] = []  # threads' CPU share, one per value
+        self.gc: List[Tuple[int, float]] = []  # collections in the timed region and their seconds, one per value
+        self.rss_growth: List[int] = []  # VmRSS after minus before, one per value (Linux)
         self.serial: List[float] = []  # serial in this process, one per value (--pair-serial)
         self.error = ""
 
 
 def _measure(timed: _Timed, warmup: bool, round_: int, pair_serial: bool, gil_before: bool, scale: float) -> None:
-    """One call of one benchmark; its value (or warm-up) and side quantities go to ``timed``."""
-    shares, serial = len(THREAD_CPU_SHARES), len(SERIAL_IN_PROCESS)
+    """One call of one benchmark; its value (or warm-up) and side quantities go to ``timed``.
+
+    The resident set is read just before and after the call, outside its timed region
+    (the threads' own stamps); the collections come from inside it (``modes.THREAD_GC``).
+    """
+    shares, serial, collections = len(THREAD_CPU_SHARES), len(SERIAL_IN_PROCESS), len(THREAD_GC)
     bench = timed.bench
     if warmup and scale != 1.0:
         bench = dataclasses.replace(bench, size=max(1, int(bench.size * scale)))
+    rss_before = memory.resident_bytes()
     seconds = time_bench(bench, 1, round_, pair_serial=pair_serial)
+    rss_after = memory.resident_bytes()
     if _meta.gil_enabled() != gil_before:
         raise RuntimeError(
             "the GIL changed state while %s ran (now enabled=%s): something imported "
@@ -172,6 +189,9 @@ def _measure(timed: _Timed, warmup: bool, round_: int, pair_serial: bool, gil_be
     timed.values.append(seconds)
     timed.cpu_shares.extend(THREAD_CPU_SHARES[shares:])
     timed.serial.extend(SERIAL_IN_PROCESS[serial:])
+    timed.gc.extend(THREAD_GC[collections:])
+    if rss_before is not None and rss_after is not None:
+        timed.rss_growth.append(rss_after - rss_before)
 
 
 def _failed(item: _Timed, exc: Exception) -> None:
@@ -191,6 +211,7 @@ def run_block(
     reported on stderr, keeps its error and leaves the remaining passes; the others go on.
     """
     gil_before = _meta.gil_enabled()
+    watch_gc()
     timed = [_Timed(b) for b in block]
     by_bench = {id(item.bench): item for item in timed}
     for bench in preparation_order(block):
@@ -224,6 +245,11 @@ def _run_metadata(item: _Timed) -> Dict[str, Any]:
         extra["thread_cpu_share"] = round(statistics.mean(item.cpu_shares), 4)
     if item.serial:
         extra["serial_in_process"] = round(statistics.mean(item.serial), 9)
+    if item.gc:
+        extra["gc_collections"] = round(statistics.mean(count for count, _ in item.gc), 4)
+        extra["gc_pause"] = round(statistics.mean(seconds for _, seconds in item.gc), 9)
+    if item.rss_growth:
+        extra["rss_growth"] = round(statistics.mean(item.rss_growth), 1)
     return extra
 
 

@@ -152,6 +152,17 @@ METADATA: Dict[str, Key] = {
         "resident bytes per object of the workload's memory probe (workloads.memory.measure_per_object): "
         "the growth of VmRSS over a known number of objects built and held in this fresh process",
     ),
+    "gc_collections": Key(
+        float,
+        "threads and serial: garbage collections that started inside a value's timed region (gc.callbacks), "
+        "mean over values; absent where the interpreter has no gc.callbacks (PyPy)",
+    ),
+    "gc_pause": Key(float, "seconds spent in those collections per value, mean over values; absent as gc_collections"),
+    "rss_growth": Key(
+        float,
+        "bytes: this process's VmRSS just after a value minus just before it, mean over values (Linux only)",
+    ),
+    "suites": Key(_to_list, "the families the workload belongs to (--suite): its module's and those it declares"),
     "tags": Key(list, "the workload's tags"),
 }
 PARAM_PREFIX = "param_"

@@ -9,6 +9,10 @@ Processes and subinterpreters are measured on four of them (a loop, calls and tw
 kinds of allocation): each has its own interpreter state, so they scale alike on
 every workload of this kind, and measuring all thirteen would double the time a
 precise run takes without telling anything new.  Threads are measured on all.
+
+Eleven of them are members of the ``scaling`` family too (``suites=("scaling",)``; see
+``workloads/scaling.py``), under the names they have always had: each exercises one of
+the patterns that family tracks, and a kernel has one definition.
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ class _Accumulator:
         self.total += value
 
 
-@workload(modes=THREAD_ONLY_MODES, size=2_000_000, tags=("cpu", "calls"))
+@workload(modes=THREAD_ONLY_MODES, size=2_000_000, tags=("cpu", "calls"), suites=("scaling",))
 def method_calls(n: int) -> int:
     """Method calls on an object the thread owns."""
     acc = _Accumulator()
@@ -63,7 +67,7 @@ def _square(value: int) -> int:
     return value * value
 
 
-@workload(modes=THREAD_ONLY_MODES, size=3_000_000, tags=("cpu", "calls"))
+@workload(modes=THREAD_ONLY_MODES, size=3_000_000, tags=("cpu", "calls"), suites=("scaling",))
 def function_calls(n: int) -> int:
     """Plain Python function calls."""
     total = 0
@@ -79,7 +83,7 @@ class _Point:
         self.z = z
 
 
-@workload(size=1_200_000, tags=("cpu", "alloc"))
+@workload(size=1_200_000, tags=("cpu", "alloc"), suites=("scaling",))
 def object_creation(n: int) -> float:
     """Instances of a small class: allocation plus attribute stores."""
     last = None
@@ -88,7 +92,7 @@ def object_creation(n: int) -> float:
     return last.x if last else 0.0
 
 
-@workload(modes=THREAD_ONLY_MODES, size=1_600_000, tags=("cpu", "alloc"))
+@workload(modes=THREAD_ONLY_MODES, size=1_600_000, tags=("cpu", "alloc"), suites=("scaling",))
 def closure_creation(n: int) -> int:
     """A new closure (capturing the loop variable) per iteration, called once."""
     total = 0
@@ -101,7 +105,7 @@ def closure_creation(n: int) -> int:
     return total
 
 
-@workload(size=1_500_000, tags=("cpu", "alloc"))
+@workload(size=1_500_000, tags=("cpu", "alloc"), suites=("scaling",))
 def dict_creation(n: int) -> int:
     """Small dicts built and read."""
     total = 0
@@ -118,7 +122,7 @@ class _Record:
     weight: float
 
 
-@workload(modes=THREAD_ONLY_MODES, size=1_000_000, tags=("cpu", "alloc"))
+@workload(modes=THREAD_ONLY_MODES, size=1_000_000, tags=("cpu", "alloc"), suites=("scaling",))
 def dataclass_creation(n: int) -> int:
     """Dataclass instances: generated ``__init__`` calls."""
     total = 0
@@ -131,7 +135,7 @@ def _small_gen(k: int):
     yield from range(k)
 
 
-@workload(modes=THREAD_ONLY_MODES, size=400_000, tags=("cpu", "generators"))
+@workload(modes=THREAD_ONLY_MODES, size=400_000, tags=("cpu", "generators"), suites=("scaling",))
 def generator_drain(n: int) -> int:
     """Create and drain small generators (10 items each)."""
     total = 0
@@ -141,7 +145,7 @@ def generator_drain(n: int) -> int:
     return total
 
 
-@workload(modes=THREAD_ONLY_MODES, size=3_000_000, tags=("cpu", "float"))
+@workload(modes=THREAD_ONLY_MODES, size=3_000_000, tags=("cpu", "float"), suites=("scaling",))
 def float_arith(n: int) -> float:
     """Float arithmetic in a loop: boxed floats, no calls."""
     x = 0.5
@@ -151,7 +155,7 @@ def float_arith(n: int) -> float:
     return acc
 
 
-@workload(modes=THREAD_ONLY_MODES, size=2_000_000, tags=("cpu", "calls"))
+@workload(modes=THREAD_ONLY_MODES, size=2_000_000, tags=("cpu", "calls"), suites=("scaling",))
 def c_calls(n: int) -> float:
     """Calls into C: ``math.sqrt`` plus list ``append``/``pop`` on a thread-owned list."""
     items: list = []
@@ -166,7 +170,7 @@ def c_calls(n: int) -> float:
 _TEMPLATE = {"name": "config", "values": [1, 2, 3], "nested": {"a": (1, 2), "b": [4.0, 5.0]}}
 
 
-@workload(modes=THREAD_ONLY_MODES, size=50_000, tags=("cpu", "alloc"))
+@workload(modes=THREAD_ONLY_MODES, size=50_000, tags=("cpu", "alloc"), suites=("scaling",))
 def deepcopy_small(n: int) -> int:
     """``copy.deepcopy`` of a small nested structure (memo dicts, recursion)."""
     total = 0
@@ -178,7 +182,7 @@ def deepcopy_small(n: int) -> int:
 _LOCAL = threading.local()
 
 
-@workload(modes=THREAD_ONLY_MODES, size=3_000_000, tags=("cpu",))
+@workload(modes=THREAD_ONLY_MODES, size=3_000_000, tags=("cpu",), suites=("scaling",))
 def threadlocal_read(n: int) -> int:
     """Reads of a ``threading.local`` attribute."""
     _LOCAL.value = 1

@@ -28,6 +28,7 @@ percent, so every timed thread runs in a random memory layout (``_layout``).
 from __future__ import annotations
 
 import atexit
+import gc
 import multiprocessing
 import os
 import random
@@ -55,6 +56,42 @@ def _make_shared(bench: Bench) -> Any:
 # metadata as ``thread_cpu_share``.  1 - share is the time spent waiting: for the
 # GIL, for a lock, or for a core when there are more threads than CPUs.
 THREAD_CPU_SHARES: List[float] = []
+
+# Garbage collections inside the timed region of a thread mode, one entry per timed call
+# while ``watch_gc`` is on: (collections, seconds in them).  A collection counts when it
+# starts between the first worker's start and the last one's end; on a free-threaded build
+# it stops every thread, so its pause is a reason threads do not scale.  The runner
+# writes the means over values as ``gc_collections`` and ``gc_pause``.
+THREAD_GC: List[Tuple[int, float]] = []
+_GC_EVENTS: List[Tuple[float, float]] = []  # (perf_counter at the start, seconds), since the last timed call
+_GC_STARTED = [0.0]  # collections never overlap: the interpreter runs one at a time
+
+
+def _on_gc(phase: str, info: Dict[str, Any]) -> None:
+    """A ``gc.callbacks`` entry: two clock reads and an append per collection, O(1)."""
+    if phase == "start":
+        _GC_STARTED[0] = perf_counter()
+    else:
+        _GC_EVENTS.append((_GC_STARTED[0], perf_counter() - _GC_STARTED[0]))
+
+
+def watch_gc() -> bool:
+    """Time this process's garbage collections (``THREAD_GC``) from now on.  False, and
+    nothing recorded, where the interpreter has no ``gc.callbacks`` (PyPy)."""
+    callbacks = getattr(gc, "callbacks", None)
+    if callbacks is None:
+        return False
+    if _on_gc not in callbacks:
+        callbacks.append(_on_gc)
+    return True
+
+
+def _gc_between(start: float, end: float) -> None:
+    """What ``_on_gc`` saw start between ``start`` and ``end``, to ``THREAD_GC`` (when watched)."""
+    if _on_gc in getattr(gc, "callbacks", ()):
+        inside = [seconds for began, seconds in _GC_EVENTS if start <= began <= end]
+        THREAD_GC.append((len(inside), sum(inside)))
+    del _GC_EVENTS[:]
 
 
 # Layout randomisation.  Where a thread's frames and the objects its loop allocates land
@@ -139,12 +176,15 @@ def _stamps(func: Callable[..., Any], chunks: List[int], shared: Any) -> Tuple[L
 def run_threads(func: Callable[..., Any], chunks: List[int], shared: Any) -> float:
     """Run ``func(chunk)`` in one thread per chunk; seconds from first start to last end.
 
-    The share of the makespan the threads spent running goes to ``THREAD_CPU_SHARES``.
+    The share of the makespan the threads spent running goes to ``THREAD_CPU_SHARES``,
+    the collections inside it to ``THREAD_GC`` (while ``watch_gc`` is on).
     """
+    del _GC_EVENTS[:]
     starts, ends, cpu = _stamps(func, chunks, shared)
     makespan = max(ends) - min(starts)
     if makespan > 0:
         THREAD_CPU_SHARES.append(sum(cpu) / (len(chunks) * makespan))
+    _gc_between(min(starts), max(ends))
     return makespan
 
 
@@ -160,6 +200,8 @@ _START: Any = None  # in a pool worker: the barrier every worker's task waits at
 def _pool_ready(ready: Any, start: Any) -> None:
     global _START
     die_with_parent()  # a pool worker never outlives the benchmark process that made it
+    if _on_gc in getattr(gc, "callbacks", ()):  # forked after watch_gc: its collections are not the parent's to count
+        gc.callbacks.remove(_on_gc)
     _START = start
     ready.wait(READY_TIMEOUT)
 

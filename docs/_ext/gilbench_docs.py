@@ -32,7 +32,7 @@ def _table(columns: list[str], rows: list[list[nodes.Node]]) -> nodes.table:
 
 
 class WorkloadsTable(SphinxDirective):
-    """Every workload: name, module, first docstring line, modes, default size, tags."""
+    """Every workload: name, module, first docstring line, modes, default size, tags, families."""
 
     def run(self) -> list[nodes.Node]:
         from workloads import host
@@ -46,10 +46,11 @@ class WorkloadsTable(SphinxDirective):
                 nodes.paragraph(text=", ".join(w.modes)),
                 nodes.paragraph(text=f"{w.size:,}"),
                 nodes.paragraph(text=", ".join(w.tags)),
+                nodes.paragraph(text=", ".join(w.suites)),
             ]
             for w in host.load_all().values()
         ]
-        return [_table(["workload", "module", "what it does", "modes", "default size", "tags"], rows)]
+        return [_table(["workload", "module", "what it does", "modes", "default size", "tags", "families"], rows)]
 
 
 class ProfilesTable(SphinxDirective):

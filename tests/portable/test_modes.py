@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import threading
@@ -175,3 +176,51 @@ def test_a_forked_worker_draws_layouts_of_its_own():
     with os.fdopen(read) as pipe:
         child = pipe.read()
     assert child != repr(modes._layout())
+
+
+def _cycles(n):
+    for _ in range(n):
+        a = []
+        a.append(a)
+
+
+def test_collections_inside_the_timed_region_are_counted_with_their_pause():
+    """With ``watch_gc`` on, each timed call of a thread mode records the collections that
+    started between the first worker's start and the last one's end, and their seconds;
+    a collection before the call is not counted.  Nothing at all without gc.callbacks."""
+    if not hasattr(gc, "callbacks"):
+        assert modes.watch_gc() is False
+        before = len(modes.THREAD_GC)
+        run_threads(_cycles, [1000, 1000], None)
+        assert len(modes.THREAD_GC) == before
+        return
+    threshold = gc.get_threshold()
+    gc.set_threshold(100, 10, 10)
+    try:
+        assert modes.watch_gc() is True and modes.watch_gc() is True
+        assert gc.callbacks.count(modes._on_gc) == 1
+        gc.collect()
+        run_threads(_cycles, [5000, 5000], None)
+        collections, seconds = modes.THREAD_GC[-1]
+        assert collections >= 1 and seconds > 0
+        gc.collect()
+        run_threads(lambda n: None, [1, 1], None)
+        assert modes.THREAD_GC[-1] == (0, 0)
+    finally:
+        gc.set_threshold(*threshold)
+        gc.callbacks.remove(modes._on_gc)
+
+
+def _counts_collections() -> bool:
+    return modes._on_gc in getattr(gc, "callbacks", ())
+
+
+def test_a_pool_worker_counts_no_collections_of_its_own():
+    """A worker forked after ``watch_gc`` drops the callback: what it collects is not the
+    parent's timed region, and its events would only pile up."""
+    watching = modes.watch_gc()
+    try:
+        assert not modes._pool(1).apply(_counts_collections)
+    finally:
+        if watching:
+            gc.callbacks.remove(modes._on_gc)

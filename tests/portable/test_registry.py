@@ -7,7 +7,34 @@ from __future__ import annotations
 
 import pytest
 
-from workloads._registry import PROFILES, Bench, load_all, plan, split, worker_ladder
+from workloads._registry import (
+    ON_REQUEST_SUITES,
+    PROFILES,
+    Bench,
+    load_all,
+    plan,
+    select,
+    split,
+    suites_of,
+    worker_ladder,
+)
+
+# The kernels of workloads/cpu.py and workloads/contention.py that are members of the scaling family.
+SCALING_MEMBERS = {
+    "method_calls",
+    "function_calls",
+    "object_creation",
+    "closure_creation",
+    "dict_creation",
+    "dataclass_creation",
+    "generator_drain",
+    "float_arith",
+    "c_calls",
+    "deepcopy_small",
+    "threadlocal_read",
+    "shared_list_append",
+    "shared_dict_update",
+}
 
 
 def test_worker_ladder_covers_every_count_then_powers_and_oversubscription():
@@ -47,3 +74,40 @@ def test_workload_source_hash_is_stable():
     wl = load_all()["countdown"]
     assert len(wl.source_sha256) == 64
     assert wl.source_sha256 == Bench(wl, "serial", 1, 10).workload.source_sha256
+
+
+def test_every_workload_belongs_to_its_module_family_first():
+    for wl in load_all().values():
+        assert wl.suites[0] == wl.module.rpartition(".")[2]
+        assert len(set(wl.suites)) == len(wl.suites)
+    assert set(suites_of(load_all())) >= {"cpu", "contention", "stdlib", "scaling"}
+    assert set(ON_REQUEST_SUITES) <= set(suites_of(load_all()))
+
+
+def test_the_scaling_family_is_its_module_plus_the_kernels_other_modules_lend_it():
+    registry = load_all()
+    family = {wl.name for wl in select(registry, suites=["scaling"])}
+    own = {name for name, wl in registry.items() if wl.module == "workloads.scaling"}
+    assert family == own | SCALING_MEMBERS
+    assert len(family) >= 28
+    for name in family:
+        wl = registry[name]
+        assert "serial" in wl.modes and "threads" in wl.modes and not wl.self_timed
+
+
+def test_the_default_run_leaves_out_what_is_only_measured_on_request():
+    registry = load_all()
+    default = {wl.name for wl in select(registry)}
+    assert default == {name for name, wl in registry.items() if not wl.on_request}
+    assert default >= SCALING_MEMBERS  # lent kernels stay in the default run, under their names
+    assert not default & {name for name, wl in registry.items() if wl.module == "workloads.scaling"}
+    assert {b.workload.name for b in plan(registry, PROFILES["smoke"])} == default
+
+
+def test_workloads_and_suites_choose_together_in_declaration_order():
+    registry = load_all()
+    chosen = [wl.name for wl in select(registry, ["fib", "countdown"], ["stdlib"])]
+    assert chosen[:2] == ["countdown", "fib"]
+    assert set(chosen[2:]) == {n for n, wl in registry.items() if "stdlib" in wl.suites}
+    names = {b.workload.name for b in plan(registry, PROFILES["smoke"], suites=["scaling"])}
+    assert names == {wl.name for wl in select(registry, suites=["scaling"])}

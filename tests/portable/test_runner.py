@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dis
+import gc
 import json
 import os
 import subprocess
@@ -186,6 +187,13 @@ def test_a_real_block_process_writes_a_pyperf_file_every_reader_takes(tmp_path):
     for bench in suite.get_benchmarks():
         run = bench.get_runs()[0]
         assert len(run.values) == 2 and len(run.warmups) == 1
-        assert run.get_metadata()["block"] == "serial:1 threads:2 processes:1"
+        meta = run.get_metadata()
+        assert meta["block"] == "serial:1 threads:2 processes:1" and meta["suites"] == "cpu"
+        # the reasons' counters: collections inside the threads' timed region where the
+        # interpreter has gc.callbacks (not PyPy), none for a pool; RSS growth on Linux
+        assert ("gc_collections" in meta and "gc_pause" in meta) == (
+            hasattr(gc, "callbacks") and meta["mode"] != "processes"
+        )
+        assert ("rss_growth" in meta) == os.path.exists("/proc/self/status")
     stats = subprocess.run([sys.executable, "-m", "pyperf", "stats", str(part)], capture_output=True, text=True)
     assert stats.returncode == 0 and "countdown[threads,w=2]" in stats.stdout

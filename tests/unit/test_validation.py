@@ -1,4 +1,4 @@
-"""The independent check's own arithmetic, its child, and the interleaved check's summaries."""
+"""The independent check's own arithmetic, its child, and the interleaved and scaling checks' summaries."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from helpers import assert_usage_error
 from scipy import stats as sps
 
-from validation import independent
+from validation import independent, scaling_check
 from validation import interleaved_check as check
 
 
@@ -73,3 +73,39 @@ def test_summaries_pair_the_methods_by_round_and_say_whether_within_five_percent
 )
 def test_bad_arguments_exit_in_one_line(argv, message, capsys):
     assert_usage_error(check.main, argv, message, capsys)
+
+
+@pytest.mark.parametrize("kernel", ["workloads.scaling:shared_attr_read", "workloads.cpu:method_calls"])
+def test_the_child_runs_gilbench_kernels_with_their_shared_state_and_none_of_its_measuring_code(kernel):
+    pairs = independent.run_child(sys.executable, {}, kernel, 8, pairs=2, warmups=0)
+    assert len(pairs) == 2 and all(a > 0 and b > 0 for a, b in pairs)
+
+
+def _timed_rounds(bias: float, seconds: tuple[float, float], rng: random.Random) -> list[tuple]:
+    return [(g, i, *seconds) for g, i in _rounds(bias, rng)]
+
+
+def test_scaling_check_summarises_each_kernel_and_the_precision_per_minute():
+    same = scaling_check.kernel_summary(_timed_rounds(1.0, (3.0, 6.0), random.Random(1)))
+    off = scaling_check.kernel_summary(_timed_rounds(0.85, (3.0, 6.0), random.Random(2)))
+    assert same["gilbench_over_independent"]["within"] and same["gilbench_over_independent"]["contains_one"]
+    assert not off["gilbench_over_independent"]["within"] and not off["gilbench_over_independent"]["contains_one"]
+    g, i = same["gilbench"], same["independent"]
+    assert (g["minutes"], i["minutes"]) == pytest.approx((12 * 3.0 / 60, 12 * 6.0 / 60))
+    lo, hi = g["ci95"]
+    assert g["half_width"] == pytest.approx(math.sqrt(hi / lo) - 1)
+    assert g["half_width_at_one_minute"] == pytest.approx(g["half_width"] * math.sqrt(0.6))
+    summaries = {("3.13t", "a"): same, ("3.13t", "b"): off}
+    total = scaling_check.target_summary({"a": same, "b": off})
+    assert (total["kernels"], total["within"], total["contains_one"]) == (2, 1, 1)
+    report = scaling_check.format_report(summaries)
+    assert "| 3.13t | a | 12 |" in report and "| 3.13t | b | 12 |" in report
+    assert "3.13t: within ±5% on 1 of 2 kernels; the ratio's interval contains 1 on 1;" in report
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [([], "at least one --target"), (["--target", "x=/p", "--rounds", "1"], "at least 2")],
+)
+def test_scaling_check_bad_arguments_exit_in_one_line(argv, message, capsys):
+    assert_usage_error(scaling_check.main, argv, message, capsys)
