@@ -452,7 +452,7 @@ def fit_prior(
 
     ``a`` and ``b`` as for ``ratio_matrix``; ``within`` per ratio (``within_variance``),
     ``kinds`` and ``groups`` labels per ratio (``groups`` optional).  Only ratios with at
-    least 2 paired rounds, a positive sample variance, a finite ``within`` and a kind with
+    least 2 paired rounds, a positive sample variance, a positive finite ``within`` and a kind with
     ``MIN_KIND_RATIOS`` such ratios are fitted.
 
     How, and why so.  The trend is limma's (``fitFDist`` with a covariate trend, Smyth
@@ -478,7 +478,8 @@ def fit_prior(
     df = n - 1.0
     with np.errstate(invalid="ignore", divide="ignore"):
         s2 = ss / df
-    x = np.log(np.asarray(within, dtype=float))
+    w = np.asarray(within, dtype=float)
+    x = np.log(np.where(w > 0, w, np.nan))
     kinds = list(kinds)
     use = (n >= 2) & (s2 > 0) & np.isfinite(s2) & np.isfinite(x)
     counts = {k: int(np.sum(use[[i for i, kk in enumerate(kinds) if kk == k]])) for k in set(kinds)}
@@ -591,8 +592,8 @@ def moderated_matrix(
     above the trend), the posterior variance is ``(d0' · s0² + d · s²) / (d0' + d)`` and
     the interval ``exp(mean ± t(d0' + d) · sqrt(posterior / n))``: the prior counts as
     ``d0'`` more rounds of spread.  A ratio falls back to Student's t (``ratio_matrix``)
-    without a prior, a finite ``within`` or a kind the prior has a level for; fewer than
-    2 rounds give no interval either way, as for t.
+    without a prior, a positive finite ``within`` or a kind the prior has a level for;
+    fewer than 2 rounds give no interval either way, as for t.
     """
     n, centre, ss = _paired_logs(a, b)
     df = n - 1.0
@@ -600,8 +601,9 @@ def moderated_matrix(
         s2 = np.where(n >= 2, ss / df, np.nan)
         s0_squared = np.full(len(n), np.nan)
         if prior is not None:
-            s0_squared = np.exp(prior.log_s0_squared(np.log(np.asarray(within, dtype=float)), list(kinds), groups))
-        moderated = np.isfinite(s0_squared) & (n >= 2)
+            w = np.asarray(within, dtype=float)
+            s0_squared = np.exp(prior.log_s0_squared(np.log(np.where(w > 0, w, np.nan)), list(kinds), groups))
+        moderated = np.isfinite(s0_squared) & (s0_squared > 0) & (n >= 2)
         variance, dof = np.where(n >= 2, s2, np.nan), np.where(n >= 2, df, np.nan)
         if moderated.any():
             own, s0, d = s2[moderated], s0_squared[moderated], df[moderated]

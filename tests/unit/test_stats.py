@@ -657,21 +657,22 @@ def test_moderated_is_the_z_interval_of_the_trend_when_d0_is_infinite():
 
 def test_moderated_matrix_matches_the_formula_row_by_row():
     """Vectorised == one ratio at a time == the posterior formula by hand, with missing
-    rounds, a ratio of one round, a ratio without a within-process spread (t) and one of a
-    kind the prior has no level for (t)."""
+    rounds, a ratio of one round, ratios without a within-process spread or with a zero one
+    (t) and one of a kind the prior has no level for (t)."""
     rng = np.random.default_rng(24)
     data = synthetic_ratios(rng, 300, 6, 6.0)
     data["a"][rng.random(data["a"].shape) < 0.2] = np.nan
     data["a"][0, 1:] = np.nan
     data["within"][1] = np.nan
     data["kinds"][2] = "unknown"
+    data["within"][4] = 0.0  # a process whose values were all equal: no spread to go by
     prior = fitted(data)
     m = moderated(data, prior)
     t = ratio_matrix(data["a"], data["b"])
     assert math.isnan(m["lo"][0]) and not m["moderated"][0]
-    for i in (1, 2):
+    for i in (1, 2, 4):
         assert not m["moderated"][i] and (m["lo"][i], m["hi"][i]) == pytest.approx((t["lo"][i], t["hi"][i]))
-    assert m["moderated"][3:].all()
+    assert m["moderated"][3] and m["moderated"][5:].all()
     for i in range(len(m["value"])):
         one = moderated_matrix(
             data["a"][i : i + 1],
