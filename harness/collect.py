@@ -11,7 +11,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -102,11 +102,30 @@ _PER_ROUND_METADATA = {
     "gc_pause": "gc_pause",
     "rss_growth": "rss_growth",
 }
-PER_ROUND_COLUMNS = tuple(_PER_ROUND_METADATA.values())  # beside "rounds": round -> value
+# Per round, the standard error of the log of the round's value as its own process saw it:
+# ``sd(log values) / sqrt(values)`` (rounds of one value have none).  The spread of a
+# ratio's per-round log ratios is mostly this spread of its two sides' values, so it is
+# the covariate of the moderated interval's prior (``harness.stats.fit_prior``).
+WITHIN = "within_se"
+PER_ROUND_COLUMNS = (*_PER_ROUND_METADATA.values(), WITHIN)  # beside "rounds": round -> value
+
+
+def within_se(values: Sequence[float]) -> float:
+    """The standard error of the log mean of one process's timing ``values``: the sample
+    SD (ddof=1) of their logs over the square root of their number; NaN with fewer than two.
+
+    The log of the mean and the mean of the logs differ by far less than this for values
+    that vary by a few tens of percent, so it is the noise a round's log value inherits
+    from its own values."""
+    if len(values) < 2:
+        return math.nan
+    logs = np.log(np.asarray(values, dtype=float))
+    return float(logs.std(ddof=1) / math.sqrt(len(logs)))
 
 
 def _per_round(bench: pyperf.Benchmark) -> dict[str, dict[int, float]]:
-    """Per round: the mean of that process's values (``rounds``), and what the run
+    """Per round: the mean of that process's values (``rounds``), the standard error of
+    its log (``WITHIN``, where the process recorded two values or more), and what the run
     recorded beside them (``_PER_ROUND_METADATA``): its peak RSS, its threads' CPU
     share, for one pool worker or subinterpreter serial in its own process, a memory
     probe's bytes per object, and the garbage collections and RSS growth of its values.
@@ -114,13 +133,15 @@ def _per_round(bench: pyperf.Benchmark) -> dict[str, dict[int, float]]:
     The round is the run's ``round`` metadata; files written before rounds were
     recorded ran their processes in rounds too, so the run's position stands in.
     """
-    out: dict[str, dict[int, float]] = {"rounds": {}, **{c: {} for c in _PER_ROUND_METADATA.values()}}
+    out: dict[str, dict[int, float]] = {"rounds": {}, **{c: {} for c in PER_ROUND_COLUMNS}}
     for index, run in enumerate(bench.get_runs()):
         if not run.values:
             continue
         meta = run.get_metadata()
         round_ = int(meta.get("round", index))
         out["rounds"][round_] = float(np.mean(run.values))
+        if len(run.values) > 1:
+            out[WITHIN][round_] = within_se(run.values)
         for key, column in _PER_ROUND_METADATA.items():
             if key in meta:
                 out[column][round_] = float(meta[key])

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from helpers import assert_usage_error
 
-from tools import layout_comparison, one_worker, time_to_precision, variance_budget
+from tools import layout_comparison, moderated, one_worker, time_to_precision, variance_budget
 
 
 def _manifest() -> dict:
@@ -107,3 +108,54 @@ def test_one_worker_names_a_folder_without_results(tmp_path, capsys):
     assert one_worker.main([str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and str(tmp_path) in err and len(err.strip().splitlines()) == 1
+
+
+EXAMPLE_RUN = Path(__file__).resolve().parents[2] / "docs" / "results" / "20261203T065148Z-003596" / "raw"
+
+
+@pytest.fixture(scope="module")
+def example_ratios() -> moderated.Ratios:
+    from harness import analysis, collect
+
+    data = collect.load_runs([EXAMPLE_RUN])
+    return moderated.ratios(data.benchmarks, analysis.analyse(data.benchmarks, data.envs, data.capacity))
+
+
+def test_moderated_reproduces_the_example_run_then_pools_it(example_ratios):
+    """The figures docs/how-sure.md quotes: Student's t gives the report's own half-widths
+    (±16.1% median, ±44.0% p90 over 437 headline ratios, 42 and 97 rounds for ±3%), the
+    moderated interval ±11.3% and ±19.4% with d0 = 11.7, and the A/A twin's 63 ratios
+    exclude 1 four times under t and three times moderated."""
+    got = moderated.reanalyse(example_ratios)
+    assert got["ratios"] == 437 and got["reproduced"] <= 1e-9
+    assert (got["student"]["median"], got["student"]["p90"]) == pytest.approx((0.1612, 0.4402), abs=5e-4)
+    assert got["student"]["needed"] == {"median": 42, "p90": 97}
+    assert got["prior"]["d0"] == pytest.approx(11.7, abs=0.05) and got["prior"]["ratios"] == 500
+    assert (got["moderated"]["median"], got["moderated"]["p90"]) == pytest.approx((0.113, 0.194), abs=5e-4)
+    assert got["aa"]["ratios"] == 63
+    assert (got["aa"]["student"]["excluding"], got["aa"]["moderated"]["excluding"]) == (4, 3)
+    text = "\n".join(moderated.report("run", got))
+    assert "prior: d0 = 11.71, fitted on 500 ratios" in text and "A/A (bench-py312 vs bench-py312-aa" in text
+
+
+def test_moderated_simulation_covers_and_counts_the_noisiest(example_ratios):
+    """Two simulated runs per setting of a quarter of the example run's ratios: every
+    figure is a share, the stopped runs measured at least their least rounds."""
+    pop = moderated.population(example_ratios)
+    part = pop.subset(np.arange(0, len(pop.kinds), 4))
+    for stop in (False, True):
+        got = moderated.coverage(part, 2, "lognormal", "shared drift", 3, stop, seed=1)
+        assert all(0.0 <= got[k] <= 1.0 for k in ("moderated", "moderated_noisiest", "student", "student_noisiest"))
+        assert got["moderated_early"] == 0.0 or stop
+    table = moderated.table([{"law": "lognormal", "noise": "shared drift", "stop": True, "rounds": 3, **got}], 2, 125)
+    assert len(table) == 4 and table[-1].startswith("lognormal     shared drift  yes    3 |")
+    sizes = moderated.sizes_table(moderated.prior_sizes(part.subset(np.arange(20)), 1))
+    assert len(sizes) == 2 + len(moderated.SIZES)
+
+
+def test_moderated_names_a_bad_folder_and_a_bad_count(tmp_path, capsys):
+    assert moderated.main([str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and str(tmp_path) in err and len(err.strip().splitlines()) == 1
+    assert moderated.main([str(tmp_path), "--simulate", "-1"]) == 2
+    assert capsys.readouterr().err.startswith("error: --simulate")
