@@ -17,6 +17,8 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
+from workloads._machine import Machine
+
 # -- results layout -------------------------------------------------------------------
 # results/<run-id>/<env>.json                 pyperf files, and nothing else matches *.json
 # results/<run-id>/meta/run.json              the bench-all manifest
@@ -136,6 +138,15 @@ METADATA: Dict[str, Key] = {
         "the growth of VmRSS over a known number of objects built and held in this fresh process",
     ),
     "tags": Key(list, "the workload's tags"),
+    "machine": Key(
+        Machine.from_metadata,
+        "the machine, as this process saw it (workloads._machine.Machine, compact JSON): CPU model, cores, "
+        "SMT, the CPUs it may use, cgroup quota, memory, hypervisor, and the id hashed from them",
+    ),
+    "pinned_cpus": Key(
+        lambda value: [int(c) for c in _to_list(value)],
+        "--pin-workers: the CPU each worker (serial's one included) was pinned to, in worker order",
+    ),
 }
 PARAM_PREFIX = "param_"
 

@@ -8,6 +8,7 @@ is used), so ``tox -e interpreters`` runs on a bare Python.
 """
 
 from workloads._cli import add_run_options, choose, comma_list, resolve_profile
+from workloads._machine import Machine, this_machine
 from workloads._meta import BUILD_MARKER
 from workloads._registry import LAYOUTS, PROFILES, USER_WORKLOADS_ENV, Layout, Profile, load_all
 from workloads._results import (
@@ -16,9 +17,9 @@ from workloads._results import (
     atomic_write_text,
     bench_lock,
     gilbench_home,
-    machine_id,
     new_run_id,
     read_json,
+    require_machine,
     utc_now,
 )
 from workloads._scheduler import (
@@ -80,6 +81,7 @@ __all__ = [
     "InterpreterFacts",
     "Layout",
     "LockHeld",
+    "Machine",
     "Outcome",
     "ProcessDone",
     "Profile",
@@ -102,15 +104,16 @@ __all__ = [
     "gil_forced",
     "gilbench_home",
     "load_all",
-    "machine_id",
     "meta_path",
     "new_run_id",
     "params_of",
     "read_json",
+    "require_machine",
     "resolve_profile",
     "run_rounds",
     "seed_of",
     "slots",
+    "this_machine",
     "to_pyperf",
     "utc_now",
     "worker_command",
