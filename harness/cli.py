@@ -177,6 +177,8 @@ def cmd_bench_all(args: argparse.Namespace) -> int:
     forward += [x for w in args.workloads or () for x in ("--workloads", w)]
     forward += ["--workers", args.workers] if args.workers else []
     forward += ["--timeout", str(args.timeout)] if args.timeout else []
+    forward += ["--oversubscribe"] if args.oversubscribe else []
+    forward += ["--pin-workers"] if args.pin_workers else []
     results_dir = Path(args.results_dir).resolve()
     if args.resume and not (results_dir / args.resume).is_dir():
         raise UserError("--resume %s: no such run in %s" % (args.resume, results_dir))

@@ -17,8 +17,19 @@ import sys
 from typing import Any, Dict, List, Optional, Sequence
 
 from workloads import _meta, _results
+from workloads._machine import can_pin, this_machine
 from workloads._prepare import capture_timeline, plan_specs
-from workloads._registry import LAYOUTS, PROFILES, USER_WORKLOADS_ENV, Bench, Profile, Workload, load_all, plan
+from workloads._registry import (
+    LAYOUTS,
+    PROFILES,
+    USER_WORKLOADS_ENV,
+    Bench,
+    Profile,
+    Workload,
+    cpu_count,
+    load_all,
+    plan,
+)
 from workloads._scheduler import Rounds, run_rounds, seed_of
 from workloads._schema import UserError
 from workloads._store import EnvRun, own_target
@@ -55,7 +66,21 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         action="append",
         help="also your own @workload functions: a .py file, a folder or an importable module",
     )
-    parser.add_argument("--workers", help="worker counts, e.g. 1,2,4 (default: the machine's ladder)")
+    parser.add_argument(
+        "--workers",
+        help="worker counts, e.g. 1,2,4 (default: 1, 2, 4... up to the CPUs this run may use, and that count); "
+        "counts above the CPUs are measured and labelled oversubscribed",
+    )
+    parser.add_argument(
+        "--oversubscribe",
+        action="store_true",
+        help="also measure twice the CPUs this run may use (an oversubscribed point, labelled so)",
+    )
+    parser.add_argument(
+        "--pin-workers",
+        action="store_true",
+        help="pin each worker (serial's one thread too) to a CPU of its own, physical cores first (Linux)",
+    )
     parser.add_argument("--timeout", type=float, help="seconds per benchmark process (default: the profile's)")
     parser.add_argument("--seed", type=int, help="seed of the order within rounds (default: from the run id)")
     parser.add_argument(
@@ -104,6 +129,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
+    this_machine()  # read once here: the benchmark processes inherit what it found
     profile = resolve_profile(args.profile)
     if args.workloads:
         os.environ[USER_WORKLOADS_ENV] = os.pathsep.join(
@@ -121,7 +147,7 @@ def _main(args: argparse.Namespace) -> int:
         raise UserError("--workers: expected comma-separated integers, got %r" % args.workers) from None
     if ladder and min(ladder) < 1:
         raise UserError("--workers: counts must be >= 1")
-    benches = plan(registry, profile, names or None, modes or None, ladder)
+    benches = plan(registry, profile, names or None, modes or None, ladder, args.oversubscribe)
     if args.list:
         for bench in benches:
             print(bench.name)
@@ -166,10 +192,16 @@ def _measure(args: argparse.Namespace, profile: Profile, registry: Dict[str, Wor
             facts["jit"] == "on",
         )
         run.status["layout"] = args.layout
+        run.status["pin_workers"] = args.pin_workers and can_pin()
         if args.timeline:
             run.status["timeline"] = capture_timeline(run_dir, args.env, args.run_id)
             log("GIL timeline: %s" % run.status["timeline"])
         run.save_status()  # a run killed before its first benchmark resumes with this layout
+    if args.pin_workers and not can_pin():
+        log("warning: --pin-workers: this OS lets no thread choose its CPU; workers are not pinned")
+    above = sorted({s.workers for s in run.specs if s.workers > cpu_count()})
+    if above:
+        log("oversubscribed: %s workers on the %d CPUs this run may use" % (", ".join(map(str, above)), cpu_count()))
     if args.retry_failed:
         run.forget_failures()
     if args.prepare:
