@@ -199,9 +199,10 @@ def _measure(args: argparse.Namespace, profile: Profile, registry: Dict[str, Wor
         run.save_status()  # a run killed before its first benchmark resumes with this layout
     if args.pin_workers and not can_pin():
         log("warning: --pin-workers: this OS lets no thread choose its CPU; workers are not pinned")
-    above = sorted({s.workers for s in run.specs if s.workers > cpu_count()})
+    cpus = cpu_count()
+    above = sorted({s.workers for s in run.specs if s.workers > cpus})
     if above:
-        log("oversubscribed: %s workers on the %d CPUs this run may use" % (", ".join(map(str, above)), cpu_count()))
+        log("oversubscribed: %s workers on %d CPU%s" % (", ".join(map(str, above)), cpus, "" if cpus == 1 else "s"))
     if args.retry_failed:
         run.forget_failures()
     if args.prepare:

@@ -144,7 +144,7 @@ class EnvRun:
         self.target = target
         self.run_id = run_id
         self.timeout = timeout or profile.timeout
-        folder = os.path.join(results_dir, run_id)
+        folder = os.path.join(os.path.abspath(results_dir), run_id)  # benchmark processes run elsewhere
         self.suite_path = os.path.join(folder, target.env + ".json")
         self.status_path = _schema.meta_path(folder, target.env + _schema.STATUS_SUFFIX)
         os.makedirs(os.path.dirname(self.status_path), exist_ok=True)
