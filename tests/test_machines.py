@@ -8,13 +8,15 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 from helpers import assert_one_line_error, run_module
 
 from harness import collect
-from workloads.host import this_machine
+from workloads._machine import can_pin, pin_order
+from workloads.host import PROFILES, EnvRun, Outcome, Target, this_machine, worker_environ
 
 ID = "from workloads.host import this_machine as m; print(m().id, m().cpus)"
 CONFINED = "20260103T000000Z-cpu0"
@@ -133,3 +135,27 @@ def test_a_run_is_resumed_only_on_the_machine_that_started_it(confined_run, gilb
         env={"GILBENCH_HOME": str(gilbench_home)},
     )
     assert_one_line_error(proc, "was started on machine %s" % machine_id("taskset", "-c", "0")[0], "1 CPU vs")
+
+
+@pytest.mark.skipif(not can_pin(), reason="this OS lets no thread choose its CPU")
+def test_the_pinning_tool_measures_a_pinned_twin_beside_its_env(smoke_run, tmp_path):
+    """tools/pinning.py's pieces on a copy of a real run: the twin's processes pin their
+    workers (recorded per benchmark), and each benchmark compares free against pinned."""
+    from tools import pinning
+
+    results = tmp_path / "results"
+    shutil.copytree(smoke_run, results / smoke_run.name)
+    target = Target("bench-host", sys.executable, worker_environ(), tempfile.gettempdir())
+    free = EnvRun(str(results), smoke_run.name, PROFILES["smoke"], target)
+    free.load()
+    twin = pinning.pinned_twin(free)
+    assert twin.target.env == "bench-host-pinned" and twin.status["pin_workers"]
+    block = [s for s in twin.specs if s.block == "countdown" and not s.unavailable]
+    assert set(twin.run_block(block, 0).values()) == {Outcome.OK}
+    twin.finish()
+    data = collect.load_runs([results / smoke_run.name]).benchmarks
+    pinned = data[data["env"] == "bench-host-pinned"].set_index("name")["pinned_cpus"]
+    assert pinned["countdown[threads,w=2]"] == pin_order()[:2] and pinned["countdown[serial]"] == pin_order()[:1]
+    table = pinning.effect(data, "bench-host")
+    assert set(table["env"]) == {"bench-host → bench-host-pinned"}
+    assert set(table["benchmark"]) == {s.name for s in block}
