@@ -175,28 +175,27 @@ def _warm_up(executor: Any, workers: int, func: Callable[..., Any], timeout: flo
         fut.result(0)
 
 
-def ready(bench: Bench, timeout: float) -> Any:
+def ready(bench: Bench, timeout: float, pin_order: Sequence[int] = ()) -> Any:
     """The executor of ``bench``'s worker count, started and with every worker having
-    imported the workload: done once per process, before any clock starts."""
+    imported the workload (and pinned to a CPU of ``pin_order``, where there is one): done
+    once per process, before any clock starts."""
     func = bench.workload.func_for("interpreters")
     size, executor = _executor(bench.workers)
     key = (size, func.__module__, func.__qualname__)
     if key not in _WARMED:
-        from workloads.modes import PIN_ORDER
-
-        _warm_up(executor, size, func, timeout, pinned_cpus(PIN_ORDER, size))
+        _warm_up(executor, size, func, timeout, pinned_cpus(pin_order, size))
         _WARMED.add(key)
     return executor
 
 
-def time_interpreters(bench: Bench, loops: int, timeout: float) -> float:
+def time_interpreters(bench: Bench, loops: int, timeout: float, pin_order: Sequence[int] = ()) -> float:
     """Seconds to run one chunk per subinterpreter and collect every result, summed over ``loops``.
 
     ``timeout`` bounds every wait, so a task that never finishes becomes an error, not a hang.
     """
     func = bench.workload.func_for("interpreters")
     chunks: List[int] = split(bench.size, bench.workers)
-    executor = ready(bench, timeout)
+    executor = ready(bench, timeout, pin_order)
     total = 0.0
     for _ in range(loops):
         start = perf_counter()

@@ -255,7 +255,7 @@ def time_interpreters(bench: Bench, loops: int) -> float:
     """Subinterpreters: one pre-warmed, reused pool per worker count (see ``workloads._subinterpreters``)."""
     from workloads import _subinterpreters
 
-    return _subinterpreters.time_interpreters(bench, loops, READY_TIMEOUT)
+    return _subinterpreters.time_interpreters(bench, loops, READY_TIMEOUT, PIN_ORDER)
 
 
 MODES: Dict[str, Callable[[Bench, int], float]] = {
@@ -285,7 +285,7 @@ def prepare(bench: Bench) -> None:
     elif bench.mode == "interpreters":
         from workloads import _subinterpreters
 
-        _subinterpreters.ready(bench, READY_TIMEOUT)
+        _subinterpreters.ready(bench, READY_TIMEOUT, PIN_ORDER)
 
 
 def mode_unavailable(mode: str) -> Optional[str]:
