@@ -159,3 +159,20 @@ def test_the_pinning_tool_measures_a_pinned_twin_beside_its_env(smoke_run, tmp_p
     table = pinning.effect(data, "bench-host")
     assert set(table["env"]) == {"bench-host → bench-host-pinned"}
     assert set(table["benchmark"]) == {s.name for s in block}
+
+
+def test_runs_recorded_before_machine_ids_still_load_and_compare(smoke_run):
+    """The committed example run has no machine record: its machine is its run id's suffix,
+    its CPUs pyperf's, and compare goes on (there is no telling its machine apart)."""
+    from harness import publish
+
+    root = Path(__file__).resolve().parent.parent / "docs" / "results"
+    latest = publish.latest_run(root)
+    if latest is None:
+        pytest.skip("no example run is committed under docs/results")
+    raw = root / latest / publish.RAW
+    old = collect.load_runs([raw]).benchmarks
+    assert set(old["machine"]) == {latest.rpartition("-")[2]} and old["machine_facts"].isna().all()
+    assert set(old["cpu_count"]) == {2} and not old["oversubscribed"].any()  # the example run measured 1 and 2
+    proc = run_module("harness", "compare", str(raw / "bench-py313.json.gz"), str(smoke_run / "bench-host.json"))
+    assert proc.returncode == 0, proc.stderr

@@ -23,14 +23,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-from pathlib import Path
 from typing import List, Optional, Sequence
 
 import pandas as pd
 
-from harness import collect, compare, interpreters, run
+from harness import collect, compare, run
 from harness.progress import Plain
-from workloads.host import EnvRun, bench_lock, comma_list, new_run_id, resolve_profile, seed_of
+from tools import _matrix
+from workloads.host import EnvRun, bench_lock, new_run_id, resolve_profile, seed_of
 
 SUFFIX = "-pinned"
 
@@ -51,33 +51,15 @@ def effect(benchmarks: pd.DataFrame, env: str) -> pd.DataFrame:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--env", required=True, help="bench envs, comma-separated")
-    parser.add_argument("--workload", required=True, help="workloads, comma-separated")
-    parser.add_argument("--workers", default="1,2")
-    parser.add_argument("--profile", default="default")
+    _matrix.add_options(parser)
     parser.add_argument("--rounds", type=int, default=8, help="rounds, each measuring every env free and pinned")
-    parser.add_argument("--results-dir", default="results")
-    parser.add_argument("--root", default=".", help="project root holding tox.ini")
     args = parser.parse_args(argv)
     if args.rounds < 2:
         parser.error("--rounds: at least 2, for an interval")
     profile = dataclasses.replace(resolve_profile(args.profile), rounds=args.rounds, max_rounds=0)
-    envs = comma_list([args.env])
-    found = interpreters.discover()
-    runnable = [(e, i) for e, i, _ in interpreters.bench_plan(found) if e in envs and i is not None]
-    if len(runnable) != len(envs):
-        parser.error("--env: not every env has an interpreter here: %s" % ", ".join(envs))
+    runnable = _matrix.runnable(parser, args)
     run_id = new_run_id()
-    opts = run.BenchAllOptions(
-        root=Path(args.root).resolve(),
-        results_dir=Path(args.results_dir).resolve(),
-        profile=profile,
-        run_id=run_id,
-        resume=False,
-        envs=envs,
-        seed=seed_of(run_id),
-        forward=[x for w in comma_list([args.workload]) for x in ("--workload", w)] + ["--workers", args.workers],
-    )
+    opts = _matrix.options(args, profile, run_id, seed_of(run_id))
     display = Plain(sys.stdout)
     with bench_lock():
         manifest = run.Manifest(opts, [(e, i, "") for e, i in runnable])

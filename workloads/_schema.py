@@ -79,6 +79,10 @@ def _to_list(value: Any) -> list:
     return [v for v in value.split(",") if v] if isinstance(value, str) else list(value)
 
 
+def _to_ints(value: Any) -> list:
+    return [int(v) for v in _to_list(value)]
+
+
 def _to_bool(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("true", "1", "yes")
@@ -144,7 +148,7 @@ METADATA: Dict[str, Key] = {
         "SMT, the CPUs it may use, cgroup quota, memory, hypervisor, and the id hashed from them",
     ),
     "pinned_cpus": Key(
-        lambda value: [int(c) for c in _to_list(value)],
+        _to_ints,
         "--pin-workers: the CPU each worker (serial's one included) was pinned to, in worker order",
     ),
 }

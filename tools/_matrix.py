@@ -1,0 +1,48 @@
+"""What the tools that measure one matrix two ways in one session share (``layout_comparison``,
+``pinning``): the matrix's options, its envs, and the bench-all options that prepare it."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any, List, Tuple
+
+from harness import interpreters, run
+from workloads.host import Profile, comma_list
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    """The envs, workloads, worker counts and profile measured, and where."""
+    parser.add_argument("--env", required=True, help="bench envs, comma-separated")
+    parser.add_argument("--workload", required=True, help="workloads, comma-separated")
+    parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--profile", default="default")
+    parser.add_argument("--results-dir", default="results")
+    parser.add_argument("--root", default=".", help="project root holding tox.ini")
+
+
+def runnable(parser: argparse.ArgumentParser, args: argparse.Namespace) -> List[Tuple[str, Any]]:
+    """(env, interpreter) for every env of ``--env``; a usage error when one has none here."""
+    envs = comma_list([args.env])
+    found = interpreters.discover()
+    chosen = [(e, i) for e, i, _ in interpreters.bench_plan(found) if e in envs and i is not None]
+    if len(chosen) != len(envs):
+        parser.error("--env: not every env has an interpreter here: %s" % ", ".join(envs))
+    return chosen
+
+
+def options(
+    args: argparse.Namespace, profile: Profile, run_id: str, seed: int, layout: str = "blocks"
+) -> run.BenchAllOptions:
+    """bench-all's options for the matrix, into run ``run_id``."""
+    return run.BenchAllOptions(
+        root=Path(args.root).resolve(),
+        results_dir=Path(args.results_dir).resolve(),
+        profile=profile,
+        run_id=run_id,
+        resume=False,
+        envs=comma_list([args.env]),
+        layout=layout,
+        seed=seed,
+        forward=[x for w in comma_list([args.workload]) for x in ("--workload", w)] + ["--workers", args.workers],
+    )
