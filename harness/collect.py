@@ -39,6 +39,7 @@ SUMMARY_COLUMNS = [
     "workload",
     "mode",
     "workers",
+    "oversubscribed",
     "params",
     "work_size",
     "profile",
@@ -157,6 +158,10 @@ def _benchmark_row(bench: pyperf.Benchmark, path: Path) -> dict[str, Any]:
             % (path, bench.get_name(), ", ".join(missing))
         )
     meta = host.from_pyperf(raw)
+    # The machine as its benchmark processes saw it; absent in runs recorded before
+    # machines had ids, which fall back on the run id's suffix and pyperf's CPU count.
+    machine: host.Machine | None = meta.get("machine")
+    cpus = machine.cpus if machine else int(meta.get("cpu_count", 0) or 0)
     runs = [list(run.values) for run in bench.get_runs() if run.values]
     values = [v for run in runs for v in run]
     params = host.params_of(meta)
@@ -164,10 +169,13 @@ def _benchmark_row(bench: pyperf.Benchmark, path: Path) -> dict[str, Any]:
         "name": bench.get_name(),
         "run_id": meta["run_id"],
         "env": meta["env"],
-        "machine": str(meta["run_id"]).rpartition("-")[2],
+        "machine": machine.id if machine else str(meta["run_id"]).rpartition("-")[2],
+        "machine_facts": machine,
         "hostname": meta.get("hostname", ""),
-        "cpu_model": meta.get("cpu_model_name", ""),
-        "cpu_count": int(meta.get("cpu_count", 0) or 0),
+        "cpu_model": machine.cpu_model if machine else meta.get("cpu_model_name", ""),
+        "cpu_count": cpus,  # the CPUs the run could use
+        "oversubscribed": meta["mode"] != "serial" and 0 < cpus < int(meta["workers"]),
+        "pinned_cpus": list(meta.get("pinned_cpus", [])),
         "implementation": meta.get("implementation", meta.get("python_implementation", "")),
         "version": str(meta.get("version", "")),
         "python_gil_env": str(meta.get("python_gil_env", "")),

@@ -11,7 +11,11 @@ sizes may be calibrated per interpreter.
 
 A comparison is only as good as what is compared: a row whose two sides ran
 different workload code, a different build pair, profile or work size is flagged
-in the ``provenance`` column instead of being compared silently.
+in the ``provenance`` column instead of being compared silently.  Two sides measured
+on different machines (``workloads.host.Machine``: a CPU count, a quota, a CPU model
+apart) are not compared at all: a ratio across machines measures the hardware as much
+as the code, so ``compare`` refuses in one line, naming both machines and what differs.
+Runs recorded before machines had ids cannot be told apart and are compared.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness import collect, stats
+from workloads.host import Machine
 
 COLUMNS = ["benchmark", "A", "B", "B vs A", "95% CI", "±", "verdict", "provenance"]
 # Metadata that must agree for two benchmarks to be compared as "the same thing".
@@ -44,12 +49,33 @@ def load_side(path: Path) -> pd.DataFrame:
     raise collect.ResultsError("%s: no such results folder or pyperf file" % path)
 
 
+def machines(side: pd.DataFrame) -> dict[str, Machine]:
+    """The machines a side's benchmarks were measured on, by id (runs recorded before
+    machines had ids have none)."""
+    return {m.id: m for m in side.get("machine_facts", []) if isinstance(m, Machine)}
+
+
+def require_one_machine(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    """``ResultsError`` (one line) when the two sides were measured on different machines."""
+    on_a, on_b = machines(a), machines(b)
+    if not on_a or not on_b or set(on_a) == set(on_b):
+        return
+    first, second = on_a[min(set(on_a) - set(on_b) or on_a)], on_b[min(set(on_b) - set(on_a) or on_b)]
+    raise collect.ResultsError(
+        "A ran on machine %s and B on machine %s (%s): a ratio across machines measures the hardware as much as "
+        "the code, so none is computed; compare runs of one machine, or publish both to see them side by side"
+        % (first.id, second.id, ", ".join(first.differences(second)))
+    )
+
+
 def compare(a: pd.DataFrame, b: pd.DataFrame, by_env: bool, min_change: float = 0.0) -> pd.DataFrame:
-    """Rows of matched benchmarks with the T(A)/T(B) ratio, its interval and a verdict.
+    """Rows of matched benchmarks with the T(A)/T(B) ratio, its interval and a verdict;
+    none across machines (``require_one_machine``).
 
     A difference is reported only when its interval excludes 1 *and* it is at least
     ``min_change`` (a fraction, like pyperf's ``--min-speed``); otherwise "not significant".
     """
+    require_one_machine(a, b)
     keys = ["env", "name"] if by_env else ["name"]
     merged = a.merge(b, on=keys, suffixes=("_a", "_b"))
     if merged.empty:

@@ -218,7 +218,7 @@ def _run_info(run_dir: Path) -> RunInfo:
         machine=str(machine.get("id") or run_dir.name.rpartition("-")[2]),
         hostname=str(machine.get("hostname") or first.get("hostname", "")),
         cpu_model=str(machine.get("cpu_model") or first.get("cpu_model_name", "")),
-        cpu_count=str(machine.get("cpu_count") or first.get("cpu_count", "")),
+        cpu_count=str(machine.get("cpus") or machine.get("cpu_count") or first.get("cpu_count", "")),
         os=str(machine.get("os") or first.get("platform", "")),
         interpreters=[
             "%s (%s %s)" % (m.get("env", "?").removeprefix("bench-"), m.get("implementation", ""), m.get("version", ""))

@@ -19,7 +19,6 @@ from __future__ import annotations
 import collections
 import dataclasses
 import os
-import platform
 import signal
 import subprocess
 import sys
@@ -79,24 +78,9 @@ def resumed_order(run_dir: Path) -> tuple[int | None, str | None]:
 
 
 def machine_info() -> dict[str, object]:
-    """Who measured: recorded in the run manifest and shown in the runs index."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return {
-        "id": host.machine_id(),
-        "hostname": platform.node(),
-        "cpu_model": cpu,
-        "cpu_count": os.cpu_count() or 1,
-        "os": platform.platform(),
-        "arch": platform.machine(),
-    }
+    """Who measured (``workloads.host.Machine``, its id included): recorded in the run
+    manifest and shown in the runs index."""
+    return host.this_machine().to_json()
 
 
 def _tox_env() -> dict[str, str]:
@@ -246,6 +230,7 @@ class Manifest:
         }
         if opts.run.resume and self.path.exists():  # its seed and layout are the options' (``resumed_order``)
             previous = host.read_json(str(self.path))
+            host.require_machine(previous.get("machine"), str(self.path))
             kept = ("started", "noise", "capacity", "precision_history")
             self.data.update({k: previous[k] for k in kept if k in previous})
 

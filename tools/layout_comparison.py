@@ -32,9 +32,10 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-from harness import analysis, collect, interpreters, run
+from harness import analysis, collect, run
 from harness.progress import Plain
-from workloads.host import EnvRun, RunOptions, bench_lock, comma_list, new_run_id, resolve_profile, seed_of, slots
+from tools import _matrix
+from workloads.host import EnvRun, bench_lock, new_run_id, resolve_profile, seed_of, slots
 
 LAYOUTS = ("processes", "blocks")
 
@@ -73,39 +74,17 @@ def time_to(points: List[Dict[str, Any]], width: float) -> Optional[float]:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--env", required=True, help="bench envs, comma-separated")
-    parser.add_argument("--workload", required=True, help="workloads, comma-separated")
-    parser.add_argument("--workers", default="1,2")
-    parser.add_argument("--profile", default="default")
+    _matrix.add_options(parser)
     parser.add_argument("--minutes", type=float, default=40.0, help="measuring time of both layouts together")
-    parser.add_argument("--results-dir", default="results")
-    parser.add_argument("--root", default=".", help="project root holding tox.ini")
     parser.add_argument("--json", type=Path, metavar="PATH")
     args = parser.parse_args(argv)
     profile = resolve_profile(args.profile)
-    envs = comma_list([args.env])
-    try:
-        workers = tuple(int(w) for w in comma_list([args.workers]))
-    except ValueError:
-        parser.error("--workers: expected comma-separated integers")
-    found = interpreters.discover()
-    runnable = [(e, i) for e, i, _ in interpreters.bench_plan(found) if e in envs and i is not None]
-    if len(runnable) != len(envs):
-        parser.error("--env: not every env has an interpreter here: %s" % ", ".join(envs))
+    runnable = _matrix.runnable(parser, args)
     stamp = new_run_id()
     runs: Dict[str, List[EnvRun]] = {}
     with bench_lock():
         for layout in LAYOUTS:  # each prepared for its own layout: sizes follow its shortest value
-            options = RunOptions(
-                profile,
-                "%s-%s" % (stamp, layout),
-                str(Path(args.results_dir).resolve()),
-                seed=seed_of(stamp),
-                layout=layout,
-                workloads=tuple(comma_list([args.workload])),
-                workers=workers,
-            )
-            opts = run.BenchAllOptions(run=options, root=Path(args.root).resolve(), envs=envs)
+            opts = _matrix.options(parser, args, profile, "%s-%s" % (stamp, layout), seed_of(stamp), layout)
             manifest = run.Manifest(opts, [(e, i, "") for e, i in runnable])
             manifest.save()
             runs[layout], failed = run.prepare_all(opts, runnable, manifest, Plain(sys.stdout))

@@ -17,9 +17,10 @@ import sys
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from workloads import _meta, _results
+from workloads._machine import can_pin, this_machine
 from workloads._options import RunOptions
 from workloads._prepare import capture_timeline, plan_specs
-from workloads._registry import LAYOUTS, PROFILES, Bench, Profile, Workload, load_all, plan, suites_of
+from workloads._registry import LAYOUTS, PROFILES, Bench, Profile, Workload, cpu_count, load_all, plan, suites_of
 from workloads._scheduler import RoundPlan, run_rounds, seed_of
 from workloads._schema import UserError
 from workloads._store import EnvRun, own_target
@@ -62,7 +63,21 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         action="append",
         help="also your own @workload functions: a .py file, a folder or an importable module",
     )
-    parser.add_argument("--workers", help="worker counts, e.g. 1,2,4 (default: the machine's ladder)")
+    parser.add_argument(
+        "--workers",
+        help="worker counts, e.g. 1,2,4 (default: 1, 2, 4... up to the CPUs this run may use, and that count); "
+        "counts above the CPUs are measured and labelled oversubscribed",
+    )
+    parser.add_argument(
+        "--oversubscribe",
+        action="store_true",
+        help="also measure twice the CPUs this run may use (an oversubscribed point, labelled so)",
+    )
+    parser.add_argument(
+        "--pin-workers",
+        action="store_true",
+        help="pin each worker (serial's one thread too) to a CPU of its own, physical cores first (Linux)",
+    )
     parser.add_argument("--timeout", type=float, help="seconds per benchmark process (default: the profile's)")
     parser.add_argument("--seed", type=int, help="seed of the order within rounds (default: from the run id)")
     parser.add_argument(
@@ -128,6 +143,8 @@ def resolve_options(
         workers=_workers(args.workers),
         timeout=args.timeout,
         resume=bool(args.resume),
+        oversubscribe=bool(args.oversubscribe),
+        pin_workers=bool(args.pin_workers),
     )
 
 
@@ -153,7 +170,19 @@ def driver_command(
 
 
 # The options a run's record replaces: given beside --options, they would be ignored.
-_IN_OPTIONS = ("profile", "workload", "suite", "workloads", "workers", "timeout", "seed", "resume", "run_id")
+_IN_OPTIONS = (
+    "profile",
+    "workload",
+    "suite",
+    "workloads",
+    "workers",
+    "timeout",
+    "seed",
+    "resume",
+    "run_id",
+    "oversubscribe",
+    "pin_workers",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -213,6 +242,7 @@ def _options_of(args: argparse.Namespace) -> RunOptions:
 
 
 def _main(args: argparse.Namespace) -> int:
+    this_machine()  # read once here: the benchmark processes inherit what it found
     options = _options_of(args)
     env = (
         args.env
@@ -227,7 +257,9 @@ def _main(args: argparse.Namespace) -> int:
     names = choose("workload", list(options.workloads), list(registry))
     suites = choose("suite", list(options.suites), suites_of(registry))
     modes = choose("mode", comma_list(args.mode), list(MODES))
-    benches = plan(registry, options.profile, names or None, modes or None, options.workers, suites)
+    benches = plan(
+        registry, options.profile, names or None, modes or None, options.workers, suites, options.oversubscribe
+    )
     if args.list:
         for bench in benches:
             print(bench.name)
@@ -262,10 +294,17 @@ def _measure(
         specs = plan_specs(registry, profile, benches, run.target.environ, log=log, layout=options.layout)
         run.create(specs, facts, facts["jit"] == "on")
         run.status["layout"] = options.layout
+        run.status["pin_workers"] = options.pin_workers and can_pin()
         if args.timeline:
             run.status["timeline"] = capture_timeline(options.files(env).timeline, env, options.run_id)
             log("GIL timeline: %s" % run.status["timeline"])
         run.save_status()  # a run killed before its first benchmark resumes with this layout
+    if options.pin_workers and not can_pin():
+        log("warning: --pin-workers: this OS lets no thread choose its CPU; workers are not pinned")
+    cpus = cpu_count()
+    above = sorted({s.workers for s in run.specs if s.workers > cpus})
+    if above:
+        log("oversubscribed: %s workers on %d CPU%s" % (", ".join(map(str, above)), cpus, "" if cpus == 1 else "s"))
     if args.retry_failed:
         run.forget_failures()
     if args.prepare:

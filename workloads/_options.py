@@ -33,6 +33,8 @@ class RunOptions:
     workers: Optional[Tuple[int, ...]] = None  # --workers: the worker counts (None: the profile's or the machine's)
     timeout: Optional[float] = None  # seconds per benchmark process (None: the profile's)
     resume: bool = False  # pick up the run's files as they stand
+    oversubscribe: bool = False  # --oversubscribe: also twice the CPUs the run may use
+    pin_workers: bool = False  # --pin-workers: each worker on a CPU of its own, where the OS allows
 
     def __post_init__(self) -> None:
         if self.layout not in LAYOUTS:
@@ -41,7 +43,7 @@ class RunOptions:
     @property
     def run_dir(self) -> str:
         """``results/<run-id>``."""
-        return os.path.join(self.results_dir, self.run_id)
+        return os.path.join(os.path.abspath(self.results_dir), self.run_id)  # benchmark processes run elsewhere
 
     def files(self, env: str) -> EnvFiles:
         """Where ``env``'s files of this run are."""
@@ -65,6 +67,8 @@ class RunOptions:
             "workers": None if self.workers is None else list(self.workers),
             "timeout": self.timeout,
             "resume": self.resume,
+            "oversubscribe": self.oversubscribe,
+            "pin_workers": self.pin_workers,
         }
 
     @classmethod
@@ -83,4 +87,6 @@ class RunOptions:
             workers=None if workers is None else tuple(int(w) for w in workers),
             timeout=None if timeout is None else float(timeout),
             resume=bool(data.get("resume", False)),
+            oversubscribe=bool(data.get("oversubscribe", False)),
+            pin_workers=bool(data.get("pin_workers", False)),
         )

@@ -17,6 +17,8 @@ import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from workloads._machine import usable_cpus
+
 # What a workload can stand for; findings and charts pick workloads by role, so the
 # harness names no workload.  A role is held by at most one workload of a run.
 ROLES = {
@@ -235,24 +237,27 @@ def load_all(user: Sequence[str] = ()) -> Dict[str, Workload]:
 
 
 def cpu_count() -> int:
-    """CPUs this process may run on (affinity-aware where the OS says)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+    """CPUs a run may use: its affinity (``taskset``), at most its cgroup's CPU quota
+    (``workloads._machine.usable_cpus``)."""
+    return usable_cpus()
 
 
-def worker_ladder(cpus: int) -> List[int]:
-    """Worker counts measured on a machine with ``cpus`` CPUs.
+def worker_ladder(cpus: int, oversubscribe: bool = False) -> List[int]:
+    """Worker counts measured on a machine where a run may use ``cpus`` CPUs.
 
-    Every count up to 4, then powers of two up to the CPU count, the CPU count
-    itself, and twice the CPU count to show oversubscription.
+    Powers of two up to the CPUs, and the CPU count itself: 1, 2 on two CPUs; 1, 2, 3
+    on three; 1, 2, 4, 8, 16 on sixteen.  No count above the CPUs unless
+    ``oversubscribe`` adds twice the CPUs: on a 2-CPU machine that point was a third of
+    every round, and what it shows (k threads time-sliced on fewer CPUs) is a property
+    of the OS's scheduler more than of the interpreter.
     """
-    counts = set(range(1, min(cpus, 4) + 1))
-    power = 8
+    counts = {cpus}
+    power = 1
     while power < cpus:
         counts.add(power)
         power *= 2
-    counts.update((cpus, 2 * cpus))
+    if oversubscribe:
+        counts.add(2 * cpus)
     return sorted(counts)
 
 
@@ -443,14 +448,20 @@ def plan(
     modes: Optional[Sequence[str]] = None,
     ladder: Optional[Sequence[int]] = None,
     suites: Optional[Sequence[str]] = None,
+    oversubscribe: bool = False,
 ) -> List[Bench]:
     """Expand workloads × modes × worker counts × params into benchmarks.
 
     ``workloads`` and ``suites`` choose what is measured (``select``).  The plan depends
-    only on the declarations, the profile and the machine's CPU count, so every
-    interpreter on a machine gets the same list.
+    only on the declarations, the profile and the CPUs the run may use, so every
+    interpreter on a machine gets the same list.  ``ladder`` (``--workers``) may hold
+    counts above the CPUs; ``oversubscribe`` adds twice the CPUs to it, or to the
+    machine's ladder.
     """
-    ladder = list(ladder or profile.workers or worker_ladder(cpu_count()))
+    cpus = cpu_count()
+    ladder = list(ladder or profile.workers or worker_ladder(cpus))
+    if oversubscribe:
+        ladder = sorted(set(ladder) | {2 * cpus})
     chosen = select(registry, workloads or (), suites or ())
     benches: List[Bench] = []
     for wl in chosen:

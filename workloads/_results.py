@@ -14,34 +14,35 @@ leaves either the old file or the new one, never a truncated one.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import signal
-import socket
 import tempfile
 import time
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Dict, Iterator, Mapping, Optional
 
+from workloads._machine import Machine, this_machine
 from workloads._schema import UserError
 
 
-def machine_id() -> str:
-    """A short, stable identifier of this machine (not its hostname in clear)."""
-    raw = ""
-    for path in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
-        with contextlib.suppress(OSError):
-            with open(path, encoding="ascii") as fh:
-                raw = fh.read().strip()
-            break
-    raw = raw or socket.gethostname()
-    return hashlib.sha256(raw.encode()).hexdigest()[:6]
-
-
 def new_run_id(now: Optional[float] = None) -> str:
-    """UTC timestamp (to the second) plus machine id, e.g. ``20261124T185012Z-ab12cd``."""
+    """UTC timestamp (to the second) plus the machine's id (``_machine.Machine.id``), e.g.
+    ``20261124T185012Z-ab12cd34``: two runs of one host confined to different CPUs get
+    different run ids, as they get different machine ids."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
-    return "%s-%s" % (stamp, machine_id())
+    return "%s-%s" % (stamp, this_machine().id)
+
+
+def require_machine(recorded: Optional[Mapping[str, Any]], path: str) -> None:
+    """Refuse to go on with a run (``path``, its manifest or status file) that another machine
+    started: a run's rounds, paired across envs, must all come from one machine.  Runs
+    recorded before machines had ids go on."""
+    started_on, here = Machine.recorded(recorded), this_machine()
+    if started_on is not None and started_on.id != here.id:
+        raise UserError(
+            "%s was started on machine %s and this is machine %s (%s): a run's rounds come from one "
+            "machine; start a new run here" % (path, started_on.id, here.id, ", ".join(started_on.differences(here)))
+        )
 
 
 def die_with_parent() -> None:

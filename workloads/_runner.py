@@ -40,9 +40,11 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import pyperf
 
 from workloads import _meta, _schema, memory
+from workloads._machine import can_pin, pin_order, pinned_cpus, this_machine
 from workloads._registry import _REGISTRY, Bench, Workload, import_workload_module
 from workloads._schema import ERRORS_SUFFIX
 from workloads.modes import (
+    PIN_ORDER,
     SERIAL_IN_PROCESS,
     THREAD_CPU_SHARES,
     THREAD_GC,
@@ -100,9 +102,12 @@ def benchmark_metadata(bench: Bench, args: argparse.Namespace, block: Sequence[B
         "build_lto": build["lto"],
         "build_source_sha256": build["source_sha256"],
         "build_pair_id": build["pair_id"],
+        "machine": this_machine().to_metadata(),
     }
     if bench.mode == "processes":
         meta["mp_start_method"] = multiprocessing.get_start_method()
+    if PIN_ORDER:
+        meta["pinned_cpus"] = pinned_cpus(PIN_ORDER, bench.workers)
     for key, value in bench.params:
         meta[_schema.PARAM_PREFIX + key] = value
     if bench.workload.tags:
@@ -307,6 +312,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--pair-serial", action="store_true", help="one processes/interpreters worker also times serial in this process"
     )
     parser.add_argument(
+        "--pin-workers",
+        action="store_true",
+        help="pin worker i (serial's one thread as worker 0) to its own CPU, physical cores first, where the OS allows",
+    )
+    parser.add_argument(
         "--bench-profile",
         required=True,
         metavar="NAME",
@@ -319,6 +329,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.pin_workers and can_pin():
+        PIN_ORDER[:] = pin_order()
     import_workload_module(args.module)
     wl: Workload = _REGISTRY[args.workload]
     params = tuple(sorted(_parse_param(p) for p in args.param))

@@ -16,6 +16,8 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
+from workloads._machine import Machine
+
 # -- results layout -------------------------------------------------------------------
 # results/<run-id>/<env>.json                 pyperf files, and nothing else matches *.json
 # results/<run-id>/meta/run.json              the bench-all manifest
@@ -94,6 +96,10 @@ def _to_list(value: Any) -> list:
     return [v for v in value.split(",") if v] if isinstance(value, str) else list(value)
 
 
+def _to_ints(value: Any) -> list:
+    return [int(v) for v in _to_list(value)]
+
+
 def _to_bool(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("true", "1", "yes")
@@ -164,6 +170,15 @@ METADATA: Dict[str, Key] = {
     ),
     "suites": Key(_to_list, "the families the workload belongs to (--suite): its module's and those it declares"),
     "tags": Key(list, "the workload's tags"),
+    "machine": Key(
+        Machine.from_metadata,
+        "the machine, as this process saw it (workloads._machine.Machine, compact JSON): CPU model, cores, "
+        "SMT, the CPUs it may use, cgroup quota, memory, hypervisor, and the id hashed from them",
+    ),
+    "pinned_cpus": Key(
+        _to_ints,
+        "--pin-workers: the CPU each worker (serial's one included) was pinned to, in worker order",
+    ),
 }
 PARAM_PREFIX = "param_"
 

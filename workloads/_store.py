@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
 from workloads import _results
+from workloads._machine import this_machine
 from workloads._options import RunOptions
 from workloads._registry import Profile, cpu_count
 from workloads._schema import ERRORS_SUFFIX, STATUS_FORMAT, BenchSpec, BenchStatus, Outcome, UserError
@@ -54,9 +55,11 @@ def worker_command(
     warmups: Optional[int] = None,
     values: Optional[int] = None,
     warmup_scale: float = 1.0,
+    pin_workers: bool = False,
 ) -> List[str]:
     """The command line of one benchmark process measuring ``specs`` (one block: the same
-    workload, size and parameters) into ``part``.
+    workload, size and parameters) into ``part``; ``pin_workers``: each worker on a CPU of
+    its own (``workloads.modes.PIN_ORDER``).
 
     Public so that a check made outside bench-all (``validation/interleaved_check.py``)
     times a benchmark through exactly the process bench-all starts.
@@ -97,6 +100,8 @@ def worker_command(
         cmd.append("--pair-serial")
     if warmup_scale != 1.0:
         cmd.extend(("--warmup-scale", repr(warmup_scale)))
+    if pin_workers:
+        cmd.append("--pin-workers")
     return cmd
 
 
@@ -179,6 +184,7 @@ class EnvRun:
             "interpreter": facts,
             "warmups": self.profile.warmups_for(jit),
             "cpu_count": cpu_count(),
+            "machine": this_machine().to_json(),
             "started": _results.utc_now(),
             "planned": [s.name for s in specs],
             "plan": [s.to_json() for s in specs],
@@ -202,6 +208,7 @@ class EnvRun:
                 "%s was run with profile %r; resume it with the same profile"
                 % (self.status_path, status.get("profile", {}).get("name"))
             )
+        _results.require_machine(status.get("machine"), self.status_path)
         self.status = status
         self.specs = [BenchSpec.from_json(s) for s in status["plan"]]
         self.suite = self._load_suite()
@@ -320,6 +327,7 @@ class EnvRun:
                 layout=layout,
                 warmups=warmups,
                 warmup_scale=SHORT_WARMUP if layout == "blocks" and not jit else 1.0,
+                pin_workers=bool(self.status.get("pin_workers")),
             )
         start = time.monotonic()
         proc = subprocess.Popen(

@@ -30,16 +30,21 @@ import subprocess
 import sys
 from concurrent.futures import wait
 from time import monotonic, perf_counter
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
+from workloads._machine import pinned_cpus
 from workloads._registry import Bench, split
 
 # Runs in each worker interpreter.  A subinterpreter starts from the configured
 # sys.path, not from this process's runtime additions (pytest's rootdir, say), so
 # the parent's entries are added first; the queues make it a barrier: no task
-# returns before all have arrived, so each of the k tasks held its own worker.
+# returns before all have arrived, so each of the k tasks held its own worker.  With
+# pinned workers (``modes.PIN_ORDER``) each task also pins its worker's thread to a CPU
+# of its own from ``cpus``, as a timed thread of the ``threads`` mode pins itself.
 _WARM_UP = """
-import importlib, sys
+import importlib, os, sys
+if cpus is not None:
+    os.sched_setaffinity(0, {cpus.get(timeout=timeout)})
 sys.path.extend(p for p in path if p not in sys.path)
 obj = importlib.import_module(module)
 for part in qualname.split("."):
@@ -122,8 +127,9 @@ def _executor(workers: int) -> Tuple[int, Any]:
     return workers, _EXECUTORS[workers]
 
 
-def _warm_up(executor: Any, workers: int, func: Callable[..., Any], timeout: float) -> None:
-    """Make each of the ``workers`` interpreters import and resolve ``func``, concurrently.
+def _warm_up(executor: Any, workers: int, func: Callable[..., Any], timeout: float, pin: Sequence[int]) -> None:
+    """Make each of the ``workers`` interpreters import and resolve ``func``, concurrently,
+    each pinning its thread to one CPU of ``pin`` (the CPUs of workers 0..k-1; empty: none).
 
     The executor starts a new worker for a submit only while none is idle, and no
     warm-up task finishes before all have arrived, so ``workers`` tasks occupy
@@ -132,7 +138,11 @@ def _warm_up(executor: Any, workers: int, func: Callable[..., Any], timeout: flo
     """
     _, create_queue = _implementation()
     arrived, release = create_queue(), create_queue()
+    cpus = create_queue() if pin else None
+    for cpu in pin:
+        cpus.put(cpu)
     names = {
+        "cpus": cpus,
         "path": list(sys.path),
         "module": func.__module__,
         "qualname": func.__qualname__,
@@ -165,26 +175,27 @@ def _warm_up(executor: Any, workers: int, func: Callable[..., Any], timeout: flo
         fut.result(0)
 
 
-def ready(bench: Bench, timeout: float) -> Any:
+def ready(bench: Bench, timeout: float, pin_order: Sequence[int] = ()) -> Any:
     """The executor of ``bench``'s worker count, started and with every worker having
-    imported the workload: done once per process, before any clock starts."""
+    imported the workload (and pinned to a CPU of ``pin_order``, where there is one): done
+    once per process, before any clock starts."""
     func = bench.workload.func_for("interpreters")
     size, executor = _executor(bench.workers)
     key = (size, func.__module__, func.__qualname__)
     if key not in _WARMED:
-        _warm_up(executor, size, func, timeout)
+        _warm_up(executor, size, func, timeout, pinned_cpus(pin_order, size))
         _WARMED.add(key)
     return executor
 
 
-def time_interpreters(bench: Bench, loops: int, timeout: float) -> float:
+def time_interpreters(bench: Bench, loops: int, timeout: float, pin_order: Sequence[int] = ()) -> float:
     """Seconds to run one chunk per subinterpreter and collect every result, summed over ``loops``.
 
     ``timeout`` bounds every wait, so a task that never finishes becomes an error, not a hang.
     """
     func = bench.workload.func_for("interpreters")
     chunks: List[int] = split(bench.size, bench.workers)
-    executor = ready(bench, timeout)
+    executor = ready(bench, timeout, pin_order)
     total = 0.0
     for _ in range(loops):
         start = perf_counter()

@@ -16,6 +16,7 @@ from workloads._cli import (
     resolve_options,
     resolve_profile,
 )
+from workloads._machine import Machine, this_machine
 from workloads._meta import BUILD_MARKER
 from workloads._options import RunOptions
 from workloads._registry import LAYOUTS, PROFILES, USER_WORKLOADS_ENV, Layout, Profile, load_all
@@ -25,9 +26,9 @@ from workloads._results import (
     atomic_write_text,
     bench_lock,
     gilbench_home,
-    machine_id,
     new_run_id,
     read_json,
+    require_machine,
     utc_now,
 )
 from workloads._scheduler import (
@@ -96,6 +97,7 @@ __all__ = [
     "InterpreterFacts",
     "Layout",
     "LockHeld",
+    "Machine",
     "NextRound",
     "OpenBenchmark",
     "Outcome",
@@ -126,16 +128,17 @@ __all__ = [
     "gil_forced",
     "gilbench_home",
     "load_all",
-    "machine_id",
     "meta_path",
     "new_run_id",
     "params_of",
     "read_json",
+    "require_machine",
     "resolve_options",
     "resolve_profile",
     "run_rounds",
     "seed_of",
     "slots",
+    "this_machine",
     "to_pyperf",
     "utc_now",
     "worker_command",

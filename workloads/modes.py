@@ -36,6 +36,7 @@ import threading
 from time import perf_counter, thread_time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+from workloads._machine import pin_this_thread, pinned_cpus
 from workloads._registry import Bench, split
 from workloads._results import die_with_parent
 
@@ -131,9 +132,20 @@ def _at_depth(depth: int, fn: Callable[[], None]) -> None:
         pass
 
 
-def _stamps(func: Callable[..., Any], chunks: List[int], shared: Any) -> Tuple[List[float], List[float], List[float]]:
+# ``--pin-workers``: the CPU of worker 0, 1, 2... (``workloads._machine.pin_order``: one per
+# physical core first), set by the runner before anything starts; empty: nothing is pinned.
+# A timed thread pins itself (on Linux a thread has its own affinity), serial's one thread
+# as worker 0; a pool worker process pins itself as it starts, and its timed thread
+# inherits that; a subinterpreter's thread pins itself in its warm-up.
+PIN_ORDER: List[int] = []
+
+
+def _stamps(
+    func: Callable[..., Any], chunks: List[int], shared: Any, pin: bool = True
+) -> Tuple[List[float], List[float], List[float]]:
     """Run ``func(chunk)`` in one fresh thread per chunk, released together by a barrier,
-    each thread in a random memory layout (see ``_layout``).
+    each thread in a random memory layout (see ``_layout``), thread i pinned to
+    ``PIN_ORDER``'s i-th CPU where workers are pinned (and ``pin``).
 
     Returns each thread's ``perf_counter`` start and end and its CPU time
     (``time.thread_time``), all read by the thread itself around its chunk.
@@ -157,6 +169,8 @@ def _stamps(func: Callable[..., Any], chunks: List[int], shared: Any) -> Tuple[L
     def target(index: int) -> None:
         depth, sizes = layouts[index]
         try:
+            if pin and PIN_ORDER:
+                pin_this_thread(PIN_ORDER[index % len(PIN_ORDER)])
             held = [bytes(size) for size in sizes]  # allocated by this thread, its own heap on free-threaded builds
             _at_depth(depth, lambda: timed(index))
             del held
@@ -197,12 +211,16 @@ def time_threads(bench: Bench, loops: int) -> float:
 _START: Any = None  # in a pool worker: the barrier every worker's task waits at before timing
 
 
-def _pool_ready(ready: Any, start: Any) -> None:
+def _pool_ready(ready: Any, start: Any, cpus: Any) -> None:
+    """A pool worker's initializer: the start barrier, and with pinned workers a CPU of its
+    own from ``cpus`` (a queue holding one per worker)."""
     global _START
     die_with_parent()  # a pool worker never outlives the benchmark process that made it
     if _on_gc in getattr(gc, "callbacks", ()):  # forked after watch_gc: its collections are not the parent's to count
         gc.callbacks.remove(_on_gc)
     _START = start
+    if cpus is not None:
+        pin_this_thread(cpus.get(timeout=READY_TIMEOUT))
     ready.wait(READY_TIMEOUT)
 
 
@@ -216,7 +234,7 @@ def _pool_task(task: Tuple[Callable[..., Any], int]) -> Tuple[float, float]:
     """
     func, chunk = task
     _START.wait(READY_TIMEOUT)
-    starts, ends, _ = _stamps(func, [chunk], None)
+    starts, ends, _ = _stamps(func, [chunk], None, pin=False)  # pinned as a process, if at all
     return starts[0], ends[0]
 
 
@@ -242,7 +260,12 @@ def _pool(workers: int) -> Any:
         ctx = multiprocessing.get_context()
         ready = ctx.Barrier(workers + 1)
         start = ctx.Barrier(workers)
-        _POOLS[workers] = ctx.Pool(workers, initializer=_pool_ready, initargs=(ready, start))
+        cpus = None
+        if PIN_ORDER:
+            cpus = ctx.Queue()
+            for cpu in pinned_cpus(PIN_ORDER, workers):
+                cpus.put(cpu)
+        _POOLS[workers] = ctx.Pool(workers, initializer=_pool_ready, initargs=(ready, start, cpus))
         ready.wait(READY_TIMEOUT)  # every worker process is up and imported
         if len(_POOLS) == 1:
             atexit.register(_close_pools)
@@ -269,7 +292,7 @@ def time_interpreters(bench: Bench, loops: int) -> float:
     """Subinterpreters: one pre-warmed, reused pool per worker count (see ``workloads._subinterpreters``)."""
     from workloads import _subinterpreters
 
-    return _subinterpreters.time_interpreters(bench, loops, READY_TIMEOUT)
+    return _subinterpreters.time_interpreters(bench, loops, READY_TIMEOUT, PIN_ORDER)
 
 
 MODES: Dict[str, Callable[[Bench, int], float]] = {
@@ -299,7 +322,7 @@ def prepare(bench: Bench) -> None:
     elif bench.mode == "interpreters":
         from workloads import _subinterpreters
 
-        _subinterpreters.ready(bench, READY_TIMEOUT)
+        _subinterpreters.ready(bench, READY_TIMEOUT, PIN_ORDER)
 
 
 def mode_unavailable(mode: str) -> Optional[str]:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import gc
 import os
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 
 import pytest
 
-from workloads import modes
+from workloads import _machine, modes
 from workloads._registry import Bench, Workload, load_all
 from workloads.modes import mode_unavailable, run_threads, time_bench
 
@@ -224,3 +226,96 @@ def test_a_pool_worker_counts_no_collections_of_its_own():
     finally:
         if watching:
             gc.callbacks.remove(modes._on_gc)
+
+
+# -- --pin-workers: real affinity, read back by each thread from the kernel -----------------
+
+needs_two_cpus = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or len(_machine.affinity()) < 2, reason="pinning needs Linux and two CPUs"
+)
+
+
+def _my_cpus() -> str:
+    """The CPUs the calling thread may run on, as the kernel says (PyPy has no sched_getaffinity)."""
+    with open("/proc/thread-self/status") as status:
+        return next(line.split(":")[1].strip() for line in status if line.startswith("Cpus_allowed_list"))
+
+
+@needs_two_cpus
+def test_pinned_threads_each_run_on_their_own_cpu_and_serial_on_the_first(monkeypatch):
+    first, second = _machine.affinity()[-2:][::-1]
+    monkeypatch.setattr(modes, "PIN_ORDER", [first, second])
+    seen = {}
+    run_threads(lambda n: seen.__setitem__(n, _my_cpus()), [0, 1, 2], None)
+    assert seen == {0: str(first), 1: str(second), 2: str(first)}  # a third worker: round again
+    modes._stamps(lambda n: seen.__setitem__("serial", _my_cpus()), [5], None)
+    assert seen["serial"] == str(first)
+    assert _my_cpus() != str(first)  # the calling thread itself is left as it was
+
+
+def _note_cpus(n: int) -> None:
+    """A pool workload that writes down the CPUs its thread may use (its parent names the file)."""
+    with open(_calls_file(os.getppid()), "a") as out:
+        out.write("%s\n" % _my_cpus())
+
+
+def _calls_file(pid: int) -> str:
+    return os.path.join(tempfile.gettempdir(), "gilbench-pin-%d.txt" % pid)
+
+
+def pinned_pool_cpus(first: int, second: int) -> list:
+    """In a fresh process (a pool forked after subinterpreters exist is broken): the CPUs
+    each worker of a pool of two pinned to ``first`` and ``second`` ran its chunk on."""
+    modes.PIN_ORDER[:] = [first, second]
+    path = _calls_file(os.getpid())
+    wl = Workload(name="note_cpus", func=_note_cpus, size=2, modes=("processes",), module=__name__, doc="")
+    try:
+        time_bench(Bench(wl, "processes", 2, 2), 1)
+        with open(path) as calls:
+            return sorted(calls.read().split())
+    finally:
+        modes._close_pools()
+        if os.path.exists(path):
+            os.remove(path)
+
+
+@needs_two_cpus
+def test_pinned_pool_workers_each_take_a_cpu_of_their_own():
+    first, second = _machine.affinity()[-2:][::-1]
+    code = "import sys; sys.path.insert(0, %r); import test_modes; print(test_modes.pinned_pool_cpus(%d, %d))" % (
+        os.path.dirname(os.path.abspath(__file__)),
+        first,
+        second,
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\n")[-2] == str(sorted([str(first), str(second)]))
+
+
+@needs_two_cpus
+def test_pinned_subinterpreters_each_take_a_cpu_of_their_own(monkeypatch):
+    reason = mode_unavailable("interpreters")
+    if reason:
+        pytest.skip(reason)
+    from workloads import _subinterpreters
+
+    first, second = _machine.affinity()[-2:][::-1]
+    monkeypatch.setattr(modes, "PIN_ORDER", [first, second])
+    monkeypatch.setattr(_subinterpreters, "_EXECUTORS", {})
+    monkeypatch.setattr(_subinterpreters, "_WARMED", set())
+    wl = Workload(name="note_cpus", func=_note_cpus_here, size=2, modes=("interpreters",), module=__name__, doc="")
+    path = _calls_file(os.getpid()) + ".sub"
+    try:
+        time_bench(Bench(wl, "interpreters", 2, 2), 1)
+        with open(path) as calls:
+            assert sorted(calls.read().split()) == sorted([str(first), str(second)])
+    finally:
+        _subinterpreters._shutdown_executors()
+        if os.path.exists(path):
+            os.remove(path)
+
+
+def _note_cpus_here(n: int) -> None:
+    """As ``_note_cpus``, from a subinterpreter of this process (the file names this process)."""
+    with open(_calls_file(os.getpid()) + ".sub", "a") as out:
+        out.write("%s\n" % _my_cpus())

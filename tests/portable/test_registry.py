@@ -11,6 +11,7 @@ from workloads._registry import (
     ON_REQUEST_SUITES,
     PROFILES,
     Bench,
+    cpu_count,
     load_all,
     plan,
     select,
@@ -37,11 +38,31 @@ SCALING_MEMBERS = {
 }
 
 
-def test_worker_ladder_covers_every_count_then_powers_and_oversubscription():
-    assert worker_ladder(1) == [1, 2]
-    assert worker_ladder(2) == [1, 2, 4]
-    assert worker_ladder(16) == [1, 2, 3, 4, 8, 16, 32]
-    assert worker_ladder(12) == [1, 2, 3, 4, 8, 12, 24]
+@pytest.mark.parametrize(
+    "cpus,ladder",
+    [
+        (1, [1]),
+        (2, [1, 2]),
+        (3, [1, 2, 3]),
+        (12, [1, 2, 4, 8, 12]),
+        (16, [1, 2, 4, 8, 16]),
+        (64, [1, 2, 4, 8, 16, 32, 64]),
+    ],
+)
+def test_worker_ladder_is_powers_of_two_up_to_the_cpus_and_the_cpus(cpus, ladder):
+    assert worker_ladder(cpus) == ladder
+    assert worker_ladder(cpus, oversubscribe=True) == ladder + [2 * cpus]
+
+
+def test_plan_sizes_the_default_sweep_to_the_cpus_and_oversubscribes_only_when_asked():
+    registry = load_all()
+    cpus = cpu_count()
+    counts = {b.workers for b in plan(registry, PROFILES["fast"], ["countdown"]) if b.mode == "threads"}
+    assert max(counts) == cpus and counts == set(worker_ladder(cpus)) - {1}
+    more = plan(registry, PROFILES["fast"], ["countdown"], oversubscribe=True)
+    assert max(b.workers for b in more) == 2 * cpus
+    asked = plan(registry, PROFILES["fast"], ["countdown"], ladder=[1, 2 * cpus + 1])
+    assert max(b.workers for b in asked) == 2 * cpus + 1  # counts above the CPUs are measured when asked for
 
 
 @pytest.mark.parametrize("total,parts", [(10, 3), (5_000_000, 4), (7, 7), (3, 4)])

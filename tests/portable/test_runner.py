@@ -13,8 +13,9 @@ import pyperf
 import pytest
 
 from workloads import _runner, modes
+from workloads._machine import can_pin, pin_order, pinned_cpus, this_machine
 from workloads._registry import Bench, Workload, load_all
-from workloads._schema import ERRORS_SUFFIX
+from workloads._schema import ERRORS_SUFFIX, from_pyperf
 
 
 @pytest.fixture
@@ -144,11 +145,9 @@ def test_pools_start_before_subinterpreters_and_the_most_workers_first():
     assert order.index(("interpreters", 2)) < order.index(("interpreters", 1))
 
 
-def test_a_real_block_process_writes_a_pyperf_file_every_reader_takes(tmp_path):
-    """The process bench-all starts, end to end: one file, one benchmark per mode, with
-    the block recorded, readable by pyperf's own command line."""
-    part = tmp_path / "part.json"
-    cmd = [
+def _block_command(part, *extra: str) -> list:
+    """The command line of a real block process: countdown serial, 2 threads, 1 pool worker."""
+    return [
         sys.executable,
         "-m",
         "workloads._runner",
@@ -176,8 +175,15 @@ def test_a_real_block_process_writes_a_pyperf_file_every_reader_takes(tmp_path):
         "r",
         "--env",
         "e",
+        *extra,
     ]
-    subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+
+
+def test_a_real_block_process_writes_a_pyperf_file_every_reader_takes(tmp_path):
+    """The process bench-all starts, end to end: one file, one benchmark per mode, with
+    the block recorded, readable by pyperf's own command line."""
+    part = tmp_path / "part.json"
+    subprocess.run(_block_command(part), check=True, capture_output=True, timeout=120)
     suite = pyperf.BenchmarkSuite.load(str(part))
     assert set(suite.get_benchmark_names()) == {
         "countdown[serial]",
@@ -195,5 +201,20 @@ def test_a_real_block_process_writes_a_pyperf_file_every_reader_takes(tmp_path):
             hasattr(gc, "callbacks") and meta["mode"] != "processes"
         )
         assert ("rss_growth" in meta) == os.path.exists("/proc/self/status")
+        assert from_pyperf(meta)["machine"] == this_machine()
+        assert "pinned_cpus" not in meta
     stats = subprocess.run([sys.executable, "-m", "pyperf", "stats", str(part)], capture_output=True, text=True)
     assert stats.returncode == 0 and "countdown[threads,w=2]" in stats.stdout
+
+
+@pytest.mark.skipif(not can_pin(), reason="this OS lets no thread choose its CPU")
+def test_pinned_workers_are_recorded_in_worker_order(tmp_path):
+    part = tmp_path / "part.json"
+    subprocess.run(_block_command(part, "--pin-workers"), check=True, capture_output=True, timeout=120)
+    order = pin_order()
+    pinned = {b.get_name(): from_pyperf(b.get_metadata())["pinned_cpus"] for b in pyperf.BenchmarkSuite.load(str(part))}
+    assert pinned == {
+        "countdown[serial]": order[:1],
+        "countdown[threads,w=2]": pinned_cpus(order, 2),
+        "countdown[processes,w=1]": order[:1],
+    }

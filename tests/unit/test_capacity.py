@@ -29,6 +29,8 @@ def test_probe_widths_stop_at_the_cpus():
     assert capacity.probe_widths([1, 2, 4, 8], cpus=2) == [2]
     assert capacity.probe_widths([1, 2, 3], cpus=16) == [2, 3]
     assert capacity.probe_widths([1], cpus=2) == [] and capacity.probe_widths([2], cpus=1) == []
+    assert capacity.probe_widths([1, 2, 4, 8, 16], cpus=16) == [2, 4, 8, 16]  # every count of a 16-CPU sweep
+    assert capacity.probe_widths([1, 2, 4, 8, 16, 32], cpus=16) == [2, 4, 8, 16]  # oversubscribed: all 16 CPUs
 
 
 def test_a_real_probe_returns_one_time_per_pair_and_side():
