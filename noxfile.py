@@ -25,7 +25,7 @@ nox.options.default_venv_backend = "venv"
 # The interpreter factors of the tox bench envs (``harness.interpreters.BENCH_FACTORS``
 # without the ``-gil`` variants, which reuse the free-threaded interpreter).  Static so
 # that listing sessions runs nothing; tests/test_noxfile.py keeps it in step.
-FACTORS = ("py39", "py310", "py311", "py312", "py313", "py313t", "py314", "py314t", "pypy3")
+FACTORS = ("py39", "py310", "py311", "py312", "py313", "py313t", "py314", "py314t", "py315", "py315t", "pypy3")
 
 
 def _interpreters():

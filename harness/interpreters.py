@@ -39,6 +39,9 @@ BENCH_FACTORS = (
     "py314",
     "py314t",
     "py314t-gil",
+    "py315",
+    "py315t",
+    "py315t-gil",
     "pypy3",
 )
 BENCH_ENVS = tuple("bench-" + f for f in BENCH_FACTORS)
@@ -281,9 +284,10 @@ def _how_to_get(factor: str) -> str:
         return "install Debian's pypy3 and pypy3-dev, or `uv python install pypy@3.10`"
     match = re.match(r"py3(\d+)(t?)", factor)
     minor, threaded = match.groups() if match else ("?", "")
+    # X.Y builds the newest pinned release; an unpinned one takes X.Y.Z --sha256 (docs/interpreters.md)
     if threaded:
-        return "`tox -e provision -- cpython 3.%s.X --pair`, or `uv python install 3.%st`" % (minor, minor)
-    return "`tox -e provision -- cpython 3.%s.X`, pyenv, or `uv python install 3.%s`" % (minor, minor)
+        return "`tox -e provision -- cpython 3.%s --pair`, or `uv python install 3.%st`" % (minor, minor)
+    return "`tox -e provision -- cpython 3.%s`, pyenv, or `uv python install 3.%s`" % (minor, minor)
 
 
 def table(interpreters: List[Interpreter]) -> List[Dict[str, str]]:
