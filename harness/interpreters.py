@@ -46,7 +46,9 @@ BENCH_FACTORS = (
 )
 BENCH_ENVS = tuple("bench-" + f for f in BENCH_FACTORS)
 SOURCES = ("override", "provisioned", "uv", "pyenv", "PATH")
-OVERRIDE_PREFIX = "GILBENCH_PYTHON_"
+# ``GILBENCH_PYTHON_<FACTOR>``: every factor starts with "py" (py313t, pypy3), which keeps
+# other settings out, such as harness.provision's GILBENCH_PYTHON_ORG_URL.
+OVERRIDE_PREFIX = "GILBENCH_PYTHON_PY"
 MIN_VERSION = (3, 9)
 PROBE_TIMEOUT = 30.0
 
@@ -166,7 +168,10 @@ def probe(exe: Path, cache: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     probed again, so its build facts are never stale.
     """
     real = os.path.realpath(exe)
-    stat = os.stat(real)
+    try:
+        stat = os.stat(real)
+    except OSError as exc:  # an override naming no file: a row saying so, not a traceback
+        return {"error": "cannot run %s: %s" % (exe, exc.strerror)}
     marker = Path(real).parent.parent / BUILD_MARKER
     marked = marker.stat().st_mtime_ns if marker.exists() else 0
     key = "%s|%d|%d|%s|%d" % (real, stat.st_size, stat.st_mtime_ns, PROBE.stat().st_mtime_ns, marked)

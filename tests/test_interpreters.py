@@ -121,6 +121,17 @@ def test_override_pins_an_interpreter(monkeypatch):
     assert interpreters.resolve_env("bench-pypy3").source == "override"
 
 
+def test_only_factor_named_overrides_are_interpreters(monkeypatch):
+    """GILBENCH_PYTHON_ORG_URL (a provisioning setting) is no interpreter, and an override
+    naming no file is a row with the reason, not a crash."""
+    monkeypatch.setenv("GILBENCH_PYTHON_ORG_URL", "http://127.0.0.1:9/ftp/python")
+    monkeypatch.setenv("GILBENCH_PYTHON_PY399", "/no/such/python3.99")
+    found = interpreters.discover()
+    assert not any("ftp" in interp.path for interp in found)
+    (missing,) = [interp for interp in found if interp.path == "/no/such/python3.99"]
+    assert missing.source == "override" and "No such file" in missing.error
+
+
 def test_missing_envs_say_how_to_get_them():
     plan = {env: reason for env, interp, reason in interpreters.bench_plan([])}
     assert "tox -e provision -- cpython 3.14" in plan["bench-py314t"]
