@@ -73,17 +73,31 @@ def run_module(module: str, *args: str, env: dict | None = None, cwd: Path | Non
     """Run ``python -m module args`` in a fresh process; return the CompletedProcess.
 
     The default working directory is neutral, so the *installed* package (with its
-    compiled extension) is imported rather than the source tree.
+    compiled extension) is imported rather than the source tree.  Past ``timeout`` the
+    process gets SIGTERM first, as `kill` would send: the harness then stops what it
+    started (a build's compilers run in their own session and would outlive a SIGKILL).
     """
     full_env = dict(os.environ, **(env or {}))
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
+    cmd = [sys.executable, "-m", module, *args]
+    proc = subprocess.Popen(
+        cmd,
         cwd=cwd or tempfile.gettempdir(),
         env=full_env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout,
     )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.terminate()
+        try:
+            out, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+        raise subprocess.TimeoutExpired(cmd, timeout, out, err) from None
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
