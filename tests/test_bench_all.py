@@ -1,7 +1,8 @@
 """End to end through tox: discovery, the in-tree tox plugin, nested bench envs, the report.
 
-Real interpreters (pyenv's CPython 3.9, Debian's PyPy, a free-threaded build where
-one is provisioned), real pyperf runs at the smoke profile.  The tox work dir is
+Real interpreters (pyenv's CPython 3.9, Debian's PyPy, both halves of each matched pair
+that is provisioned: 3.14's, and 3.13's where CI built it), real pyperf runs at the
+smoke profile.  The tox work dir is
 kept under ~/.cache/gilbench so CI reuses the environments between runs.
 """
 
@@ -14,7 +15,7 @@ import sys
 
 import pyperf
 import pytest
-from helpers import TOX_WORK
+from helpers import PAIRS, TOX_WORK, provisioned_pair
 
 from harness import interpreters
 from workloads import _schema
@@ -31,13 +32,27 @@ def my_sum(n):
 '''
 
 
+def pair_envs(*halves: str) -> list[str]:
+    """The bench envs of every provisioned pair of ``PAIRS``: ``""`` the default half,
+    ``"t"`` the free-threaded one, ``"t-gil"`` that one with PYTHON_GIL=1."""
+    pairs = [provisioned_pair(minor, interpreters.provisioned_root()) for minor in PAIRS]
+    return ["bench-%s%s" % (pair.factor, half) for pair in pairs if pair for half in halves]
+
+
+# Every mode gilbench has, between them: the pure-Python ones and the native loop's.
+EVERY_MODE = {
+    "countdown": ("serial", "threads", "processes", "interpreters"),
+    "native_lcg": ("serial", "threads-nogil", "threads-holding-gil"),
+}
+
+
 @pytest.fixture(scope="module")
 def bench_all(root, tmp_path_factory, gilbench_home):
     found = interpreters.assign(interpreters.discover())
-    candidates = ("bench-py39", "bench-pypy3", "bench-py313t", "bench-py313t-gil")
+    candidates = ["bench-py39", "bench-pypy3", *pair_envs("", "t", "t-gil")]
     envs = [e for e in candidates if interpreters.env_factor(e) in found]
     if len(envs) < 2:
-        pytest.skip("needs at least two of CPython 3.9, PyPy, 3.13t on this machine")
+        pytest.skip("needs at least two of CPython 3.9, PyPy and a provisioned matched pair on this machine")
     out = tmp_path_factory.mktemp("bench-all")
     mine = out / "elsewhere" / "my_lib_bench.py"  # a user's workloads, outside the repo and off sys.path
     mine.parent.mkdir()
@@ -57,9 +72,9 @@ def bench_all(root, tmp_path_factory, gilbench_home):
         "--profile",
         "smoke",
         "--env",
-        ",".join(envs + ["bench-py314"]),
+        ",".join(envs + ["bench-py315"]),
         "--workload",
-        "countdown,my_sum",
+        ",".join([*EVERY_MODE, "my_sum"]),
         "--workloads",
         str(mine),
         "--workers",
@@ -84,9 +99,9 @@ def test_every_found_env_ran_and_missing_ones_were_skipped(bench_all):
     for env in envs:
         assert manifest["envs"][env]["status"] == "ok"
         assert (run_dir / (env + ".json")).exists()
-    if "py314" not in interpreters.assign(interpreters.discover()):
-        assert manifest["envs"]["bench-py314"]["status"] == "skipped"
-        assert "skip bench-py314" in stdout
+    if "py315" not in interpreters.assign(interpreters.discover()):
+        assert manifest["envs"]["bench-py315"]["status"] == "skipped"
+        assert "skip bench-py315" in stdout
 
 
 def test_one_run_id_for_all_envs_and_progress_shown(bench_all):
@@ -107,16 +122,39 @@ def test_report_path_is_printed(bench_all):
     assert sorted(p.name for p in run_dir.glob("*.json")) == sorted(e + ".json" for e in bench_all[0])
 
 
-def test_free_threaded_env_really_runs_without_the_gil(bench_all):
+def _pair_envs_run(envs: list[str], minor: str) -> list[str]:
+    """The envs of the ``minor`` pair in this run, or skip."""
+    mine = [e for e in envs if interpreters.env_factor(e).rstrip("t") == "py" + minor.replace(".", "")]
+    if not mine:
+        pytest.skip("no matched CPython %s pair here (`tox -e tests` provisions 3.14's, .ci/run 3.13's too)" % minor)
+    return mine
+
+
+@pytest.mark.parametrize("minor", PAIRS)
+def test_free_threaded_env_really_runs_without_the_gil(bench_all, minor):
     envs, run_dir, _, _ = bench_all
-    if "bench-py313t" not in envs:
-        pytest.skip("no free-threaded build here (CI provisions one)")
-    suite = pyperf.BenchmarkSuite.load(str(run_dir / "bench-py313t.json"))
+    (env,) = [e for e in _pair_envs_run(envs, minor) if e.endswith("t")]
+    suite = pyperf.BenchmarkSuite.load(str(run_dir / (env + ".json")))
     for bench in suite.get_benchmarks():
         meta = bench.get_metadata()
         typed = _schema.from_pyperf(meta)
         assert typed["free_threaded_build"] is True
         assert typed["gil_enabled"] is False, bench.get_name()
+
+
+@pytest.mark.parametrize("minor", PAIRS)
+def test_every_mode_runs_on_every_env_of_each_pair(bench_all, minor):
+    """On both halves of the pair, and with PYTHON_GIL=1: every mode measured, none unavailable
+    (subinterpreters from the standard library on 3.14, from the PEP 734 backport on 3.13)."""
+    envs, run_dir, _, _ = bench_all
+    for env in _pair_envs_run(envs, minor):
+        status = json.loads((run_dir / "meta" / (env + ".status.json")).read_text())["benchmarks"]
+        names = set(pyperf.BenchmarkSuite.load(str(run_dir / (env + ".json"))).get_benchmark_names())
+        for workload, modes in EVERY_MODE.items():
+            mine = {name: bench for name, bench in status.items() if bench["workload"] == workload}
+            assert {bench["status"] for bench in mine.values()} == {"ok"}, (env, mine)
+            assert {bench["mode"] for bench in mine.values()} == set(modes), (env, workload)
+            assert set(mine) <= names, (env, sorted(set(mine) - names))
 
 
 def test_pyperf_compare_to_takes_the_whole_run_folder(bench_all):
@@ -147,20 +185,20 @@ def test_a_users_workload_file_runs_in_every_env_and_reaches_the_report(bench_al
     assert "my_sum" in html
 
 
-PYPERFORMANCE_PAIR = ("bench-py313", "bench-py313t")
 TWO = ("nbody", "richards")
 
 
 @pytest.fixture(scope="module")
 def pyperformance_run(root, tmp_path_factory, gilbench_home):
-    """bench-all --pyperformance with two benchmarks on the matched pair, at the smoke profile."""
+    """bench-all --pyperformance with two benchmarks on both halves of every provisioned
+    matched pair, at the smoke profile: (run folder, report folder, the envs)."""
     pytest.importorskip("pyperformance", reason="pyperformance is not installed (the tests extra installs it)")
-    found = interpreters.assign(interpreters.discover())
-    if not all(interpreters.env_factor(e) in found for e in PYPERFORMANCE_PAIR):
-        pytest.skip("needs the matched CPython 3.13.5 pair (tox -e tests provisions it)")
+    envs = pair_envs("", "t")
+    if not envs:
+        pytest.skip("needs a matched CPython pair (tox -e tests provisions 3.14's)")
     out = tmp_path_factory.mktemp("bench-all-pyperformance")
     cmd = [sys.executable, "-m", "tox", "run", "-c", str(root / "tox.ini"), "--workdir", str(TOX_WORK)]
-    cmd += ["-e", "bench-all", "--", "--profile", "smoke", "--env", ",".join(PYPERFORMANCE_PAIR)]
+    cmd += ["-e", "bench-all", "--", "--profile", "smoke", "--env", ",".join(envs)]
     cmd += ["--workload", "countdown", "--pyperformance", ",".join(TWO), "--no-provision"]
     cmd += ["--results-dir", str(out / "results"), "--reports-dir", str(out / "reports")]
     # its own lock: a real run beside the suite must not refuse this one
@@ -168,12 +206,12 @@ def pyperformance_run(root, tmp_path_factory, gilbench_home):
     proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     (run_dir,) = (out / "results").iterdir()
-    return run_dir, out / "reports" / run_dir.name
+    return run_dir, out / "reports" / run_dir.name, envs
 
 
 def test_pyperformance_benchmarks_are_in_every_envs_pyperf_file(pyperformance_run):
-    run_dir, _ = pyperformance_run
-    for env in PYPERFORMANCE_PAIR:
+    run_dir, _, envs = pyperformance_run
+    for env in envs:
         suite = pyperf.BenchmarkSuite.load(str(run_dir / (env + ".json")))
         for name in TWO:
             bench = suite.get_benchmark("pyperformance." + name)
@@ -187,11 +225,12 @@ def test_pyperformance_benchmarks_are_in_every_envs_pyperf_file(pyperformance_ru
 
 
 def test_pyperformance_benchmarks_reach_the_report(pyperformance_run):
-    run_dir, reports = pyperformance_run
+    run_dir, reports, envs = pyperformance_run
     summary = (reports / "summary.csv").read_text()
     assert all("pyperformance.%s" % name in summary for name in TWO)
     html = (reports / "index.html").read_text()
     assert "pyperformance: what a build costs one thread" in html
     assert "free-threaded build / default build" in html and "richards" in html
-    status = json.loads((run_dir / "meta" / "bench-py313t.status.json").read_text())
-    assert {status["benchmarks"]["pyperformance." + n]["status"] for n in TWO} == {"ok"}
+    for env in envs:
+        status = json.loads((run_dir / "meta" / (env + ".status.json")).read_text())
+        assert {status["benchmarks"]["pyperformance." + n]["status"] for n in TWO} == {"ok"}, env
