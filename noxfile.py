@@ -25,7 +25,7 @@ nox.options.default_venv_backend = "venv"
 # The interpreter factors of the tox bench envs (``harness.interpreters.BENCH_FACTORS``
 # without the ``-gil`` variants, which reuse the free-threaded interpreter).  Static so
 # that listing sessions runs nothing; tests/test_noxfile.py keeps it in step.
-FACTORS = ("py39", "py310", "py311", "py312", "py313", "py313t", "py314", "py314t", "pypy3")
+FACTORS = ("py39", "py310", "py311", "py312", "py313", "py313t", "py314", "py314t", "py315", "py315t", "pypy3")
 
 
 def _interpreters():
@@ -35,6 +35,12 @@ def _interpreters():
     from harness import interpreters
 
     return interpreters
+
+
+BACKPORT = (
+    "interpreters-pep-734; platform_python_implementation == 'CPython' "
+    "and python_version >= '3.12' and python_version < '3.14'"
+)
 
 
 _FOUND: dict = {}
@@ -71,6 +77,11 @@ def tests(session: nox.Session, factor: str) -> None:
         session.run(found[factor].path, "-m", "venv", str(venv), external=True)
     extras = ".[test]" if host else "."
     session.run(python, "-m", "pip", "install", "--quiet", extras, "pytest", external=True)
+    # as the bench envs do (tox.ini): the PEP 734 backport gives 3.12 and 3.13 the
+    # interpreters mode, where a wheel installs; 3.14 has it in its standard library
+    session.run(
+        python, "-m", "pip", "install", "--quiet", "--only-binary=:all:", BACKPORT, external=True, success_codes=[0, 1]
+    )
     target = [] if host else ["tests/portable"]
     session.run(python, "-m", "pytest", *target, *session.posargs, external=True)
 

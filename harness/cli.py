@@ -157,6 +157,8 @@ def bench_all_options(args: argparse.Namespace) -> run.BenchAllOptions:
     envs = choose("env", comma_list(args.env), interpreters.BENCH_ENVS) or list(interpreters.BENCH_ENVS)
     aa = choose("env", comma_list(args.aa), interpreters.BENCH_ENVS)
     envs += [e for e in aa if e not in envs]
+    if args.provision_pair:
+        _check_provision_pair(args.provision_pair)
     precision = profile.precision if args.precision is None else args.precision / 100
     if not 0 <= precision < 1:
         raise UserError("--precision %s: expected a percentage between 0 and 100" % args.precision)
@@ -232,7 +234,7 @@ def _bench_all(args: argparse.Namespace, opts: run.BenchAllOptions, display: pro
 
         display.show(progress.Phase(progress.PROVISIONING))
         try:
-            provision.ensure_free_threaded(lambda line: display.show(progress.Step(line)))
+            provision.ensure_free_threaded(lambda line: display.show(progress.Step(line)), args.provision_pair)
         except provision.ProvisionError as exc:
             display.show(
                 progress.Note(
@@ -308,6 +310,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not build or install a free-threaded CPython when none is found",
     )
     p.add_argument(
+        "--provision-pair",
+        metavar="X.Y[.Z]",
+        help="the matched pair the automatic step builds when no free-threaded CPython X.Y is found: X.Y is "
+        "the newest pinned release a source serves (default: 3.14; 3.13 gives 3.13.5)",
+    )
+    p.add_argument(
         "--log",
         metavar="FILE",
         help="append the plain progress lines (one per benchmark process) to FILE; a terminal keeps the live display",
@@ -348,6 +356,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--docs-dir", default="docs", help="the Sphinx source folder (default: docs)")
     p.set_defaults(func=cmd_publish)
     return parser
+
+
+def _check_provision_pair(version: str) -> None:
+    """``--provision-pair``: what ``provision cpython VERSION --pair`` accepts (X.Y, or a pinned X.Y.Z)."""
+    from harness import provision
+
+    try:
+        provision.parse_request("cpython", version, pair=True)
+    except provision.ProvisionError as exc:
+        raise UserError("--provision-pair %s: %s" % (version, exc)) from None
 
 
 def _interrupt(signum: int, frame: object) -> None:

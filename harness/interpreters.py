@@ -39,11 +39,16 @@ BENCH_FACTORS = (
     "py314",
     "py314t",
     "py314t-gil",
+    "py315",
+    "py315t",
+    "py315t-gil",
     "pypy3",
 )
 BENCH_ENVS = tuple("bench-" + f for f in BENCH_FACTORS)
 SOURCES = ("override", "provisioned", "uv", "pyenv", "PATH")
-OVERRIDE_PREFIX = "GILBENCH_PYTHON_"
+# ``GILBENCH_PYTHON_<FACTOR>``: every factor starts with "py" (py313t, pypy3), which keeps
+# other settings out, such as harness.provision's GILBENCH_PYTHON_ORG_URL.
+OVERRIDE_PREFIX = "GILBENCH_PYTHON_PY"
 MIN_VERSION = (3, 9)
 PROBE_TIMEOUT = 30.0
 
@@ -163,7 +168,10 @@ def probe(exe: Path, cache: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     probed again, so its build facts are never stale.
     """
     real = os.path.realpath(exe)
-    stat = os.stat(real)
+    try:
+        stat = os.stat(real)
+    except OSError as exc:  # an override naming no file: a row saying so, not a traceback
+        return {"error": "cannot run %s: %s" % (exe, exc.strerror)}
     marker = Path(real).parent.parent / BUILD_MARKER
     marked = marker.stat().st_mtime_ns if marker.exists() else 0
     key = "%s|%d|%d|%s|%d" % (real, stat.st_size, stat.st_mtime_ns, PROBE.stat().st_mtime_ns, marked)
@@ -281,9 +289,10 @@ def _how_to_get(factor: str) -> str:
         return "install Debian's pypy3 and pypy3-dev, or `uv python install pypy@3.10`"
     match = re.match(r"py3(\d+)(t?)", factor)
     minor, threaded = match.groups() if match else ("?", "")
+    # X.Y builds the newest pinned release; an unpinned one takes X.Y.Z --sha256 (docs/interpreters.md)
     if threaded:
-        return "`tox -e provision -- cpython 3.%s.X --pair`, or `uv python install 3.%st`" % (minor, minor)
-    return "`tox -e provision -- cpython 3.%s.X`, pyenv, or `uv python install 3.%s`" % (minor, minor)
+        return "`tox -e provision -- cpython 3.%s --pair`, or `uv python install 3.%st`" % (minor, minor)
+    return "`tox -e provision -- cpython 3.%s`, pyenv, or `uv python install 3.%s`" % (minor, minor)
 
 
 def table(interpreters: List[Interpreter]) -> List[Dict[str, str]]:

@@ -14,7 +14,17 @@ from pathlib import Path
 
 import browser
 import pytest
-from helpers import HOSTILE, MERGE_STEP, ROOT, build_docs, run_module, workflow_step_command
+from helpers import (
+    HOSTILE,
+    MERGE_STEP,
+    PAIRS,
+    ROOT,
+    Pair,
+    build_docs,
+    provisioned_pair,
+    run_module,
+    workflow_step_command,
+)
 
 # The checkout's own command-line tools (``tools``, ``validation``) are importable by the tests;
 # appended, so that ``harness`` and ``workloads`` are still the installed package.
@@ -78,6 +88,19 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
+
+
+@pytest.fixture(scope="module", params=PAIRS)
+def pair(request) -> Pair:
+    """Each provisioned matched pair of ``PAIRS`` in turn (a test taking it runs once per pair), or skip."""
+    root = Path(os.environ["GILBENCH_PYTHONS"])
+    found = provisioned_pair(request.param, root)
+    if found is None:
+        pytest.skip(
+            "no matched CPython %s pair in %s (`tox -e provision -- cpython %s --pair`; CI's .ci/run builds it)"
+            % (request.param, root, request.param)
+        )
+    return found
 
 
 @pytest.fixture(scope="session")

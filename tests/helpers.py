@@ -3,8 +3,10 @@ the project's paths, the checks of a one-line error, and waiting on a condition 
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
+import json
 import os
 import re
 import select
@@ -14,12 +16,13 @@ import sys
 import tempfile
 import termios
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 import pytest
 
-from workloads.host import gilbench_home
+from workloads.host import BUILD_MARKER, gilbench_home
 
 ROOT = Path(__file__).resolve().parent.parent
 # The end-to-end runs' nested tox envs: under ~/.cache/gilbench, so CI reuses them between runs;
@@ -28,21 +31,76 @@ ROOT = Path(__file__).resolve().parent.parent
 TOX_WORK = Path(gilbench_home()) / "tox-tests" / hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]
 
 
+# The matched pairs the tests that need one run on, each where it is provisioned: the
+# default first (`tox -e tests` builds it), then 3.13 (.ci/run builds that one too).
+PAIRS = ("3.14", "3.13")
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A provisioned matched pair: its X.Y.Z and the markers of its two halves."""
+
+    version: str
+    default: dict
+    threaded: dict
+
+    @property
+    def minor(self) -> str:
+        return self.version.rsplit(".", 1)[0]
+
+    @property
+    def factor(self) -> str:
+        """``py314`` for 3.14.7; the free-threaded half serves ``py314t``."""
+        return "py" + self.minor.replace(".", "")
+
+    def envs(self) -> list[str]:
+        """Its bench envs: the default half, the free-threaded half, and that half with PYTHON_GIL=1."""
+        return ["bench-%s" % self.factor, "bench-%st" % self.factor, "bench-%st-gil" % self.factor]
+
+
+def provisioned_pair(minor: str, root: Path) -> Optional[Pair]:
+    """The newest complete, non-PGO matched pair of ``minor`` (X.Y) under ``root``, or None."""
+    versions = {p.name[len("cpython-") :].rstrip("t") for p in root.glob("cpython-%s.*" % minor)}
+    for version in sorted(versions, key=lambda v: tuple(map(int, v.split("."))), reverse=True):
+        markers = []
+        for name in ("cpython-" + version, "cpython-%st" % version):
+            with contextlib.suppress(OSError, ValueError):
+                markers.append(json.loads((root / name / BUILD_MARKER).read_text()))
+        ids = {m.get("pair_id") for m in markers}
+        if len(markers) == 2 and len(ids) == 1 and all(ids) and not any(m["optimized"]["pgo"] for m in markers):
+            return Pair(version, *markers)
+    return None
+
+
 def run_module(module: str, *args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 600):
     """Run ``python -m module args`` in a fresh process; return the CompletedProcess.
 
     The default working directory is neutral, so the *installed* package (with its
-    compiled extension) is imported rather than the source tree.
+    compiled extension) is imported rather than the source tree.  Past ``timeout`` the
+    process gets SIGTERM first, as `kill` would send: the harness then stops what it
+    started (a build's compilers run in their own session and would outlive a SIGKILL).
     """
     full_env = dict(os.environ, **(env or {}))
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
+    cmd = [sys.executable, "-m", module, *args]
+    proc = subprocess.Popen(
+        cmd,
         cwd=cwd or tempfile.gettempdir(),
         env=full_env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout,
     )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.terminate()
+        try:
+            out, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+        raise subprocess.TimeoutExpired(cmd, timeout, out, err) from None
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 def build_docs(source: Path, out: Path) -> None:

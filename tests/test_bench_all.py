@@ -15,7 +15,7 @@ import sys
 
 import pyperf
 import pytest
-from helpers import TOX_WORK
+from helpers import PAIRS, TOX_WORK, provisioned_pair
 
 from harness import interpreters
 from workloads import _schema
@@ -32,26 +32,41 @@ def my_sum(n):
 '''
 
 
-PYPERFORMANCE_PAIR = ("bench-py313", "bench-py313t")
 TWO = ("nbody", "richards")
 
 
-def _with_pyperformance(envs: list[str]) -> bool:
-    """The run adds two pyperformance benchmarks where pyperformance is installed and the
-    matched 3.13.5 pair is found: the pyperformance section compares the pair."""
-    return importlib.util.find_spec("pyperformance") is not None and set(PYPERFORMANCE_PAIR) <= set(envs)
+def pair_envs(*halves: str) -> list[str]:
+    """The bench envs of every provisioned pair of ``PAIRS``: ``""`` the default half,
+    ``"t"`` the free-threaded one, ``"t-gil"`` that one with PYTHON_GIL=1."""
+    pairs = [provisioned_pair(minor, interpreters.provisioned_root()) for minor in PAIRS]
+    return ["bench-%s%s" % (pair.factor, half) for pair in pairs if pair for half in halves]
+
+
+# Every mode gilbench has, between them: the pure-Python ones and the native loop's.
+EVERY_MODE = {
+    "countdown": ("serial", "threads", "processes", "interpreters"),
+    "native_lcg": ("serial", "threads-nogil", "threads-holding-gil"),
+}
+
+
+def _with_pyperformance(envs: list[str]) -> list[str]:
+    """The pair envs whose pyperformance benchmarks the run measures: where pyperformance is
+    installed and a matched pair is found (the pyperformance section compares its halves)."""
+    pairs = [e for e in pair_envs("", "t") if e in envs]
+    return pairs if importlib.util.find_spec("pyperformance") is not None else []
 
 
 @pytest.fixture(scope="module")
 def bench_all(root, tmp_path_factory, gilbench_home):
-    """The suite's one bench-all through tox, as a user starts it: CPython 3.9, PyPy and the
-    matched 3.13.5 pair (3.13t also under PYTHON_GIL=1) where found, an env without an
-    interpreter, countdown and a user's own workload file, and two pyperformance benchmarks."""
+    """The suite's one bench-all through tox, as a user starts it: CPython 3.9, PyPy and both
+    halves of every provisioned matched pair (the free-threaded one also under PYTHON_GIL=1),
+    an env without an interpreter, every mode (countdown's and the native loop's), a user's
+    own workload file, and two pyperformance benchmarks."""
     found = interpreters.assign(interpreters.discover())
-    candidates = ("bench-py39", "bench-pypy3", "bench-py313", "bench-py313t", "bench-py313t-gil")
+    candidates = ["bench-py39", "bench-pypy3", *pair_envs("", "t", "t-gil")]
     envs = [e for e in candidates if interpreters.env_factor(e) in found]
     if len(envs) < 2:
-        pytest.skip("needs at least two of CPython 3.9, PyPy, 3.13.5, 3.13t on this machine")
+        pytest.skip("needs at least two of CPython 3.9, PyPy and a provisioned matched pair on this machine")
     missing = [e for e in interpreters.BENCH_ENVS if interpreters.env_factor(e) not in found][:1]
     out = tmp_path_factory.mktemp("bench-all")
     mine = out / "elsewhere" / "my_lib_bench.py"  # a user's workloads, outside the repo and off sys.path
@@ -59,7 +74,15 @@ def bench_all(root, tmp_path_factory, gilbench_home):
     mine.write_text(USER_WORKLOADS)
     cmd = [sys.executable, "-m", "tox", "run", "-c", str(root / "tox.ini"), "--workdir", str(TOX_WORK)]
     cmd += ["-e", "bench-all", "--", "--profile", "smoke", "--env", ",".join(envs + missing)]
-    cmd += ["--workload", "countdown,my_sum", "--workloads", str(mine), "--workers", "1,2", "--no-provision"]
+    cmd += [
+        "--workload",
+        ",".join([*EVERY_MODE, "my_sum"]),
+        "--workloads",
+        str(mine),
+        "--workers",
+        "1,2",
+        "--no-provision",
+    ]
     cmd += ["--pyperformance", ",".join(TWO)] if _with_pyperformance(envs) else []
     cmd += ["--results-dir", str(out / "results"), "--reports-dir", str(out / "reports")]
     # its own lock: a real run beside the suite must not refuse this one
@@ -99,16 +122,39 @@ def test_report_path_is_printed(bench_all):
     assert sorted(p.name for p in run_dir.glob("*.json")) == sorted(e + ".json" for e in bench_all[0])
 
 
-def test_free_threaded_env_really_runs_without_the_gil(bench_all):
+def _pair_envs_run(envs: list[str], minor: str) -> list[str]:
+    """The envs of the ``minor`` pair in this run, or skip."""
+    mine = [e for e in envs if interpreters.env_factor(e).rstrip("t") == "py" + minor.replace(".", "")]
+    if not mine:
+        pytest.skip("no matched CPython %s pair here (`tox -e tests` provisions 3.14's, .ci/run 3.13's too)" % minor)
+    return mine
+
+
+@pytest.mark.parametrize("minor", PAIRS)
+def test_free_threaded_env_really_runs_without_the_gil(bench_all, minor):
     envs, run_dir, _, _, _ = bench_all
-    if "bench-py313t" not in envs:
-        pytest.skip("no free-threaded build here (CI provisions one)")
-    suite = pyperf.BenchmarkSuite.load(str(run_dir / "bench-py313t.json"))
+    (env,) = [e for e in _pair_envs_run(envs, minor) if e.endswith("t")]
+    suite = pyperf.BenchmarkSuite.load(str(run_dir / (env + ".json")))
     for bench in suite.get_benchmarks():
         meta = bench.get_metadata()
         typed = _schema.from_pyperf(meta)
         assert typed["free_threaded_build"] is True
         assert typed["gil_enabled"] is False, bench.get_name()
+
+
+@pytest.mark.parametrize("minor", PAIRS)
+def test_every_mode_runs_on_every_env_of_each_pair(bench_all, minor):
+    """On both halves of the pair, and with PYTHON_GIL=1: every mode measured, none unavailable
+    (subinterpreters from the standard library on 3.14, from the PEP 734 backport on 3.13)."""
+    envs, run_dir, _, _, _ = bench_all
+    for env in _pair_envs_run(envs, minor):
+        status = json.loads((run_dir / "meta" / (env + ".status.json")).read_text())["benchmarks"]
+        names = set(pyperf.BenchmarkSuite.load(str(run_dir / (env + ".json"))).get_benchmark_names())
+        for workload, modes in EVERY_MODE.items():
+            mine = {name: bench for name, bench in status.items() if bench["workload"] == workload}
+            assert {bench["status"] for bench in mine.values()} == {"ok"}, (env, mine)
+            assert {bench["mode"] for bench in mine.values()} == set(modes), (env, workload)
+            assert set(mine) <= names, (env, sorted(set(mine) - names))
 
 
 def test_pyperf_compare_to_takes_the_whole_run_folder(bench_all):
@@ -144,13 +190,13 @@ def pyperformance_run(bench_all):
     """The run's folder and report, where it measured pyperformance's benchmarks too."""
     envs, run_dir, _, out, _ = bench_all
     if not _with_pyperformance(envs):
-        pytest.skip("needs pyperformance (the tests extra installs it) and the matched 3.13.5 pair")
-    return run_dir, out / "reports" / run_dir.name
+        pytest.skip("needs pyperformance (the tests extra installs it) and a matched pair")
+    return run_dir, out / "reports" / run_dir.name, _with_pyperformance(envs)
 
 
 def test_pyperformance_benchmarks_are_in_every_envs_pyperf_file(pyperformance_run):
-    run_dir, _ = pyperformance_run
-    for env in PYPERFORMANCE_PAIR:
+    run_dir, _, envs = pyperformance_run
+    for env in envs:
         suite = pyperf.BenchmarkSuite.load(str(run_dir / (env + ".json")))
         for name in TWO:
             bench = suite.get_benchmark("pyperformance." + name)
@@ -164,11 +210,12 @@ def test_pyperformance_benchmarks_are_in_every_envs_pyperf_file(pyperformance_ru
 
 
 def test_pyperformance_benchmarks_reach_the_report(pyperformance_run):
-    run_dir, reports = pyperformance_run
+    run_dir, reports, envs = pyperformance_run
     summary = (reports / "summary.csv").read_text()
     assert all("pyperformance.%s" % name in summary for name in TWO)
     html = (reports / "index.html").read_text()
     assert "pyperformance: what a build costs one thread" in html
     assert "free-threaded build / default build" in html and "richards" in html
-    status = json.loads((run_dir / "meta" / "bench-py313t.status.json").read_text())
-    assert {status["benchmarks"]["pyperformance." + n]["status"] for n in TWO} == {"ok"}
+    for env in envs:
+        status = json.loads((run_dir / "meta" / (env + ".status.json")).read_text())
+        assert {status["benchmarks"]["pyperformance." + n]["status"] for n in TWO} == {"ok"}, env

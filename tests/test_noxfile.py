@@ -1,13 +1,16 @@
-"""The nox front door works with nox in its own environment, and listing sessions runs nothing."""
+"""The nox front door works with nox in its own environment, listing sessions runs nothing, and its
+session of the portable tests passes on each provisioned matched pair."""
 
 from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 
 import pytest
+from helpers import TOX_WORK
 
 from harness import interpreters
 
@@ -67,3 +70,27 @@ def test_loading_the_noxfile_imports_no_harness_and_runs_no_interpreter(root, tm
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("half", ["", "t"], ids=["default", "free-threaded"])
+def test_the_portable_tests_pass_on_both_halves_of_each_pair(pair, half, root):
+    """nox's own session runs tests/portable in a venv of the provisioned interpreter: every
+    mode's unit tests on 3.14 and 3.14t (and 3.13.5, 3.13.5t where CI built that pair)."""
+    pytest.importorskip("nox")
+    session = "tests(factor='%s%s')" % (pair.factor, half)
+    cmd = [
+        sys.executable,
+        "-m",
+        "nox",
+        "-f",
+        str(root / "noxfile.py"),
+        "--envdir",
+        str(TOX_WORK / "nox"),
+        "-s",
+        session,
+    ]
+    proc = subprocess.run(cmd, cwd=root, env=_env(), capture_output=True, text=True, timeout=1200)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    assert re.search(r"\d+ passed", out) and "Session %s was successful" % session in out, out[-4000:]

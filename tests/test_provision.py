@@ -3,7 +3,7 @@
 Real code paths throughout: small CPython-shaped tarballs made here whose
 ``configure`` fails (or "installs" the wrong interpreter), a real HTTP server on
 loopback standing in for an apt mirror, closed loopback ports for unreachable
-sources, and the real 3.13.5 pair where CI has provisioned it.
+sources, and the real matched pairs where they are provisioned.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, assert_one_line_error, run_module, wait_for
+from helpers import PAIRS, ROOT, assert_one_line_error, provisioned_pair, run_module, wait_for
 
 from harness import interpreters, provision
 
@@ -92,6 +92,9 @@ def serving(folder: Path):
     [
         (["jython", "3.13.5"], ["unknown implementation 'jython'", "cpython"]),
         (["cpython", "3.x"], ["version '3.x'", "X.Y.Z"]),
+        (["cpython", "3.15", "--pair"], ["Python 3.15 has no pinned release", "3.14.7", "--sha256"]),
+        (["cpython", "3.14", "--sha256", "0" * 64], ["--sha256 with 3.14", "X.Y.Z"]),
+        (["cpython", "3.14t", "--pair"], ["--pair", "give 3.14"]),
         (["cpython", "3.13.5t", "--pair"], ["--pair", "3.13.5"]),
         (["cpython", "3.12.4t"], ["3.13 or newer"]),
         (["cpython", "3.13.4"], ["3.13.4 has no pinned sha256", "--sha256"]),
@@ -188,14 +191,199 @@ def test_apt_mirror_pool_download_is_verified_then_cached(tmp_path):
     assert_one_line_error(again, "configure failed")
 
 
+# -- X.Y: the newest pinned release that a source serves ------------------------------------------
+
+
+def test_a_minor_version_means_its_pinned_releases_newest_first():
+    request = provision.parse_request("cpython", "3.14", pair=True)
+    versions = [r.version for r in request.releases]
+    assert (
+        versions
+        == sorted((v for v in provision.PINNED_SHA256 if v.startswith("3.14.")), key=lambda v: int(v[5:]))[::-1]
+    )
+    assert versions[0] == "3.14.8" and versions[-1] == "3.14.0"
+    assert all(r.sha256 == provision.PINNED_SHA256[r.version] and r.pair for r in request.releases)
+    assert [r.version for r in provision.parse_request("cpython", "3.13", pair=True).releases] == ["3.13.5"]
+    exact = provision.parse_request("cpython", "3.14.7", pair=True)
+    assert exact.releases == (exact,) and exact.sha256 == provision.PINNED_SHA256["3.14.7"]
+    assert provision.parse_request("cpython", "3.14t").free_threaded == (True,)
+
+
+def pool(www: Path, versions_and_bytes: dict) -> None:
+    """An apt mirror's pool under ``www/debian`` serving these orig tarballs."""
+    for version, data in versions_and_bytes.items():
+        minor = version.rsplit(".", 1)[0]
+        folder = www / "debian" / "pool" / "main" / "p" / ("python" + minor)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / ("python%s_%s.orig.tar.xz" % (minor, version))).write_bytes(data)
+
+
+@pytest.fixture
+def pinned(tmp_path, monkeypatch):
+    """Three pinned releases of a CPython 3.99 that does not exist: 3.99.1, 3.99.2, 3.99.3,
+    each a CPython-shaped tarball whose configure fails (so a build shows which one was chosen)."""
+    made = {}
+    for version in ("3.99.1", "3.99.2", "3.99.3"):
+        tarball, sha = make_tarball(tmp_path / version, version, FAILING_CONFIGURE)
+        monkeypatch.setitem(provision.PINNED_SHA256, version, sha)
+        made[version] = tarball.read_bytes()
+    return made
+
+
+def provision_here(monkeypatch, env: dict, *args: str, **kwargs) -> tuple[list[str], str]:
+    """``harness provision`` in this process (the pins are patched here): its lines, and its error or ""."""
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    lines: list[str] = []
+    try:
+        provision.provision(provision.parse_request("cpython", *args, **kwargs), lines.append)
+    except provision.ProvisionError as exc:
+        return lines, str(exc)
+    return lines, ""
+
+
+def test_the_newest_release_a_source_serves_verified_is_built(pinned, tmp_path, monkeypatch):
+    """3.99.3 is pinned but served nowhere, 3.99.2's bytes are wrong: 3.99.1 is built.
+    python.org does not answer: it is asked once, not once per release."""
+    pool(tmp_path / "www", {"3.99.2": b"not the pinned bytes", "3.99.1": pinned["3.99.1"]})
+    root = tmp_path / "pythons"
+    with serving(tmp_path / "www") as server:
+        env = provision_env(root, tmp_path, mirror=server + "/debian")
+        lines, error = provision_here(monkeypatch, env, "3.99", pair=True)
+    downloads = [line.split("download ", 1)[1] for line in lines if ": download " in line]
+    assert downloads == [
+        env["GILBENCH_PYTHON_ORG_URL"] + "/3.99.3/Python-3.99.3.tar.xz",
+        server + "/debian/pool/main/p/python3.99/python3.99_3.99.3.orig.tar.xz",
+        server + "/debian/pool/main/p/python3.99/python3.99_3.99.2.orig.tar.xz",
+        server + "/debian/pool/main/p/python3.99/python3.99_3.99.1.orig.tar.xz",
+    ]
+    assert "cpython-3.99.1: configure failed" in error  # got past verify and extract, on 3.99.1
+    assert sorted(p.name for p in (root / ".downloads").iterdir()) == [
+        "Python-3.99.1.tar.xz",
+        "Python-3.99.1.tar.xz.source",
+    ]
+    assert installed(root) == []
+
+
+def test_a_release_in_the_cache_is_taken_before_an_older_one_is_downloaded(pinned, tmp_path, monkeypatch):
+    root = tmp_path / "pythons"
+    (root / ".downloads").mkdir(parents=True)
+    (root / ".downloads" / "Python-3.99.2.tar.xz").write_bytes(pinned["3.99.2"])
+    pool(tmp_path / "www", {"3.99.1": pinned["3.99.1"]})
+    with serving(tmp_path / "www") as server:
+        env = provision_env(root, tmp_path, mirror=server + "/debian")
+        lines, error = provision_here(monkeypatch, env, "3.99t")
+    assert any("Python-3.99.2.tar.xz: verified cached" in line for line in lines)
+    assert not any("download" in line and "3.99.1" in line for line in lines)
+    assert "cpython-3.99.2t: configure failed" in error
+
+
+def test_a_named_tarball_is_the_pinned_release_it_hashes_to(pinned, tmp_path, monkeypatch):
+    """With X.Y, --tarball is identified by its sha256 among X.Y's pins; nothing else is asked."""
+    tarball = tmp_path / "mine.tar.xz"
+    tarball.write_bytes(pinned["3.99.2"])
+    env = provision_env(tmp_path / "pythons", tmp_path)
+    lines, error = provision_here(monkeypatch, env, "3.99", pair=True, tarball=str(tarball))
+    assert not any("download" in line for line in lines)
+    assert "cpython-3.99.2: configure failed" in error
+    tarball.write_bytes(b"something else")
+    _, error = provision_here(monkeypatch, env, "3.99", pair=True, tarball=str(tarball))
+    assert "matches no pinned release of Python 3.99 (3.99.3, 3.99.2, 3.99.1)" in error
+
+
+def test_a_minor_version_is_met_by_the_newest_pair_already_built(pinned, tmp_path, monkeypatch):
+    """No source is asked when a pinned release of X.Y is built (a newer pin is not fetched:
+    asking for X.Y.Z builds that one)."""
+    root = tmp_path / "pythons"
+    for version in ("3.99.1", "3.99.2"):
+        for threaded in (False, True):
+            prefix = root / ("cpython-%s%s" % (version, "t" if threaded else ""))
+            prefix.mkdir(parents=True)
+            marker = {
+                "version": version,
+                "free_threaded": threaded,
+                "optimized": {"pgo": False, "lto": False},
+                "source_sha256": provision.PINNED_SHA256[version],
+                "pair_id": "cpython-%s-0000000000" % version,
+            }
+            (prefix / provision.BUILD_MARKER).write_text(json.dumps(marker))
+    lines, error = provision_here(monkeypatch, provision_env(root, tmp_path), "3.99", pair=True)
+    assert error == ""
+    assert [line.split("] ", 1)[1] for line in lines] == [
+        "cpython-3.99.2: already provisioned: %s" % (root / "cpython-3.99.2"),
+        "cpython-3.99.2t: already provisioned: %s" % (root / "cpython-3.99.2t"),
+    ]
+
+
+def test_no_release_served_is_one_line_naming_every_source_and_release_tried(tmp_path):
+    """The real pins of 3.14; python.org does not answer, the mirror has none of them."""
+    (tmp_path / "www" / "debian").mkdir(parents=True)
+    root = tmp_path / "pythons"
+    with serving(tmp_path / "www") as server:
+        env = provision_env(root, tmp_path, mirror=server + "/debian")
+        proc = run_module("harness", "provision", "cpython", "3.14", "--pair", env=env)
+    versions = ", ".join(r.version for r in provision.parse_request("cpython", "3.14").releases)
+    assert_one_line_error(
+        proc,
+        "no source for Python 3.14: --tarball: not given",
+        "python.org %s: " % env["GILBENCH_PYTHON_ORG_URL"],
+        "not asked: no answer above [%s]" % versions.split(", ", 1)[1],
+        "apt-mirror %s/debian/pool/main/p/python3.14: HTTP 404 File not found [%s]" % (server, versions),
+        "nothing was installed",
+    )
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert proc.stdout.count("download %s" % env["GILBENCH_PYTHON_ORG_URL"]) == 1
+    assert installed(root) == []
+
+
+def test_a_minor_tarball_matching_no_pin_installs_nothing(tmp_path):
+    tarball, actual = make_tarball(tmp_path, "3.14.99", FAILING_CONFIGURE)
+    root = tmp_path / "pythons"
+    proc = run_module(
+        "harness",
+        "provision",
+        "cpython",
+        "3.14",
+        "--pair",
+        "--tarball",
+        str(tarball),
+        env=provision_env(root, tmp_path),
+    )
+    assert_one_line_error(
+        proc, str(tarball), actual, "matches no pinned release of Python 3.14 (3.14.8,", "nothing was installed"
+    )
+    assert installed(root) == []
+
+
+def test_the_automatic_step_builds_the_pair_it_is_given_when_its_free_threaded_half_is_missing(
+    pinned, tmp_path, monkeypatch
+):
+    """bench-all's step, given X.Y: no free-threaded 3.99 is found, so it builds the newest
+    pinned 3.99 a source serves (whose configure fails here, naming the release; where uv is
+    on PATH it is tried first, and cannot install a 3.99)."""
+    pool(tmp_path / "www", {"3.99.2": pinned["3.99.2"]})
+    lines: list[str] = []
+    with serving(tmp_path / "www") as server:
+        for key, value in provision_env(tmp_path / "pythons", tmp_path, mirror=server + "/debian").items():
+            monkeypatch.setenv(key, value)
+        with pytest.raises(provision.ProvisionError, match=r"cpython-3\.99\.2: configure failed"):
+            provision.ensure_free_threaded(lines.append, "3.99")
+    assert any("no free-threaded CPython 3.99 found: building the matched CPython 3.99 pair" in x for x in lines)
+
+
+def test_bench_all_checks_the_pair_it_would_provision(gilbench_home):
+    proc = run_module("harness", "bench-all", "--provision-pair", "3.12", env={"GILBENCH_HOME": str(gilbench_home)})
+    assert_one_line_error(proc, "--provision-pair 3.12", "3.13 or newer")
+
+
 # -- a prefix without its marker is never used --------------------------------------------------
 
 
-def half_built(root: Path, name: str) -> Path:
+def half_built(root: Path, name: str, exe: str = "python3.13") -> Path:
     """What a build killed during ``make install`` leaves: a working bin/python, no marker."""
     bin_dir = root / name / "bin"
     bin_dir.mkdir(parents=True)
-    (bin_dir / "python3.13").symlink_to(sys.executable)
+    (bin_dir / exe).symlink_to(sys.executable)
     return root / name
 
 
@@ -348,76 +536,77 @@ def test_apt_sources_from_the_environment(tmp_path, monkeypatch):
     assert provision.apt_mirrors() == ["http://eight.invalid/debian"]
 
 
-# -- the real pair (CI's .ci/run provisions it before the tests) ---------------------------------
+# -- the real pairs (`tox -e tests` provisions 3.14's, CI's .ci/run 3.13's too) ------------------
 
 
-@pytest.fixture(scope="module")
-def real_pair() -> dict:
-    """The markers of the provisioned 3.13.5 pair, or skip."""
-    root = interpreters.provisioned_root()
-    markers = {}
-    for name in ("cpython-3.13.5", "cpython-3.13.5t"):
-        with contextlib.suppress(OSError, ValueError):
-            markers[name] = json.loads((root / name / provision.BUILD_MARKER).read_text())
-    ids = {m.get("pair_id") for m in markers.values()}
-    if len(markers) < 2 or len(ids) != 1 or any(m["optimized"]["pgo"] for m in markers.values()):
-        pytest.skip(
-            "the 3.13.5 pair is not provisioned in %s (`tox -e provision -- cpython 3.13.5 "
-            "--pair`; CI's .ci/run does it)" % root
-        )
-    return markers
-
-
-def test_a_second_provision_is_a_no_op(real_pair):
-    """Nothing is downloaded, configured or written again: both halves say so, and their
-    markers are the same files as before."""
+@pytest.mark.parametrize("asked", ["minor", "release"])
+def test_a_second_provision_is_a_no_op(pair, asked):
+    """Nothing is downloaded, configured or written again, whether X.Y or X.Y.Z is asked for:
+    both halves say so, and their markers are the same files as before."""
     root = Path(os.environ["GILBENCH_PYTHONS"])
-    before = {name: (root / name / provision.BUILD_MARKER).stat().st_mtime_ns for name in real_pair}
-    proc = run_module("harness", "provision", "cpython", "3.13.5", "--pair")
+    names = ("cpython-" + pair.version, "cpython-%st" % pair.version)
+    before = {name: (root / name / provision.BUILD_MARKER).stat().st_mtime_ns for name in names}
+    proc = run_module("harness", "provision", "cpython", pair.minor if asked == "minor" else pair.version, "--pair")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("already provisioned:") == 2
     assert not any(word in proc.stdout for word in ("configure", "download", "make"))
-    assert {name: (root / name / provision.BUILD_MARKER).stat().st_mtime_ns for name in real_pair} == before
+    assert {name: (root / name / provision.BUILD_MARKER).stat().st_mtime_ns for name in names} == before
 
 
-def test_pair_is_recorded_and_discovered(real_pair):
-    default, threaded = real_pair["cpython-3.13.5"], real_pair["cpython-3.13.5t"]
-    assert default["pair_id"] == threaded["pair_id"] and default["pair_id"].startswith("cpython-3.13.5-")
-    assert default["source_sha256"] == threaded["source_sha256"] == provision.PINNED_SHA256["3.13.5"]
+def test_pair_is_recorded_and_discovered(pair):
+    default, threaded = pair.default, pair.threaded
+    assert default["pair_id"] == threaded["pair_id"] and default["pair_id"].startswith("cpython-%s-" % pair.version)
+    assert default["source_sha256"] == threaded["source_sha256"] == provision.PINNED_SHA256[pair.version]
     assert (default["free_threaded"], threaded["free_threaded"]) == (False, True)
     assert threaded["configure_args"][1:] == [*default["configure_args"][1:], "--disable-gil"]
     assert default["compiler"] == threaded["compiler"] != ""
     found = interpreters.assign(interpreters.discover())
-    for factor, marker in (("py313", default), ("py313t", threaded)):
+    for factor, marker in ((pair.factor, default), (pair.factor + "t", threaded)):
         interp = found[factor]
-        assert interp.source == "provisioned" and interp.version == "3.13.5"
+        assert interp.source == "provisioned" and interp.version == pair.version
         assert interp.build["pair_id"] == marker["pair_id"]
         assert interp.build["source"] == marker["source"]
         assert interp.build["source_sha256"] == marker["source_sha256"]
-    assert not found["py313t"].gil_enabled and found["py313t"].free_threaded_build
+    ft = found[pair.factor + "t"]
+    assert not ft.gil_enabled and ft.free_threaded_build
+    assert interpreters.resolve_env("bench-%st-gil" % pair.factor, list(found.values())).path == ft.path
+
+
+def test_the_automatic_step_finds_a_built_pair(pair):
+    """bench-all's step builds nothing where the pair it is given is built, 3.13's included."""
+    lines: list[str] = []
+    assert provision.ensure_free_threaded(lines.append, pair.minor) == []
+    assert lines == []
 
 
 @pytest.mark.ci_only
 def test_rebuild_replaces_a_half_built_prefix(tmp_path):
-    """A real build (minutes) from the verified tarball CI's provisioning left in the cache."""
-    cached = interpreters.provisioned_root() / ".downloads" / "Python-3.13.5.tar.xz"
-    if not cached.exists():
-        pytest.skip("no cached Python-3.13.5.tar.xz in %s (provision the pair first)" % cached.parent)
+    """A real build (minutes) of one half, on one pair: the oldest provisioned pair whose
+    verified tarball is in the cache (the quickest to build: 3.13.5's half took 167 s on a
+    quiet 2-core machine), else the default one."""
+    cache = interpreters.provisioned_root() / ".downloads"
+    pairs = (provisioned_pair(minor, interpreters.provisioned_root()) for minor in reversed(PAIRS))
+    tarballs = [cache / ("Python-%s.tar.xz" % p.version) for p in pairs if p]
+    cached = next((t for t in tarballs if t.exists()), None)
+    if cached is None:
+        pytest.skip("no cached tarball of a provisioned pair in %s (provision one first)" % cache)
+    version = cached.name[len("Python-") : -len(".tar.xz")]
+    minor = version.rsplit(".", 1)[0]
     root = tmp_path / "pythons"
-    prefix = half_built(root, "cpython-3.13.5")
+    prefix = half_built(root, "cpython-" + version, "python" + minor)
     env = {"GILBENCH_PYTHONS": str(root), "GILBENCH_HOME": str(tmp_path / "home")}
-    proc = run_module("harness", "provision", "cpython", "3.13.5", "--tarball", str(cached), env=env, timeout=1200)
+    proc = run_module("harness", "provision", "cpython", version, "--tarball", str(cached), env=env, timeout=1200)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
     assert "removing %s: incomplete" % prefix in proc.stdout
     marker = json.loads((prefix / provision.BUILD_MARKER).read_text())
     assert marker["source"] == "tarball" and marker["pair_id"] == "" and not marker["free_threaded"]
     probe = subprocess.run(
-        [str(prefix / "bin" / "python3.13"), "-I", str(ROOT / "workloads" / "_meta.py")],
+        [str(prefix / "bin" / ("python" + minor)), "-I", str(ROOT / "workloads" / "_meta.py")],
         capture_output=True,
         text=True,
         check=True,
     )
     facts = json.loads(probe.stdout)
-    assert facts["version"] == "3.13.5" and facts["build"]["source"] == "tarball"
-    again = run_module("harness", "provision", "cpython", "3.13.5", "--tarball", str(cached), env=env)
+    assert facts["version"] == version and facts["build"]["source"] == "tarball"
+    again = run_module("harness", "provision", "cpython", version, "--tarball", str(cached), env=env)
     assert "already provisioned" in again.stdout

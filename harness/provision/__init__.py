@@ -25,7 +25,6 @@ from harness.interpreters import provisioned_root
 from harness.provision.build import provision_source
 from harness.provision.request import (
     DEFAULT_PAIR,
-    DEFAULT_UV_PAIR,
     PINNED_SHA256,
     ProvisionError,
     Request,
@@ -48,29 +47,32 @@ __all__ = [
 ]
 
 
-def ensure_free_threaded(write: Optional[Callable[[str], None]] = None) -> List[Path]:
-    """Obtain a free-threaded CPython (with its matched default half) unless one is found.
+def ensure_free_threaded(write: Optional[Callable[[str], None]] = None, pair: Optional[str] = None) -> List[Path]:
+    """Obtain the matched pair ``pair`` names unless a free-threaded CPython of its X.Y is found.
 
-    ``uv python install`` where uv is present and works (seconds), else the
+    ``pair`` is X.Y (the newest pinned release a source serves; None: ``DEFAULT_PAIR``)
+    or X.Y.Z.  ``uv python install`` where uv is present and works (seconds), else the
     matched-pair source build (minutes; a no-op once cached).  Returns the prefixes
-    provisioned, ``[]`` when a free-threaded build already exists.
+    provisioned, ``[]`` when a free-threaded build of that X.Y already exists.
     """
     from harness.interpreters import assign, discover
 
     say = write or functools.partial(print, flush=True)
-    if any(f.endswith("t") for f in assign(discover())):
+    pair = pair or DEFAULT_PAIR
+    request = parse_request("cpython", pair, pair=True)
+    if "py%st" % request.minor.replace(".", "") in assign(discover()):
         return []
     if shutil.which("uv"):
-        say("no free-threaded CPython found: installing CPython %st and %s with uv" % ((DEFAULT_UV_PAIR,) * 2))
+        say("no free-threaded CPython %s found: installing CPython %st and %s with uv" % (request.minor, pair, pair))
         try:
-            return provision(parse_request("cpython", DEFAULT_UV_PAIR, pair=True, uv=True), say)
+            return provision(parse_request("cpython", pair, pair=True, uv=True), say)
         except ProvisionError as exc:
             say("uv could not install it (%s); building from source instead" % exc)
     say(
-        "no free-threaded CPython found: building the matched CPython %s pair from source into %s "
-        "(about 6 minutes on 2 cores, once; --no-provision skips this)" % (DEFAULT_PAIR, provisioned_root())
+        "no free-threaded CPython %s found: building the matched CPython %s pair from source into %s "
+        "(about 8 minutes on 2 cores, once; --no-provision skips this)" % (request.minor, pair, provisioned_root())
     )
-    return provision(parse_request("cpython", DEFAULT_PAIR, pair=True), say)
+    return provision(request, say)
 
 
 def provision(request: Request, write: Optional[Callable[[str], None]] = None) -> List[Path]:

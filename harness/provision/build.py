@@ -107,24 +107,29 @@ def _complete(request: Request, root: Path) -> bool:
 
 
 def provision_source(request: Request, root: Path, progress: Progress) -> List[Path]:
-    if _complete(request, root):
-        for build in _plan(request, root, ""):
+    """Build what ``request`` names; for X.Y, the newest pinned release already built or,
+    failing that, the newest a source serves (see ``sources.obtain``)."""
+    releases = request.releases
+    built = next((r for r in releases if _complete(r, root)), None)
+    if built is not None:
+        for build in _plan(built, root, ""):
             progress.say(build.name, "already provisioned: %s" % build.prefix)
-        return [b.prefix for b in _plan(request, root, "")]
+        return [b.prefix for b in _plan(built, root, "")]
     compiler = _toolchain()
-    builds = _plan(request, root, _pair_id(request, compiler), compiler)
+    release = releases[0] if len(releases) == 1 else obtain(request, root, progress)[0]
+    builds = _plan(release, root, _pair_id(release, compiler), compiler)
     with locked(root, [b.name for b in builds], progress):
         todo = [b for b in builds if not _matches(read_marker(b.prefix), b)]
         for build in builds:
             if build not in todo:
                 progress.say(build.name, "already provisioned: %s" % build.prefix)
         if todo:
-            tarball, source = obtain(request, root, progress)
+            _, tarball, source = obtain(release, root, progress)
             with work_dir(root) as work:
-                src = extract(tarball, request.version, work, progress)
+                src = extract(tarball, release.version, work, progress)
                 for build in todo:
                     _build(build, src, work / build.name, source, root, progress)
-    if request.pair:
+    if release.pair:
         progress.say(builds[0].name, "matched pair %s" % builds[0].pair_id)
     return [b.prefix for b in builds]
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 from workloads.host import UserError
 
 # python.org's published sha256 of Python-X.Y.Z.tar.xz.  Debian's
-# pythonX.Y_X.Y.Z.orig.tar.xz is that same file, so one table serves every source.
+# pythonX.Y_X.Y.Z.orig.tar.xz is that same file, so one table serves every source.  A
+# request for X.Y tries these releases of X.Y newest first (``Request.releases``); a
+# release missing here is built with ``--sha256`` (docs/interpreters.md says how).
 PINNED_SHA256 = {
     "3.13.5": "93e583f243454e6e9e4588ca2c2662206ad961659863277afcdb96801647d640",
     "3.14.0": "2299dae542d395ce3883aca00d3c910307cd68e0b2f7336098c8e7b7eee9f3e9",
@@ -35,18 +37,15 @@ PYPY_HOWTO = (
 )
 
 
-_VERSION = re.compile(r"^3\.(\d+)\.(\d+)(t?)$")
+# X.Y.Z, or X.Y for the newest pinned release of X.Y that a source serves; t: free-threaded.
+_VERSION = re.compile(r"^3\.(\d+)(\.\d+)?(t?)$")
 
 
-_UV_VERSION = re.compile(r"^3\.(\d+)(\.\d+)?(t?)$")
-
-
-# The matched pair bench-all and the test suite build when no free-threaded CPython exists:
-# its tarball is pinned above and served by Debian's pool as well as python.org.
-DEFAULT_PAIR = "3.13.5"
-
-
-DEFAULT_UV_PAIR = "3.13"
+# The matched pair bench-all's automatic step and the test suite build when its
+# free-threaded half is missing, through uv where uv works, else from source: the
+# newest pinned 3.14 release a source serves.  3.14 is the release whose free-threaded
+# build is supported (PEP 779); the 3.13 pair stays one request away (``--pair 3.13``).
+DEFAULT_PAIR = "3.14"
 
 
 class ProvisionError(UserError):
@@ -58,7 +57,7 @@ class Request:
     """What the user asked for, validated: see :func:`parse_request`."""
 
     implementation: str
-    version: str  # X.Y.Z for source builds; uv also takes X.Y (or "" for the newest PyPy)
+    version: str  # X.Y.Z, or X.Y: the newest of ``releases`` a source serves ("" for uv's newest PyPy)
     free_threaded: Tuple[bool, ...]  # the halves: (False,), (True,) or (False, True) for --pair
     optimized: bool = False
     tarball: Optional[Path] = None
@@ -68,6 +67,19 @@ class Request:
     @property
     def pair(self) -> bool:
         return len(self.free_threaded) == 2
+
+    @property
+    def minor(self) -> str:
+        """``3.14`` for a request of 3.14 or of 3.14.7."""
+        return ".".join(self.version.split(".")[:2])
+
+    @property
+    def releases(self) -> Tuple[Request, ...]:
+        """The X.Y.Z requests this one may be met by, in the order tried: itself for X.Y.Z,
+        every pinned release of X.Y newest first for X.Y (each with its pinned sha256)."""
+        if self.uv or self.version.count(".") == 2:
+            return (self,)
+        return tuple(replace(self, version=v, sha256=PINNED_SHA256[v]) for v in pinned_releases(self.version))
 
 
 def parse_request(
@@ -91,18 +103,38 @@ def parse_request(
     match = _VERSION.match(version)
     if not match:
         raise ProvisionError(
-            "version %r: expected X.Y.Z (e.g. 3.13.5), or X.Y.Zt for the free-threaded build alone" % version
+            "version %r: expected X.Y (the newest pinned X.Y.Z a source serves, e.g. 3.14) or X.Y.Z "
+            "(e.g. 3.13.5), with a t suffix for the free-threaded build alone" % version
         )
     free_threaded = _halves(version, match.group(3) == "t", pair, int(match.group(1)))
     release = version.rstrip("t")
+    if match.group(2):
+        expected = _expected_sha256(release, sha256)
+    elif sha256 is not None:
+        raise ProvisionError(
+            "--sha256 with %s: a checksum names one release; give X.Y.Z (e.g. %s.9)" % (release, release)
+        )
+    elif not pinned_releases(release):
+        raise ProvisionError(
+            "Python %s has no pinned release (pinned: %s); give X.Y.Z with --sha256 HEX from python.org's release page"
+            % (release, ", ".join(PINNED_SHA256))
+        )
+    else:
+        expected = ""  # each release of ``Request.releases`` carries its own
     return Request(
         implementation=impl,
         version=release,
         free_threaded=free_threaded,
         optimized=optimized,
         tarball=_existing_file(tarball) if tarball else None,
-        sha256=_expected_sha256(release, sha256),
+        sha256=expected,
     )
+
+
+def pinned_releases(minor: str) -> List[str]:
+    """The pinned X.Y.Z of ``minor`` (X.Y), newest first."""
+    found = [v for v in PINNED_SHA256 if v.rsplit(".", 1)[0] == minor]
+    return sorted(found, key=lambda v: tuple(map(int, v.split("."))), reverse=True)
 
 
 def _parse_uv_request(
@@ -115,7 +147,7 @@ def _parse_uv_request(
         if pair or not re.match(r"^(3\.\d+)?$", version):
             raise ProvisionError("pypy --uv: version %r: expected X.Y (e.g. 3.11) and no --pair" % version)
         return Request(implementation=impl, version=version, free_threaded=(False,), uv=True)
-    match = _UV_VERSION.match(version)
+    match = _VERSION.match(version)
     if not match:
         raise ProvisionError("version %r: expected X.Y or X.Y.Z, with a t suffix for free-threaded" % version)
     free_threaded = _halves(version, match.group(3) == "t", pair, int(match.group(1)))

@@ -1,5 +1,6 @@
 """Getting the source: a verified tarball from a given path, the cache, python.org, or the
-pool of each Debian/Ubuntu mirror in the machine's apt configuration.
+pool of each Debian/Ubuntu mirror in the machine's apt configuration; for an X.Y request,
+of the newest pinned release of X.Y that one of them serves.
 
 Debian's ``pythonX.Y_X.Y.Z.orig.tar.xz`` is byte-identical to python.org's tarball, so
 one pinned sha256 (``request.PINNED_SHA256``) checks every source before anything is
@@ -15,6 +16,7 @@ import re
 import tarfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
@@ -93,46 +95,104 @@ def _deb822_uris(text: str) -> Iterator[str]:
             yield from fields.get("uris", "").split()
 
 
-def _remote_sources(version: str, mirrors: Sequence[str]) -> Iterator[Tuple[str, str, float]]:
-    """(source name, URL, timeout), in the order tried: python.org, then each apt mirror's pool."""
+def _remote_sources(version: str, mirrors: Sequence[str]) -> Iterator[Tuple[str, str, str, float]]:
+    """(source name, its folder, URL, timeout), in the order tried: python.org, then each apt mirror's pool."""
     base = (os.environ.get("GILBENCH_PYTHON_ORG_URL") or PYTHON_ORG_URL).rstrip("/")
-    yield "python.org", "%s/%s/Python-%s.tar.xz" % (base, version, version), PYTHON_ORG_TIMEOUT
+    yield "python.org", base, "%s/%s/Python-%s.tar.xz" % (base, version, version), PYTHON_ORG_TIMEOUT
     minor = ".".join(version.split(".")[:2])
     for mirror in mirrors:
-        pool = "pool/main/p/python%s/python%s_%s.orig.tar.xz" % (minor, minor, version)
-        yield "apt-mirror", "%s/%s" % (mirror, pool), MIRROR_TIMEOUT
+        pool = "%s/pool/main/p/python%s" % (mirror, minor)
+        yield "apt-mirror", pool, "%s/python%s_%s.orig.tar.xz" % (pool, minor, version), MIRROR_TIMEOUT
 
 
-def obtain(request: Request, root: Path, progress: Progress) -> Tuple[Path, str]:
-    """A verified tarball and where it came from; nothing is extracted before the sha256 matches."""
-    label = "Python-%s.tar.xz" % request.version
+class _Tried:
+    """What each source said, for the one line a request no source serves gets.
+
+    A source tried for one release reads as before, with its URL; tried for several,
+    as its folder and the releases grouped by what it said.
+    """
+
+    def __init__(self) -> None:
+        self.notes: List[str] = []
+        self.sources: Dict[Tuple[str, str], List[Tuple[str, str, str]]] = {}
+
+    def add(self, source: str, folder: str, url: str, version: str, failure: str) -> None:
+        self.sources.setdefault((source, folder), []).append((url, version, failure))
+
+    def line(self) -> str:
+        parts = list(self.notes)
+        for (source, folder), attempts in self.sources.items():
+            if len(attempts) == 1:
+                parts.append("%s %s: %s" % (source, attempts[0][0], attempts[0][2]))
+                continue
+            said: Dict[str, List[str]] = {}
+            for _, version, failure in attempts:
+                said.setdefault(failure, []).append(version)
+            grouped = ", ".join("%s [%s]" % (failure, ", ".join(versions)) for failure, versions in said.items())
+            parts.append("%s %s: %s" % (source, folder, grouped))
+        return "; ".join(parts)
+
+
+def obtain(request: Request, root: Path, progress: Progress) -> Tuple[Request, Path, str]:
+    """The first of ``request.releases`` a source serves verified: (that release, its tarball,
+    where it came from).  Nothing is extracted before the sha256 matches.
+
+    Each release, newest first, is looked for in the cache, on python.org, then in each apt
+    mirror's pool.  A host that did not answer is not asked again within the call, so an
+    unreachable python.org costs one timeout, not one per release.
+    """
+    releases = request.releases
     if request.tarball:
-        actual = _sha256(request.tarball)
-        if actual != request.sha256:
-            raise ProvisionError(
-                "%s: sha256 %s does not match the expected %s for Python %s; nothing was installed"
-                % (request.tarball, actual, request.sha256, request.version)
-            )
-        progress.say(label, "verified %s" % request.tarball)
-        return request.tarball, "tarball"
+        return _given(request, releases, progress)
     downloads = root / ".downloads"
-    cached = downloads / label
-    if cached.exists() and _sha256(cached) == request.sha256:
-        progress.say(label, "verified cached %s" % cached)
-        return cached, _cached_source(cached)
-    tried = ["--tarball: not given"]
+    tried = _Tried()
+    tried.notes.append("--tarball: not given")
     mirrors = apt_mirrors()
     if not mirrors:
-        tried.append("apt mirror: none in %s" % (os.environ.get("GILBENCH_APT_SOURCES") or ", ".join(APT_SOURCES)))
-    for source, url, timeout in _remote_sources(request.version, mirrors):
-        progress.say(label, "download %s" % url)
-        failure = _download(url, cached, request.sha256, timeout, progress)
-        if failure is None:
-            cached.with_name(cached.name + ".source").write_text(source + "\n", encoding="utf-8")
-            progress.say(label, "verified sha256 %s (%s)" % (request.sha256[:12], source))
-            return cached, source
-        tried.append("%s %s: %s" % (source, url, failure))
-    raise ProvisionError("no source for %s: %s; nothing was installed" % (label, "; ".join(tried)))
+        tried.notes.append(
+            "apt mirror: none in %s" % (os.environ.get("GILBENCH_APT_SOURCES") or ", ".join(APT_SOURCES))
+        )
+    if len(releases) > 1:
+        progress.say("Python %s" % request.version, "newest first: %s" % ", ".join(r.version for r in releases))
+    silent: Dict[str, str] = {}  # host -> what it said instead of answering
+    for release in releases:
+        label = "Python-%s.tar.xz" % release.version
+        cached = downloads / label
+        if cached.exists() and _sha256(cached) == release.sha256:
+            progress.say(label, "verified cached %s" % cached)
+            return release, cached, _cached_source(cached)
+        for source, folder, url, timeout in _remote_sources(release.version, mirrors):
+            host = urllib.parse.urlsplit(url).netloc
+            if host in silent:
+                tried.add(source, folder, url, release.version, "not asked: no answer above")
+                continue
+            progress.say(label, "download %s" % url)
+            failure, answered = _download(url, cached, release.sha256, timeout, progress)
+            if failure is None:
+                cached.with_name(cached.name + ".source").write_text(source + "\n", encoding="utf-8")
+                progress.say(label, "verified sha256 %s (%s)" % (release.sha256[:12], source))
+                return release, cached, source
+            if not answered:
+                silent[host] = failure
+            tried.add(source, folder, url, release.version, failure)
+    what = "Python-%s.tar.xz" % releases[0].version if len(releases) == 1 else "Python %s" % request.version
+    raise ProvisionError("no source for %s: %s; nothing was installed" % (what, tried.line()))
+
+
+def _given(request: Request, releases: Sequence[Request], progress: Progress) -> Tuple[Request, Path, str]:
+    """``--tarball``: the release whose sha256 it has (for X.Y, whichever pinned release that is)."""
+    assert request.tarball is not None
+    actual = _sha256(request.tarball)
+    for release in releases:
+        if actual == release.sha256:
+            progress.say("Python-%s.tar.xz" % release.version, "verified %s" % request.tarball)
+            return release, request.tarball, "tarball"
+    if len(releases) == 1:
+        what = "does not match the expected %s for Python %s" % (releases[0].sha256, releases[0].version)
+    else:
+        versions = ", ".join(r.version for r in releases)
+        what = "matches no pinned release of Python %s (%s)" % (request.version, versions)
+    raise ProvisionError("%s: sha256 %s %s; nothing was installed" % (request.tarball, actual, what))
 
 
 def _cached_source(cached: Path) -> str:
@@ -142,15 +202,19 @@ def _cached_source(cached: Path) -> str:
         return "cache"
 
 
-def _download(url: str, dest: Path, sha256: str, timeout: float, progress: Progress) -> Optional[str]:
-    """Fetch ``url`` to ``dest``, renamed into place only if its sha256 matches; return why not, or None."""
+def _download(url: str, dest: Path, sha256: str, timeout: float, progress: Progress) -> Tuple[Optional[str], bool]:
+    """Fetch ``url`` to ``dest``, renamed into place only if its sha256 matches.
+
+    Returns (why not, or None; whether the host answered at all: an HTTP status or bytes).
+    """
     dest.parent.mkdir(parents=True, exist_ok=True)
     sweep_dead(dest.parent)
     part = dest.with_name("%d-%s.part" % (os.getpid(), dest.name))
+    answered = False
     try:
         actual = _fetch(url, part, timeout, progress)
     except urllib.error.HTTPError as exc:
-        failure = "HTTP %d %s" % (exc.code, exc.reason)
+        failure, answered = "HTTP %d %s" % (exc.code, exc.reason), True
     except urllib.error.URLError as exc:
         failure = str(exc.reason)
     except (OSError, ValueError) as exc:
@@ -158,10 +222,10 @@ def _download(url: str, dest: Path, sha256: str, timeout: float, progress: Progr
     else:
         if actual == sha256:
             os.replace(part, dest)
-            return None
-        failure = "sha256 %s does not match the expected %s" % (actual, sha256)
+            return None, True
+        failure, answered = "sha256 %s does not match the expected %s" % (actual, sha256), True
     part.unlink(missing_ok=True)
-    return failure
+    return failure, answered
 
 
 def _fetch(url: str, part: Path, timeout: float, progress: Progress) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import importlib.util
 import os
 import subprocess
 import sys
@@ -85,6 +86,14 @@ def test_a_pool_task_runs_its_chunk_in_a_fresh_thread_like_serial(monkeypatch):
     assert seen == [(7, False)] and 0 < start <= end
 
 
+def _subinterpreters_expected() -> bool:
+    """CPython 3.14+ has them in its standard library, 3.13 where the PEP 734 backport is
+    installed (3.12 also needs interpreters-3-12, which has no wheel)."""
+    if sys.implementation.name != "cpython" or sys.version_info < (3, 13):
+        return False
+    return sys.version_info >= (3, 14) or importlib.util.find_spec("interpreters_backport") is not None
+
+
 def test_every_mode_times_countdown_or_says_why_not():
     wl = load_all()["countdown"]
     for mode in wl.modes:
@@ -92,8 +101,22 @@ def test_every_mode_times_countdown_or_says_why_not():
         reason = mode_unavailable(mode)
         if reason:
             assert mode == "interpreters" and "interpreters" in reason
+            assert not _subinterpreters_expected(), reason
             continue
         assert time_bench(bench, 1) > 0
+
+
+def test_subinterpreters_come_from_the_standard_library_from_314():
+    """3.14 and 3.14t (free-threaded too) run the interpreters mode on ``concurrent.interpreters``."""
+    if sys.implementation.name != "cpython" or sys.version_info < (3, 14):
+        pytest.skip("the standard library has subinterpreters from CPython 3.14")
+    from workloads import _subinterpreters
+
+    assert mode_unavailable("interpreters") is None
+    executor, create_queue = _subinterpreters._implementation()
+    assert executor.__module__.startswith("concurrent.futures.") and create_queue.__module__.startswith(
+        "concurrent.interpreters"
+    )
 
 
 def test_interpreters_reuse_one_warm_pool_or_say_why_not():
