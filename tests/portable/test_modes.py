@@ -186,11 +186,23 @@ def test_one_pool_worker_is_timed_beside_serial_in_its_own_process_in_alternatin
     assert order[0] == "serial"
 
 
-def test_a_forked_worker_draws_layouts_of_its_own():
-    """The layout generator is reseeded in a forked child, so a pool worker does not
-    replay the layouts its parent draws next."""
-    if not hasattr(os, "fork"):
-        pytest.skip("no fork on this platform")
+def in_fresh_process(call: str) -> str:
+    """``test_modes.<call>`` evaluated in a fresh interpreter, its result's repr.
+
+    For the tests that fork: a process forked after this one created subinterpreters
+    (earlier tests do) deadlocks or crashes in the child on CPython 3.13, so a fork
+    happens only in a process that has none.  The timeout turns a hang into a failure."""
+    code = "import sys; sys.path.insert(0, %r); import test_modes; print(repr(test_modes.%s))" % (
+        os.path.dirname(os.path.abspath(__file__)),
+        call,
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.splitlines()[-1]
+
+
+def forked_layouts() -> bool:
+    """Whether a forked child's next layout differs from the parent's next one."""
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: its next layout, then exit without running the parent's cleanup
@@ -200,13 +212,22 @@ def test_a_forked_worker_draws_layouts_of_its_own():
     os.waitpid(pid, 0)
     with os.fdopen(read) as pipe:
         child = pipe.read()
-    assert child != repr(modes._layout())
+    return child != repr(modes._layout())
 
 
-def _cycles(n):
-    for _ in range(n):
-        a = []
-        a.append(a)
+def test_a_forked_worker_draws_layouts_of_its_own():
+    """The layout generator is reseeded in a forked child, so a pool worker does not
+    replay the layouts its parent draws next."""
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork on this platform")
+    assert in_fresh_process("forked_layouts()") == "True"
+
+
+def _collect(n):
+    """A chunk that starts one full collection: the free-threaded collector starts one on
+    its own only after the heap has grown by a share of what survived, so a test of the
+    counting must not rely on allocation thresholds."""
+    gc.collect()
 
 
 def test_collections_inside_the_timed_region_are_counted_with_their_pause():
@@ -216,23 +237,21 @@ def test_collections_inside_the_timed_region_are_counted_with_their_pause():
     if not hasattr(gc, "callbacks"):
         assert modes.watch_gc() is False
         before = len(modes.THREAD_GC)
-        run_threads(_cycles, [1000, 1000], None)
+        run_threads(_collect, [1, 1], None)
         assert len(modes.THREAD_GC) == before
         return
-    threshold = gc.get_threshold()
-    gc.set_threshold(100, 10, 10)
     try:
         assert modes.watch_gc() is True and modes.watch_gc() is True
         assert gc.callbacks.count(modes._on_gc) == 1
-        gc.collect()
-        run_threads(_cycles, [5000, 5000], None)
+        run_threads(_collect, [1, 1], None)
         collections, seconds = modes.THREAD_GC[-1]
         assert collections >= 1 and seconds > 0
         gc.collect()
+        gc.disable()  # nothing may start one on its own during the next call
         run_threads(lambda n: None, [1, 1], None)
         assert modes.THREAD_GC[-1] == (0, 0)
     finally:
-        gc.set_threshold(*threshold)
+        gc.enable()
         gc.callbacks.remove(modes._on_gc)
 
 
@@ -240,15 +259,19 @@ def _counts_collections() -> bool:
     return modes._on_gc in getattr(gc, "callbacks", ())
 
 
+def pool_worker_counts_collections() -> bool:
+    """Whether a pool worker forked after ``watch_gc`` still has the parent's callback."""
+    modes.watch_gc()
+    try:
+        return modes._pool(1).apply(_counts_collections)
+    finally:
+        modes._close_pools()
+
+
 def test_a_pool_worker_counts_no_collections_of_its_own():
     """A worker forked after ``watch_gc`` drops the callback: what it collects is not the
     parent's timed region, and its events would only pile up."""
-    watching = modes.watch_gc()
-    try:
-        assert not modes._pool(1).apply(_counts_collections)
-    finally:
-        if watching:
-            gc.callbacks.remove(modes._on_gc)
+    assert in_fresh_process("pool_worker_counts_collections()") == "False"
 
 
 # -- --pin-workers: real affinity, read back by each thread from the kernel -----------------
@@ -276,9 +299,12 @@ def test_pinned_threads_each_run_on_their_own_cpu_and_serial_on_the_first(monkey
     assert _my_cpus() != str(first)  # the calling thread itself is left as it was
 
 
+PIN_FILE = "GILBENCH_TEST_PIN_FILE"  # set before the pool starts: every worker inherits it, however started
+
+
 def _note_cpus(n: int) -> None:
-    """A pool workload that writes down the CPUs its thread may use (its parent names the file)."""
-    with open(_calls_file(os.getppid()), "a") as out:
+    """A pool workload that writes down the CPUs its thread may use, to the file its test names."""
+    with open(os.environ[PIN_FILE], "a") as out:
         out.write("%s\n" % _my_cpus())
 
 
@@ -290,7 +316,7 @@ def pinned_pool_cpus(first: int, second: int) -> list:
     """In a fresh process (a pool forked after subinterpreters exist is broken): the CPUs
     each worker of a pool of two pinned to ``first`` and ``second`` ran its chunk on."""
     modes.PIN_ORDER[:] = [first, second]
-    path = _calls_file(os.getpid())
+    path = os.environ[PIN_FILE] = _calls_file(os.getpid())
     wl = Workload(name="note_cpus", func=_note_cpus, size=2, modes=("processes",), module=__name__, doc="")
     try:
         time_bench(Bench(wl, "processes", 2, 2), 1)
@@ -305,14 +331,8 @@ def pinned_pool_cpus(first: int, second: int) -> list:
 @needs_two_cpus
 def test_pinned_pool_workers_each_take_a_cpu_of_their_own():
     first, second = _machine.affinity()[-2:][::-1]
-    code = "import sys; sys.path.insert(0, %r); import test_modes; print(test_modes.pinned_pool_cpus(%d, %d))" % (
-        os.path.dirname(os.path.abspath(__file__)),
-        first,
-        second,
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split("\n")[-2] == str(sorted([str(first), str(second)]))
+    got = in_fresh_process("pinned_pool_cpus(%d, %d)" % (first, second))
+    assert got == repr(sorted([str(first), str(second)]))
 
 
 @needs_two_cpus
