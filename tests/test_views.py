@@ -14,6 +14,7 @@ import pytest
 from helpers import HOSTILE, ROOT, run_module
 
 from harness import analysis, collect, findings, model, publish, report, views
+from harness.page import Estimate, Page, Section, Text, from_json, to_json
 
 RUN = "20260101T000000Z-test00"  # the published smoke run, with the hostile hostname
 
@@ -30,9 +31,9 @@ def example() -> model.Report:
     return model.Report(data, result, labels, [], findings.findings(data.benchmarks, result, labels))
 
 
-def _section(page: views.Page | views.Section, id: str) -> views.Section:
+def _section(page: Page | Section, id: str) -> Section:
     """The section called ``id``, at any depth."""
-    for s in page.sections if isinstance(page, views.Page) else page.subsections:
+    for s in page.sections if isinstance(page, Page) else page.subsections:
         if s.id == id:
             return s
         try:
@@ -44,9 +45,9 @@ def _section(page: views.Page | views.Section, id: str) -> views.Section:
 
 def test_view_round_trips_through_json(example):
     page = views.build_view(example)
-    text = views.to_json(page)
-    assert views.from_json(text) == page
-    assert views.to_json(views.from_json(text)) == text
+    text = to_json(page)
+    assert from_json(text) == page
+    assert to_json(from_json(text)) == text
     json.loads(text)  # strict JSON: no NaN
 
 
@@ -75,7 +76,7 @@ def test_view_shows_what_only_one_renderer_showed_before(example):
     assert _section(page, "warmups").paragraphs  # a JIT's warm-up problems
     memory = _section(page, "overheads").tables[0]
     assert memory.columns[-1] == "peak memory ratio (95% CI)"
-    assert any(isinstance(r.cells[-1], views.Estimate) for r in memory.rows)
+    assert any(isinstance(r.cells[-1], Estimate) for r in memory.rows)
     unavailable = _section(page, "problems").tables[0]
     pairs = [(r.cells[0].text, r.cells[2].text) for r in unavailable.rows]
     assert len(pairs) == len(set(pairs)), "one line per env and reason"
@@ -94,7 +95,7 @@ def test_a_free_threaded_build_whose_gil_came_back_says_so(example):
 def test_strings_in_the_view_are_text_and_the_html_escapes_them(example):
     hostile = model.Report(example.data, example.analysis, example.labels, [], [HOSTILE])
     page = views.build_view(hostile)
-    assert page.sections[0].items[0].parts == [views.Text(HOSTILE)]
+    assert page.sections[0].items[0].parts == [Text(HOSTILE)]
     out = report.render(hostile, page)
     assert HOSTILE not in out and "<script>alert" not in out
     assert html.escape(HOSTILE, quote=False) in out
@@ -117,7 +118,7 @@ def test_report_and_docs_page_show_the_same_sections(published_docs, tmp_path):
     """The HTML report of a run and its published page render one view: the same
     titles in the same order (the page adds its Data section: links to its files)."""
     run_dir = published_docs / "results" / RUN
-    published = views.from_json((run_dir / publish.VIEW).read_text())
+    published = from_json((run_dir / publish.VIEW).read_text())
     built = model.build(collect.load_runs([run_dir / publish.RAW]))
     assert views.build_view(built) == published
     titles = _report_titles(report.render(built, published))
@@ -220,7 +221,7 @@ def test_the_pyperformance_section_holds_the_geomeans_against_pep779(smoke_repor
     assert old[6] == old[8] == ""  # PEP 779's bars are for free-threaded builds only
     each = _section(page, "pyperformance-each").tables[0].rows
     assert [c.text for c in each[0].cells[:2]] == ["nbody", "free-threading"]
-    assert views.from_json(views.to_json(page)) == page
+    assert from_json(to_json(page)) == page
     out = report.render(example, page)
     assert "pyperformance: what a build costs one thread" in out
 
