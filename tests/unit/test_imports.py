@@ -79,11 +79,28 @@ def test_the_measured_side_never_imports_the_host():
     }
 
 
+def _step(graph: dict[str, set[str]], step: str) -> set[str]:
+    """A pipeline step's modules: ``harness.<step>``, and its private modules when it is a package."""
+    return {m for m in graph if m == "harness." + step or m.startswith("harness.%s." % step)}
+
+
 def test_the_pipeline_runs_one_way():
     graph = _graph()
     for index, step in enumerate(PIPELINE):
-        later = {"harness." + s for s in PIPELINE[index + 1 :]}
-        assert not graph["harness." + step] & later, "harness.%s imports a later step: %s" % (
-            step,
-            sorted(graph["harness." + step] & later),
-        )
+        later = set().union(*(_step(graph, s) for s in PIPELINE[index + 1 :]))
+        for module in sorted(_step(graph, step)):
+            assert not graph[module] & later, "%s imports a later step: %s" % (module, sorted(graph[module] & later))
+
+
+def test_a_packages_private_modules_are_imported_only_inside_it():
+    """``harness.analysis._speedups`` is reached through ``harness.analysis`` from outside:
+    one public API per package, so its modules can be cut again without touching callers."""
+    graph = _graph()
+    offenders = {}
+    for name, imported in graph.items():
+        for module in imported:
+            parts = module.split(".")
+            private = next((i for i, part in enumerate(parts) if part.startswith("_") and i > 0), None)
+            if private is not None and parts[0] == "harness" and not name.startswith(".".join(parts[:private])):
+                offenders.setdefault(name, []).append(module)
+    assert not offenders

@@ -1,0 +1,149 @@
+"""The ``Analysis`` record: every derived frame of a collection of runs, the headline
+ratios read off it, and how precise they are."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harness import stats
+from harness.analysis._builds import build_overheads, object_memory
+from harness.analysis._checks import aa_calibration, warmup_problems
+from harness.analysis._latency import latency
+from harness.analysis._pyperformance import is_pyperformance, pyperformance_geomeans
+from harness.analysis._speedups import CapacityByRound, derive, one_worker
+
+
+@dataclass
+class Analysis:
+    """Every derived frame of a collection of runs; what charts, findings and pages read."""
+
+    derived: pd.DataFrame
+    overheads: pd.DataFrame
+    latency: pd.DataFrame
+    aa: pd.DataFrame
+    warmups: pd.DataFrame
+    one_worker: pd.DataFrame
+    # bench-all --pyperformance: its benchmarks' build overheads (as ``overheads``, which
+    # holds gilbench's own workloads only) and their geometric means (``pyperformance_geomeans``)
+    pyperformance: pd.DataFrame = field(default_factory=pd.DataFrame)
+    geomeans: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # resident bytes per object of the memory-probing workloads (``object_memory``)
+    objects: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def headline(self) -> pd.DataFrame:
+        """Every headline ratio with the benchmarks it uses and the precision it reached:
+        speedups and net speedups at every worker count, one pool worker or subinterpreter
+        against serial, free-threading and forced-GIL overheads.  Columns: kind, run_id,
+        env, name, other_env, other_name, value, hw (relative half-width), n (rounds
+        behind it)."""
+        parts = []
+        d = self.derived
+        if not d.empty:
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "kind": "speedup",
+                        "run_id": d["run_id"],
+                        "env": d["env"],
+                        "name": d["name"],
+                        "other_env": d["env"],
+                        "other_name": d["baseline_name"],
+                        "value": d["speedup"],
+                        "hw": d["speedup_hw"],
+                        "n": d["speedup_n"],
+                    }
+                )
+            )
+            netted = d[d["net_baseline_env"] != d["env"]]
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "kind": "net speedup",
+                        "run_id": netted["run_id"],
+                        "env": netted["env"],
+                        "name": netted["name"],
+                        "other_env": netted["net_baseline_env"],
+                        "other_name": netted["serial_name"],
+                        "value": netted["net_speedup"],
+                        "hw": netted["net_speedup_hw"],
+                        "n": netted["net_speedup_n"],
+                    }
+                )
+            )
+        w = self.one_worker
+        if not w.empty:
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "kind": "one worker",
+                        "run_id": w["run_id"],
+                        "env": w["env"],
+                        "name": w["name"],
+                        "other_env": w["env"],
+                        "other_name": w["baseline_bench"],
+                        "value": w["vs_serial"],
+                        "hw": w["vs_serial_hw"],
+                        "n": w["vs_serial_n"],
+                    }
+                )
+            )
+        for o in (self.overheads, self.pyperformance):
+            if o.empty:
+                continue
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "kind": o["kind"] + " overhead",
+                        "run_id": o["run_id"],
+                        "env": o["env"],
+                        "name": o["name"],
+                        "other_env": o["baseline_env"],
+                        "other_name": o["name"],
+                        "value": o["overhead"],
+                        "hw": o["overhead_hw"],
+                        "n": o["overhead_n"],
+                    }
+                )
+            )
+        columns = ["kind", "run_id", "env", "name", "other_env", "other_name", "value", "hw", "n"]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+
+def analyse(benchmarks: pd.DataFrame, envs: pd.DataFrame, capacity: CapacityByRound | None = None) -> Analysis:
+    """Every derived frame of the collected benchmarks (``capacity``: see ``derive``)."""
+    derived = derive(benchmarks, envs, capacity)
+    pp = is_pyperformance(benchmarks)
+    return Analysis(
+        derived=derived,
+        overheads=build_overheads(benchmarks[~pp], envs),
+        pyperformance=build_overheads(benchmarks[pp], envs),
+        geomeans=pyperformance_geomeans(benchmarks, envs),
+        latency=latency(benchmarks),
+        aa=aa_calibration(benchmarks),
+        warmups=warmup_problems(benchmarks),
+        one_worker=one_worker(benchmarks),
+        objects=object_memory(benchmarks[~pp], envs),
+    )
+
+
+def precision_summary(analysis: Analysis, target: float) -> dict[str, Any]:
+    """How precise the headline ratios are: counts, the widest, those above ``target``,
+    and the rounds the median and the 90th-percentile ratio would need to reach it."""
+    head = analysis.headline()
+    missed = head[~(head["hw"] <= target)]
+    needed = {}
+    for key, q in (("median", 0.5), ("p90", 0.9)):
+        row = head.loc[(head["hw"] - head["hw"].quantile(q)).abs().idxmin()] if head["hw"].notna().any() else None
+        needed[key] = None if row is None else stats.rounds_needed(float(row["hw"]), int(row["n"]), target)
+    return {
+        "ratios": len(head),
+        "target": target,
+        "met": int(len(head) - len(missed)),
+        "median_hw": float(head["hw"].median()) if len(head) else np.nan,
+        "rounds_needed": needed,
+        "widest": missed.sort_values("hw", ascending=False, na_position="first"),
+    }
