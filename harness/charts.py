@@ -13,6 +13,7 @@ import gc
 import io
 import re
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 import matplotlib
@@ -92,6 +93,21 @@ def to_svg(fig: plt.Figure, salt: str) -> str:
     plt.close(fig)
     text = buffer.getvalue()
     return text[text.index("<svg") :]
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """A chart to draw: ``draw(*args)`` is its SVG.  Sections name their charts and
+    what to draw them from; ``draw_all`` draws them together."""
+
+    name: str
+    draw: Callable[..., str]
+    args: tuple[Any, ...]
+
+
+def draw_all(drawings: Sequence[Drawing]) -> dict[str, str]:
+    """Each drawing's SVG, by name."""
+    return {d.name: d.draw(*d.args) for d in drawings}
 
 
 def _legend_below(fig: plt.Figure, ax: plt.Axes, ncol: int = 4) -> None:

@@ -138,7 +138,7 @@ class Table:
 
 @dataclass
 class ChartRef:
-    """A chart of ``Report.charts`` by name: the HTML inlines its SVG, the docs link ``<name>.svg``."""
+    """A chart by name: the HTML inlines its SVG (``sections.View.svgs``), the docs link ``<name>.svg``."""
 
     name: str
     title: str

@@ -1,8 +1,8 @@
-"""Render: a report's view -> one self-contained HTML file.
+"""Render: a report's page -> one self-contained HTML file.
 
 Charts are inlined SVG and the stylesheet is inlined, so the file works from
-``file://`` and offline.  What the page shows is ``views.build_view``'s, built from the
-content ``harness.model`` holds; this module only lays it out.  Jinja2 autoescaping is
+``file://`` and offline.  What the page shows is ``harness.sections``' page, built from
+the content ``harness.model`` holds; this module only lays it out.  Jinja2 autoescaping is
 on and tables are built with markupsafe's ``escape``: every string that came from a
 results file (hostnames, metadata, error text) is escaped.
 """
@@ -14,9 +14,9 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup, escape
 
-from harness import views
+from harness import sections
 from harness.model import Report
-from harness.page import Cell, Code, Estimate, Link, Number, Page, Paragraph, Table, Text
+from harness.page import Cell, Code, Estimate, Link, Number, Paragraph, Table, Text
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -78,10 +78,8 @@ def paragraph_html(paragraph: Paragraph) -> Markup:
     )
 
 
-def render(report: Report, page: Page | None = None) -> str:
-    """The HTML report: ``page`` (by default ``views.build_view(report)``) through
-    ``report.html``, with the charts' SVG inlined."""
-    page = page or views.build_view(report)
+def render(view: sections.View) -> str:
+    """The HTML report: ``view``'s page through ``report.html``, with its charts' SVG inlined."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         autoescape=True,
@@ -92,8 +90,8 @@ def render(report: Report, page: Page | None = None) -> str:
     env.filters["table"] = table_html
     env.filters["paragraph"] = paragraph_html
     return env.get_template("report.html").render(
-        page=page,
-        svgs={c.name: Markup(c.svg) for c in report.charts},  # matplotlib escaped its text
+        page=view.page,
+        svgs={name: Markup(svg) for name, svg in view.svgs.items()},  # matplotlib escaped its text
         stylesheet=Markup((TEMPLATES / "report.css").read_text()),
     )
 
@@ -102,5 +100,5 @@ def write(report: Report, out_dir: Path) -> Path:
     """Write ``out_dir/index.html`` and return its path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "index.html"
-    path.write_text(render(report), encoding="utf-8")
+    path.write_text(render(sections.build(report)), encoding="utf-8")
     return path

@@ -6,8 +6,8 @@ merged (pyperf files written through pyperf's own API, with gilbench metadata):
 benchmarks of 2 processes x 3 values each.  Then times the two host stages:
 
 - aggregation: ``collect.load_runs`` + ``analysis.analyse``
-- rendering: charts and findings (``model.build``), the view (``views.build_view``)
-  and the HTML file (``report.render``)
+- rendering: the report's content (``model.build``), its page and charts
+  (``sections.build``) and the HTML file (``report.render``)
 
 Target: aggregation and rendering together <= 5 s.
 
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pyperf
 
-from harness import analysis, collect, model, report, views
+from harness import analysis, collect, model, report, sections
 
 LADDER = (1, 2, 3, 4, 8, 16, 32)
 MODES = (("serial", (1,)), ("threads", LADDER), ("processes", LADDER), ("interpreters", LADDER))
@@ -85,19 +85,16 @@ def main() -> None:
         t1 = time.perf_counter()
         result = analysis.analyse(data.benchmarks, data.envs)
         t2 = time.perf_counter()
-        built = model.build(data, result)
+        view = sections.build(model.build(data, result))
         t3 = time.perf_counter()
-        page = views.build_view(built)
+        html = report.render(view)
         t4 = time.perf_counter()
-        html = report.render(built, page)
-        t5 = time.perf_counter()
         print("benchmarks:        %d (%d derived ratios)" % (count, len(result.derived)))
         print("collect:           %.2f s" % (t1 - t0))
         print("analyse:           %.2f s" % (t2 - t1))
-        print("charts + findings: %.2f s   (%d charts)" % (t3 - t2, len(built.charts)))
-        print("view:              %.2f s" % (t4 - t3))
-        print("HTML:              %.2f s   (%.1f MB)" % (t5 - t4, len(html) / 1e6))
-        print("in all:            %.2f s   (target <= 5 s)" % (t5 - t0))
+        print("page + charts:     %.2f s   (%d charts)" % (t3 - t2, len(view.svgs)))
+        print("HTML:              %.2f s   (%.1f MB)" % (t4 - t3, len(html) / 1e6))
+        print("in all:            %.2f s   (target <= 5 s)" % (t4 - t0))
 
 
 if __name__ == "__main__":

@@ -10,16 +10,17 @@ import numpy as np
 import pandas as pd
 
 from harness import stats
-from harness.analysis._builds import build_overheads, object_memory
-from harness.analysis._checks import aa_calibration, warmup_problems
+from harness.analysis._builds import build_overheads, object_memory, object_memory_unmeasured
+from harness.analysis._checks import aa_calibration, provenance_problems, warmup_problems
 from harness.analysis._latency import latency
-from harness.analysis._pyperformance import is_pyperformance, pyperformance_geomeans
+from harness.analysis._pyperformance import is_pyperformance, memory_unmeasured, pyperformance_geomeans
 from harness.analysis._speedups import CapacityByRound, derive, one_worker
 
 
 @dataclass
 class Analysis:
-    """Every derived frame of a collection of runs; what charts, findings and pages read."""
+    """Every derived frame of a collection of runs, and the checks' findings: what the
+    report's sections read."""
 
     derived: pd.DataFrame
     overheads: pd.DataFrame
@@ -33,6 +34,12 @@ class Analysis:
     geomeans: pd.DataFrame = field(default_factory=pd.DataFrame)
     # resident bytes per object of the memory-probing workloads (``object_memory``)
     objects: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # the envs that recorded no peak RSS for pyperformance (``memory_unmeasured``) and no
+    # bytes per object (``object_memory_unmeasured``), and what compares different code
+    # (``provenance_problems``)
+    memory_unmeasured: list[str] = field(default_factory=list)
+    objects_unmeasured: list[str] = field(default_factory=list)
+    provenance: list[str] = field(default_factory=list)
 
     def headline(self) -> pd.DataFrame:
         """Every headline ratio with the benchmarks it uses and the precision it reached:
@@ -127,6 +134,9 @@ def analyse(benchmarks: pd.DataFrame, envs: pd.DataFrame, capacity: CapacityByRo
         warmups=warmup_problems(benchmarks),
         one_worker=one_worker(benchmarks),
         objects=object_memory(benchmarks[~pp], envs),
+        memory_unmeasured=memory_unmeasured(benchmarks),
+        objects_unmeasured=object_memory_unmeasured(benchmarks),
+        provenance=provenance_problems(benchmarks),
     )
 
 

@@ -7,8 +7,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("harness", "workloads", "tools", "validation")
-# The host's pipeline, each step using only the steps above it.
-PIPELINE = ("collect", "analysis", "model", "views", "report")
+# The host's pipeline, each step using only the steps above it.  ``harness.page``, what
+# sections build and renderers read, stands apart: it imports nothing of the harness.
+PIPELINE = ("collect", "analysis", "model", "sections", "report")
+# What a section may read besides the page and its package's helpers: the analysis stage.
+SECTION_SOURCES = {"harness", "harness.analysis", "harness.model", "harness.charts", "harness.page", "workloads.host"}
 
 
 def _module_name(path: Path) -> str:
@@ -104,3 +107,20 @@ def test_a_packages_private_modules_are_imported_only_inside_it():
             if private is not None and parts[0] == "harness" and not name.startswith(".".join(parts[:private])):
                 offenders.setdefault(name, []).append(module)
     assert not offenders
+
+
+def test_the_page_imports_nothing_of_the_harness():
+    assert not {m for m in _graph()["harness.page"] if m.split(".")[0] in PACKAGES}
+
+
+def test_each_section_is_one_module_fed_by_the_analysis():
+    """A section module reads the analysis stage and the sections' own helpers, never
+    another section (only the registries, ``harness.sections`` and its ``numbers``, list
+    them) and never ``collect`` or ``noise``: changing what a section shows changes its module."""
+    graph = _graph()
+    registries = {"harness.sections", "harness.sections.numbers"}
+    for name in sorted(_step(graph, "sections") - registries):
+        if name.rpartition(".")[2].startswith("_"):
+            continue
+        others = {m for m in graph[name] if m not in SECTION_SOURCES and not m.startswith("harness.sections._")}
+        assert not others, "%s reads %s" % (name, sorted(others))
