@@ -13,7 +13,6 @@ import gc
 import io
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 import matplotlib
@@ -24,10 +23,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_svg import FigureCanvasSVG
-from matplotlib.colors import TwoSlopeNorm
-from matplotlib.ticker import ScalarFormatter
-
-from harness.analysis import DEFAULT_SWITCH_MS
+from matplotlib.collections import LineCollection, PolyCollection
+from matplotlib.colors import TwoSlopeNorm, to_rgba
+from matplotlib.lines import Line2D
+from matplotlib.ticker import NullLocator, ScalarFormatter
 
 # Modes in the order readers compare them, with their line styles and bar colours.
 MODE_STYLE = {
@@ -40,6 +39,7 @@ MODE_STYLE = {
 PALETTE = plt.get_cmap("tab10").colors
 TIMELINE_MS = 80.0  # the first milliseconds of the capture that the timeline shows
 HEADROOM = 1.25  # speedup axes end this far above the best speedup the machine allows
+LEGEND_FONT = 8  # points
 
 
 def label(implementation: str, version: str, free_threaded: bool, python_gil_env: str = "") -> str:
@@ -95,21 +95,6 @@ def to_svg(fig: plt.Figure, salt: str) -> str:
     return text[text.index("<svg") :]
 
 
-@dataclass(frozen=True)
-class Drawing:
-    """A chart to draw: ``draw(*args)`` is its SVG.  Sections name their charts and
-    what to draw them from; ``draw_all`` draws them together."""
-
-    name: str
-    draw: Callable[..., str]
-    args: tuple[Any, ...]
-
-
-def draw_all(drawings: Sequence[Drawing]) -> dict[str, str]:
-    """Each drawing's SVG, by name."""
-    return {d.name: d.draw(*d.args) for d in drawings}
-
-
 def _legend_below(fig: plt.Figure, ax: plt.Axes, ncol: int = 4) -> None:
     handles, names = ax.get_legend_handles_labels()
     fig.legend(handles, names, loc="outside lower center", ncol=ncol, fontsize=8, frameon=False)
@@ -117,7 +102,7 @@ def _legend_below(fig: plt.Figure, ax: plt.Axes, ncol: int = 4) -> None:
 
 def _order(envs: Any, labels: dict[str, str]) -> list[str]:
     """Envs by label in natural order: CPython 3.9 before 3.10, PyPy last."""
-    return sorted(set(envs), key=lambda e: natural_key(labels.get(e, e)))
+    return sorted(set(envs), key=lambda e: (natural_key(labels.get(e, e)), e))
 
 
 def natural_key(text: str) -> list[Any]:
@@ -213,13 +198,64 @@ def _lines(frame: pd.DataFrame, by: list[str], x: str, columns: list[str]) -> di
     return out
 
 
+def _log2_workers(ax: plt.Axes, ticks: Sequence[int]) -> None:
+    """A log-2 worker axis ticked at the worker counts measured.  No minor ticks: on a
+    base-2 axis none would show, yet placing them cost a third of a chart's drawing."""
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(ticks)
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_locator(NullLocator())
+
+
+def _runs(*columns: np.ndarray) -> list[slice]:
+    """The stretches where every column is a number: a line or a band breaks at a gap,
+    as matplotlib breaks a plotted line at NaN."""
+    finite = np.logical_and.reduce([np.isfinite(np.asarray(c, dtype=float)) for c in columns])
+    edges = np.flatnonzero(np.diff(np.concatenate([[False], finite, [False]]).astype(int)))
+    return [slice(a, b) for a, b in zip(edges[::2], edges[1::2])]
+
+
+def _curves(ax: plt.Axes, lines: Sequence[dict[str, np.ndarray]], colors: Sequence[Any], style: str) -> None:
+    """A line with round markers and a 95% band per entry of ``lines`` (``workers``,
+    ``speedup``, ``speedup_lo``, ``speedup_hi``), as three collections: one artist each for
+    every line, every marker and every band of the panel.  Drawn the same as a plotted line
+    and a ``fill_between`` per interpreter, at a fraction of the cost: each of those is an
+    artist of its own, with its own transforms, clip paths and SVG element."""
+    segments, bands, band_colors, dots, dot_colors = [], [], [], [], []
+    for line, color in zip(lines, colors):
+        x, y, lo, hi = line["workers"], line["speedup"], line["speedup_lo"], line["speedup_hi"]
+        segments += [np.column_stack([x[s], y[s]]) for s in _runs(x, y)]
+        for s in _runs(x, lo, hi):
+            bands.append(np.concatenate([np.column_stack([x[s], lo[s]]), np.column_stack([x[s], hi[s]])[::-1]]))
+            band_colors.append(to_rgba(color, 0.15))
+        shown = np.isfinite(np.asarray(y, dtype=float))
+        dots.append(np.column_stack([x[shown], y[shown]]))
+        dot_colors += [color] * int(shown.sum())
+    line_colors = [c for line, c in zip(lines, colors) for _ in _runs(line["workers"], line["speedup"])]
+    ax.add_collection(PolyCollection(bands, facecolors=band_colors, edgecolors=band_colors, linewidths=1.0, zorder=1))
+    ax.add_collection(LineCollection(segments, colors=line_colors, linewidths=1.6, linestyles=style, zorder=2))
+    if dot_colors:
+        ax.scatter(*np.concatenate(dots).T, s=3.5**2, c=dot_colors, marker="o", linewidths=1.0, zorder=2)
+
+
+def _legend_height(entries: int, ncol: int, fontsize: float = LEGEND_FONT) -> float:
+    """The height in inches of a frameless legend of ``entries`` in ``ncol`` columns, as
+    matplotlib draws it: 1.55 font sizes a row (text and ``labelspacing``), 0.3 more."""
+    rows = -(-entries // ncol)
+    return (1.55 * rows + 0.3) * fontsize / 72
+
+
 def _scaling_figure(derived: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any], workload: str) -> plt.Figure:
-    """The figure behind :func:`scaling`, kept apart so tests can read its lines and limits."""
+    """The figure behind :func:`scaling`, kept apart so tests can read its lines and limits.
+
+    Laid out by arithmetic rather than by matplotlib's constrained layout, which measures
+    every tick label to place the panels: a report of many workloads draws a scaling chart
+    for each, all of one shape, and that pass was a fifth of each chart's time."""
     data = derived[(derived["workload"] == workload) & (derived["params"] == "")]
     modes = [m for m in MODE_STYLE if m in set(data["mode"])]
-    fig, axes = plt.subplots(
-        1, len(modes), figsize=(3.9 * len(modes), 3.9), squeeze=False, sharey=True, layout="constrained"
-    )
+    # one panel is wider than a third of three, for two columns of interpreter names below it
+    width = 3.9 * len(modes) if len(modes) > 1 else 5.2
+    fig, axes = plt.subplots(1, len(modes), figsize=(width, 3.9), squeeze=False, sharey=True)
     top, cpus = int(data["workers"].max()), cpus_of(data)
     cap = speedup_cap(top, cpus)
     # Sampled densely: on the log-k axis a straight segment would not be the line y = k.
@@ -229,34 +265,36 @@ def _scaling_figure(derived: pd.DataFrame, labels: dict[str, str], colors: dict[
     for ax, mode in zip(axes[0], modes):
         in_mode = data_modes == mode
         stack: dict[float, int] = {}
-        ax.plot(ks, np.minimum(ks, cpus), color="0.6", lw=1, ls=(0, (4, 3)), label="ideal (min(k, %d CPUs))" % cpus)
-        ax.axhline(1.0, color="0.3", lw=0.8, label="1× (no gain)")
-        with _autoscale_paused(ax):
-            for env in _order(data_envs[in_mode], labels):
-                line = lines[mode, env]
-                ax.plot(
-                    line["workers"],
-                    line["speedup"],
-                    marker="o",
-                    ms=3.5,
-                    lw=1.6,
-                    ls=MODE_STYLE[mode][0],
-                    color=colors.get(env),
-                    label=labels.get(env, env),
-                )
-                ax.fill_between(
-                    line["workers"], line["speedup_lo"], line["speedup_hi"], color=colors.get(env), alpha=0.15
-                )
-                _mark_speedups(ax, line["workers"], line["speedup"], line["speedup_hi"], cap, colors.get(env), stack)
-        ax.set_xscale("log", base=2)
-        ax.set_xticks(sorted(set(data_workers[in_mode])))
-        ax.get_xaxis().set_major_formatter(ScalarFormatter())
+        envs = _order(data_envs[in_mode], labels)
+        ideal = "ideal (min(k, %d CPUs))" % cpus
+        guides = [
+            ax.plot(ks, np.minimum(ks, cpus), color="0.6", lw=1, ls=(0, (4, 3)), label=ideal)[0],
+            ax.axhline(1.0, color="0.3", lw=0.8, label="1× (no gain)"),
+        ]
+        _curves(ax, [lines[mode, env] for env in envs], [colors.get(env) for env in envs], MODE_STYLE[mode][0])
+        for env in envs:
+            line = lines[mode, env]
+            _mark_speedups(ax, line["workers"], line["speedup"], line["speedup_hi"], cap, colors.get(env), stack)
+        _log2_workers(ax, sorted(set(data_workers[in_mode])))
         ax.set_title(mode, fontsize=10)
         ax.set_xlabel("workers (fixed total work)")
         ax.set_ylim(0, cap)
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("speedup (×)")
-    _legend_below(fig, axes[0][-1])
+    # Every interpreter of every panel (the panel titles name the modes and their line styles)
+    handles = guides + [
+        Line2D([], [], marker="o", ms=3.5, lw=1.6, color=colors.get(env), label=labels.get(env, env))
+        for env in _order(data_envs, labels)
+    ]
+    # Inches: y tick labels and the y label on the left, the title on top, x tick labels,
+    # the x label and the legend (with its pad) below.
+    height = fig.get_size_inches()[1]
+    ncol = 2 if len(modes) == 1 else 4
+    bottom = 0.46 + _legend_height(len(handles), ncol)
+    fig.subplots_adjust(left=0.56 / width, right=1 - 0.05 / width, top=1 - 0.24 / height, bottom=bottom / height)
+    fig.subplots_adjust(wspace=0.14 * len(modes) / (width - 0.61 - 0.14 * (len(modes) - 1)))
+    names = [h.get_label() for h in handles]
+    fig.legend(handles, names, loc="lower center", ncol=ncol, fontsize=LEGEND_FONT, frameon=False, borderaxespad=0.3)
     return fig
 
 
@@ -411,9 +449,7 @@ def waiting(derived: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any
             color=colors.get(env),
             label=labels.get(env, env),
         )
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(counts or [1])
-    ax.get_xaxis().set_major_formatter(ScalarFormatter())
+    _log2_workers(ax, counts or [1])
     ax.set_ylim(0, 1)
     ax.set_xlabel("threads (fixed total work)")
     ax.set_ylabel("share of thread time spent waiting")
@@ -472,11 +508,12 @@ def heatmap(derived: pd.DataFrame, labels: dict[str, str]) -> str:
 
 
 @_gc_paused
-def convoy(lat: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any]) -> str:
-    """(5) Convoy latency: p50/p99 against CPU-bound threads (5 ms switch interval),
-    and p99 against the switch interval with one CPU-bound thread (log axes).
+def convoy(lat: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any], switch_ms: float) -> str:
+    """(5) Convoy latency: p50/p99 against CPU-bound threads (at the ``switch_ms`` switch
+    interval, CPython's default), and p99 against the switch interval with one CPU-bound
+    thread (log axes).
     A panel whose sweep the run did not measure (smoke) is left out."""
-    k_sweep = lat[lat["switch_ms"] == DEFAULT_SWITCH_MS]
+    k_sweep = lat[lat["switch_ms"] == switch_ms]
     s_sweep = lat[lat["workers"] == 1]
     panels = [p for p, rows in (("k", k_sweep), ("switch", s_sweep)) if len(rows) > 1]
     fig, axes = plt.subplots(
@@ -498,7 +535,7 @@ def convoy(lat: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any]) ->
         ax.set_yscale("log")
         ax.grid(alpha=0.3, which="both")
         if panel == "k":
-            ax.set_xlabel("CPU-bound threads (switch interval %g ms)" % DEFAULT_SWITCH_MS)
+            ax.set_xlabel("CPU-bound threads (switch interval %g ms)" % switch_ms)
             ax.set_ylabel("echo latency, ms (solid p99, dotted p50)")
             ax.set_xticks(sorted(set(k_sweep["workers"])))
         else:

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness import charts, model
+from harness import model
+from harness.drawing import Drawer
 from harness.page import Page
 from harness.sections import environment, figures, findings, header, numbers, problems, pyperformance
 from harness.sections._context import Context
@@ -65,11 +66,13 @@ def sentences(ctx: Context) -> list[str]:
 
 
 def build(report: model.Report, draw: bool = True) -> View:
-    """The page of ``report`` and its charts.  ``draw=False`` leaves every chart's SVG
-    empty, for readers of the page alone: drawing is most of the time a report takes."""
-    ctx = Context(report)
-    ctx.findings = sentences(ctx)
-    page = header.build(ctx)
-    page.sections = [section for module in PAGE for section in module.build(ctx)]
-    svgs = charts.draw_all(ctx.drawings) if draw else {d.name: "" for d in ctx.drawings}
+    """The page of ``report`` and its charts, drawn while the page is built
+    (``harness.drawing``).  ``draw=False`` leaves every chart's SVG empty, for readers of
+    the page alone: drawing is most of the time a report takes."""
+    with Drawer(workers=None if draw else 0) as drawer:
+        ctx = Context(report, drawer)
+        ctx.findings = sentences(ctx)
+        page = header.build(ctx)
+        page.sections = [section for module in PAGE for section in module.build(ctx)]
+        svgs = drawer.result() if draw else {d.name: "" for d in drawer.drawings}
     return View(page, svgs)

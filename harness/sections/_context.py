@@ -7,8 +7,9 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from harness import charts, model
+from harness import model
 from harness.analysis import headline_workers
+from harness.drawing import Drawer, Drawing
 from harness.page import ChartRef
 
 
@@ -16,15 +17,15 @@ class Context:
     """One report as the section builders see it.
 
     ``findings`` holds the sentences every section contributed, in reading order, for the
-    Findings section to show; ``chart`` places a chart on the page and leaves its drawing
-    to ``harness.sections.build``, which draws every chart of the page together."""
+    Findings section to show; ``chart`` places a chart on the page and hands its drawing
+    to ``drawer``, which draws every chart of the page (``harness.drawing``)."""
 
-    def __init__(self, report: model.Report) -> None:
+    def __init__(self, report: model.Report, drawer: Drawer | None = None) -> None:
         self.report = report
         self.analysis = report.analysis
         self.labels = report.labels
         self.findings: list[str] = []
-        self.drawings: list[charts.Drawing] = []
+        self.drawer = drawer or Drawer(workers=0)
 
     @functools.cached_property
     def k(self) -> int:
@@ -48,6 +49,7 @@ class Context:
         return sorted(w for w, tags in self._workloads["tags"].items() if tag in tags and "latency" not in tags)
 
     def chart(self, name: str, title: str, caption: str, draw: Callable[..., str], *args: Any) -> ChartRef:
-        """A chart on the page, drawn later as ``draw(*args)``: give it the frames it shows."""
-        self.drawings.append(charts.Drawing(name, draw, args))
+        """A chart on the page, drawn as ``draw(*args)`` (a function of ``harness.charts``):
+        give it the frames it shows, no more, since they may travel to another process."""
+        self.drawer.add(Drawing(name, draw, args))
         return ChartRef(name, title, caption)

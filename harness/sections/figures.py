@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from harness import charts
-from harness.analysis import PEP779_MEMORY_BAR
+from harness.analysis import DEFAULT_SWITCH_MS, PEP779_MEMORY_BAR
 from harness.page import ChartRef, Section
 from harness.sections._cells import p
 from harness.sections._context import Context
@@ -105,7 +105,7 @@ def _charts(ctx: Context) -> list[ChartRef]:
     if not ctx.analysis.latency.empty:
         caption = "Loopback echo latency while k threads spin in pure Python."
         title = "Convoy effect: I/O latency beside CPU-bound threads"
-        add("convoy", title, caption, charts.convoy, ctx.analysis.latency, labels, colors)
+        add("convoy", title, caption, charts.convoy, ctx.analysis.latency, labels, colors, DEFAULT_SWITCH_MS)
     captures = timeline_captures(ctx.report.data.timelines)
     if captures:
         caption = "When each of two %s threads ran, from their own clocks (first %.0f ms)." % (
@@ -113,9 +113,9 @@ def _charts(ctx: Context) -> list[ChartRef]:
             charts.TIMELINE_MS,
         )
         add("timeline", "GIL timeline", caption, charts.timeline, captures, labels)
-    others = sorted(set(derived["workload"]) - {flagship}) if not derived.empty else []
-    for workload in others:
-        add("scaling-" + workload, "Scaling: " + workload, "", charts.scaling, derived, labels, colors, workload)
+    others = derived[derived["workload"] != flagship] if not derived.empty else derived
+    for workload, rows in others.groupby("workload") if not others.empty else ():  # each chart gets its own rows
+        add("scaling-" + workload, "Scaling: " + workload, "", charts.scaling, rows, labels, colors, workload)
     return out
 
 

@@ -5,6 +5,7 @@ the axes (which would flatten every honest curve)."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.container import BarContainer
@@ -115,3 +116,24 @@ def test_heatmap_colour_scale_is_capped_and_cells_keep_their_true_value():
     ax = fig.axes[0]
     assert ax.images[0].norm.vmax == pytest.approx(2.5)
     assert "53.0" in notes(ax)
+
+
+def test_scaling_legend_names_every_interpreter_of_every_panel():
+    """An interpreter measured in one mode only (here ``cp`` without processes) is in the
+    legend too, not just those of the last panel."""
+    data = ladder()
+    data = data[~((data["env"] == "cp") & (data["mode"] == "processes"))]
+    fig = charts._scaling_figure(data, LABELS, COLORS, "spin")
+    (legend,) = fig.legends
+    names = [text.get_text() for text in legend.get_texts()]
+    assert names[2:] == ["CPython 3.13.5", "CPython 3.13.5t"]
+    assert names[0].startswith("ideal") and names[1] == "1× (no gain)"
+
+
+def test_a_gap_in_a_line_or_its_band_breaks_it_as_a_plotted_line_would():
+    x = np.array([1.0, 2.0, 4.0, 8.0, 16.0])
+    y = np.array([1.0, np.nan, 2.0, 2.5, 3.0])
+    lo = np.array([0.9, 1.5, np.nan, 2.2, 2.8])
+    assert charts._runs(x, y) == [slice(0, 1), slice(2, 5)]
+    assert charts._runs(x, lo, y) == [slice(0, 1), slice(3, 5)]
+    assert charts._runs(x, np.full(5, np.nan)) == []
