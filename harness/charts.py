@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import gc
 import io
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -27,6 +26,8 @@ from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.colors import TwoSlopeNorm, to_rgba
 from matplotlib.lines import Line2D
 from matplotlib.ticker import NullLocator, ScalarFormatter
+
+from harness._gc import paused
 
 # Modes in the order readers compare them, with their line styles and bar colours.
 MODE_STYLE = {
@@ -58,25 +59,15 @@ Render = TypeVar("Render", bound=Callable[..., str])
 
 
 def _gc_paused(render: Render) -> Render:
-    """Draw a chart with the cyclic garbage collector paused.
-
-    A figure is tens of thousands of small objects in reference cycles.  Making that many
-    starts full collections, and each walks every object the caller holds as well: with the
-    frames of 10,000 benchmarks in memory, close to a fifth of the charts' time went to
-    them.  Paused, the figure's garbage goes at the first automatic collection after the
-    chart, a young-generation one."""
+    """Draw a chart with the cyclic garbage collector paused (``harness._gc``): a figure is
+    tens of thousands of small objects in reference cycles."""
 
     @functools.wraps(render)
-    def paused(*args: Any, **kwargs: Any) -> str:
-        if not gc.isenabled():  # already paused by a caller
+    def drawn(*args: Any, **kwargs: Any) -> str:
+        with paused():
             return render(*args, **kwargs)
-        gc.disable()
-        try:
-            return render(*args, **kwargs)
-        finally:
-            gc.enable()
 
-    return cast(Render, paused)
+    return cast(Render, drawn)
 
 
 def to_svg(fig: plt.Figure, salt: str) -> str:

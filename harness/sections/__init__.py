@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness import model
+from harness._gc import paused
 from harness.drawing import Drawer
 from harness.page import Page
 from harness.sections import environment, figures, findings, header, numbers, problems, pyperformance
@@ -69,7 +70,7 @@ def build(report: model.Report, draw: bool = True) -> View:
     """The page of ``report`` and its charts, drawn while the page is built
     (``harness.drawing``).  ``draw=False`` leaves every chart's SVG empty, for readers of
     the page alone: drawing is most of the time a report takes."""
-    with Drawer(workers=None if draw else 0) as drawer:
+    with Drawer(workers=None if draw else 0) as drawer, paused():  # a page is some 300,000 objects
         ctx = Context(report, drawer)
         ctx.findings = sentences(ctx)
         page = header.build(ctx)
