@@ -12,8 +12,8 @@ def paused() -> Iterator[None]:
     """The cyclic garbage collector off inside the block (left off where a caller paused it).
 
     Making many objects starts full collections, and each walks every object the process
-    holds: with the frames of 10,000 benchmarks in memory, that was close to a fifth of a
-    chart's drawing and half of building the page.  What the block leaves behind goes at
+    holds: with the frames of 10,000 benchmarks in memory, they would take close to a fifth
+    of a chart's drawing and half of building the page.  What the block leaves behind goes at
     the first automatic collection after it."""
     if not gc.isenabled():
         yield

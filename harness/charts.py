@@ -22,10 +22,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_svg import FigureCanvasSVG
-from matplotlib.collections import LineCollection, PolyCollection
+from matplotlib.collections import LineCollection, PathCollection, PolyCollection
 from matplotlib.colors import TwoSlopeNorm, to_rgba
+from matplotlib.font_manager import FontProperties, findfont
+from matplotlib.ft2font import FT2Font
 from matplotlib.lines import Line2D
+from matplotlib.markers import MarkerStyle
 from matplotlib.ticker import NullLocator, ScalarFormatter
+from matplotlib.transforms import IdentityTransform
 
 from harness._gc import paused
 
@@ -191,7 +195,7 @@ def _lines(frame: pd.DataFrame, by: list[str], x: str, columns: list[str]) -> di
 
 def _log2_workers(ax: plt.Axes, ticks: Sequence[int]) -> None:
     """A log-2 worker axis ticked at the worker counts measured.  No minor ticks: on a
-    base-2 axis none would show, yet placing them cost a third of a chart's drawing."""
+    base-2 axis none would show, yet placing them would cost a third of a chart's drawing."""
     ax.set_xscale("log", base=2)
     ax.set_xticks(ticks)
     ax.xaxis.set_major_formatter(ScalarFormatter())
@@ -236,12 +240,76 @@ def _legend_height(entries: int, ncol: int, fontsize: float = LEGEND_FONT) -> fl
     return (1.55 * rows + 0.3) * fontsize / 72
 
 
+@functools.cache
+def _advance(char: str, fontsize: float) -> float:
+    """How far ``char`` moves the pen, in points, in the default font (kerning aside)."""
+    font = _font(fontsize)
+    return font.load_char(ord(char)).linearHoriAdvance / 65536
+
+
+@functools.cache
+def _font(fontsize: float) -> FT2Font:
+    """A font object of this module's own: matplotlib's shared ones change size under it."""
+    font = FT2Font(findfont(FontProperties(size=fontsize)))
+    font.set_size(fontsize, 72)
+    return font
+
+
+def _legend_grid(fig: plt.Figure, handles: Sequence[Line2D], ncol: int, fontsize: float = LEGEND_FONT) -> None:
+    """A frameless legend centred at the foot of ``fig``, laid out as matplotlib's legend
+    lays out ``ncol`` columns filled top to bottom, but drawn as one line collection, one
+    marker collection and a text per entry: a ``Legend`` packs boxes of every entry, and
+    for the scaling charts' twenty-odd interpreters that was a quarter of each chart."""
+    width, height = (72 * size for size in fig.get_size_inches())  # points
+    rows = -(-len(handles) // ncol)
+    columns = [handles[c * rows : (c + 1) * rows] for c in range(ncol)]
+    columns = [column for column in columns if column]
+    # matplotlib's defaults, in font sizes: handle length 2, then 0.8 to the text, 2 between columns
+    text_widths = [max(sum(_advance(ch, fontsize) for ch in h.get_label()) for h in column) for column in columns]
+    spans = [(2.0 + 0.8) * fontsize + w for w in text_widths]
+    left = (width - sum(spans) - 2.0 * fontsize * (len(spans) - 1)) / 2
+    segments, marks, texts = [], [], []
+    for column, span in zip(columns, spans):
+        for row, handle in enumerate(column):
+            # the pad below the legend and its border pad (0.3 + 0.4), then half a line of text
+            y = (1.28 + 1.55 * (rows - 1 - row)) * fontsize
+            segments.append(((left / width, y / height), ((left + 2.0 * fontsize) / width, y / height)))
+            if handle.get_marker() not in (None, "None", ""):
+                marks.append((handle, ((left + fontsize) / width, y / height)))
+            texts.append(((left + 2.8 * fontsize) / width, y / height, handle.get_label()))
+        left += span + 2.0 * fontsize
+    fig.add_artist(
+        LineCollection(
+            segments,
+            colors=[h.get_color() for h in handles],
+            linestyles=[h.get_linestyle() for h in handles],
+            linewidths=[h.get_linewidth() for h in handles],
+            transform=fig.transFigure,
+        )
+    )
+    if marks:
+        fig.add_artist(
+            PathCollection(
+                [MarkerStyle("o").get_path().transformed(MarkerStyle("o").get_transform())],
+                sizes=[h.get_markersize() ** 2 for h, _ in marks],
+                offsets=[xy for _, xy in marks],
+                offset_transform=fig.transFigure,
+                facecolors=[h.get_color() for h, _ in marks],
+                edgecolors=[h.get_color() for h, _ in marks],
+                linewidths=1.0,
+                transform=IdentityTransform(),  # marker sizes in points, as ``scatter`` sets them
+            )
+        )
+    for x, y, text in texts:
+        fig.text(x, y, text, fontsize=fontsize, va="center")
+
+
 def _scaling_figure(derived: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any], workload: str) -> plt.Figure:
     """The figure behind :func:`scaling`, kept apart so tests can read its lines and limits.
 
     Laid out by arithmetic rather than by matplotlib's constrained layout, which measures
     every tick label to place the panels: a report of many workloads draws a scaling chart
-    for each, all of one shape, and that pass was a fifth of each chart's time."""
+    for each, all of one shape, and that pass would be a fifth of each chart's time."""
     data = derived[(derived["workload"] == workload) & (derived["params"] == "")]
     modes = [m for m in MODE_STYLE if m in set(data["mode"])]
     # one panel is wider than a third of three, for two columns of interpreter names below it
@@ -274,18 +342,17 @@ def _scaling_figure(derived: pd.DataFrame, labels: dict[str, str], colors: dict[
     axes[0][0].set_ylabel("speedup (×)")
     # Every interpreter of every panel (the panel titles name the modes and their line styles)
     handles = guides + [
-        Line2D([], [], marker="o", ms=3.5, lw=1.6, color=colors.get(env), label=labels.get(env, env))
+        Line2D([], [], marker="o", ms=3.5, lw=1.6, ls="-", color=colors.get(env), label=labels.get(env, env))
         for env in _order(data_envs, labels)
     ]
     # Inches: y tick labels and the y label on the left, the title on top, x tick labels,
     # the x label and the legend (with its pad) below.
     height = fig.get_size_inches()[1]
     ncol = 2 if len(modes) == 1 else 4
-    bottom = 0.46 + _legend_height(len(handles), ncol)
+    bottom = 0.5 + _legend_height(len(handles), ncol)
     fig.subplots_adjust(left=0.56 / width, right=1 - 0.05 / width, top=1 - 0.24 / height, bottom=bottom / height)
     fig.subplots_adjust(wspace=0.14 * len(modes) / (width - 0.61 - 0.14 * (len(modes) - 1)))
-    names = [h.get_label() for h in handles]
-    fig.legend(handles, names, loc="lower center", ncol=ncol, fontsize=LEGEND_FONT, frameon=False, borderaxespad=0.3)
+    _legend_grid(fig, handles, ncol)
     return fig
 
 

@@ -124,8 +124,7 @@ def test_scaling_legend_names_every_interpreter_of_every_panel():
     data = ladder()
     data = data[~((data["env"] == "cp") & (data["mode"] == "processes"))]
     fig = charts._scaling_figure(data, LABELS, COLORS, "spin")
-    (legend,) = fig.legends
-    names = [text.get_text() for text in legend.get_texts()]
+    names = [text.get_text() for text in fig.texts]  # the legend's, the figure's only texts
     assert names[2:] == ["CPython 3.13.5", "CPython 3.13.5t"]
     assert names[0].startswith("ideal") and names[1] == "1× (no gain)"
 
@@ -137,3 +136,18 @@ def test_a_gap_in_a_line_or_its_band_breaks_it_as_a_plotted_line_would():
     assert charts._runs(x, y) == [slice(0, 1), slice(2, 5)]
     assert charts._runs(x, lo, y) == [slice(0, 1), slice(3, 5)]
     assert charts._runs(x, np.full(5, np.nan)) == []
+
+
+def test_the_scaling_legend_fits_its_figure_without_overlaps():
+    """Nine long interpreter names under a one-panel chart: every legend text inside the
+    figure, below the x label, none over another (measured by matplotlib's own renderer)."""
+    names = {"e%d" % i: "CPython 3.13.%dt (PYTHON_GIL=1)" % i for i in range(9)}
+    rows = [(env, "spin", "threads", k, 1.5, 1.4, 1.6) for env in names for k in (1, 2)]
+    fig = charts._scaling_figure(frame(rows), names, charts.env_colors(list(names)), "spin")
+    fig.canvas.draw()  # places the axis labels
+    renderer = fig.canvas.get_renderer()
+    boxes = [text.get_window_extent(renderer) for text in fig.texts]
+    assert len(boxes) == 2 + len(names)
+    assert all(b.x0 >= 0 and b.x1 <= fig.bbox.width and b.y0 >= 0 for b in boxes)
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+    assert max(b.y1 for b in boxes) < fig.axes[0].xaxis.label.get_window_extent(renderer).y0
