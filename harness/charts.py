@@ -304,6 +304,18 @@ def _legend_grid(fig: plt.Figure, handles: Sequence[Line2D], ncol: int, fontsize
         fig.text(x, y, text, fontsize=fontsize, va="center")
 
 
+def _fix_labels(fig: plt.Figure, axes: Sequence[plt.Axes]) -> None:
+    """Titles and axis labels at fixed distances from their axes, in points: placed
+    automatically, each measures the tick labels of its axis and of every axis it shares
+    them with, at every draw."""
+    width, height = (72 * size for size in fig.get_size_inches())
+    for ax in axes:
+        box = ax.get_position()
+        ax.title.set_y(1.0)
+        ax.xaxis.set_label_coords(0.5, -22 / (box.height * height))
+        ax.yaxis.set_label_coords(-26 / (box.width * width), 0.5)
+
+
 def _scaling_figure(derived: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any], workload: str) -> plt.Figure:
     """The figure behind :func:`scaling`, kept apart so tests can read its lines and limits.
 
@@ -352,6 +364,7 @@ def _scaling_figure(derived: pd.DataFrame, labels: dict[str, str], colors: dict[
     bottom = 0.5 + _legend_height(len(handles), ncol)
     fig.subplots_adjust(left=0.56 / width, right=1 - 0.05 / width, top=1 - 0.24 / height, bottom=bottom / height)
     fig.subplots_adjust(wspace=0.14 * len(modes) / (width - 0.61 - 0.14 * (len(modes) - 1)))
+    _fix_labels(fig, axes[0])
     _legend_grid(fig, handles, ncol)
     return fig
 
