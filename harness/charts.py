@@ -342,10 +342,11 @@ def _scaling_figure(derived: pd.DataFrame, labels: dict[str, str], colors: dict[
             ax.plot(ks, np.minimum(ks, cpus), color="0.6", lw=1, ls=(0, (4, 3)), label=ideal)[0],
             ax.axhline(1.0, color="0.3", lw=0.8, label="1× (no gain)"),
         ]
-        _curves(ax, [lines[mode, env] for env in envs], [colors.get(env) for env in envs], MODE_STYLE[mode][0])
-        for env in envs:
-            line = lines[mode, env]
-            _mark_speedups(ax, line["workers"], line["speedup"], line["speedup_hi"], cap, colors.get(env), stack)
+        with _autoscale_paused(ax):
+            _curves(ax, [lines[mode, env] for env in envs], [colors.get(env) for env in envs], MODE_STYLE[mode][0])
+            for env in envs:
+                line = lines[mode, env]
+                _mark_speedups(ax, line["workers"], line["speedup"], line["speedup_hi"], cap, colors.get(env), stack)
         _log2_workers(ax, sorted(set(data_workers[in_mode])))
         ax.set_title(mode, fontsize=10)
         ax.set_xlabel("workers (fixed total work)")
