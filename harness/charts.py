@@ -12,6 +12,7 @@ import functools
 import io
 import re
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 import matplotlib
@@ -24,6 +25,7 @@ import pandas as pd
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.collections import LineCollection, PathCollection, PolyCollection
 from matplotlib.colors import TwoSlopeNorm, to_rgba
+from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties, findfont
 from matplotlib.ft2font import FT2Font
 from matplotlib.lines import Line2D
@@ -82,10 +84,15 @@ def to_svg(fig: plt.Figure, salt: str) -> str:
     lay it out, then draws it again.  Here the one draw lays the figure out (the same
     constrained layout, on the same SVG renderer) and writes it: the same bytes, in
     about a quarter less time.  No ``savefig.*`` setting is in play; the charts use none."""
+    text = _print_svg(fig, salt)
+    plt.close(fig)
+    return text
+
+
+def _print_svg(fig: Figure, salt: str) -> str:
     buffer = io.StringIO()
     with plt.rc_context({"svg.hashsalt": salt, "svg.fonttype": "none"}):
         FigureCanvasSVG(fig).print_svg(buffer, metadata={"Date": None})  # reproducible bytes
-    plt.close(fig)
     text = buffer.getvalue()
     return text[text.index("<svg") :]
 
@@ -316,58 +323,105 @@ def _fix_labels(fig: plt.Figure, axes: Sequence[plt.Axes]) -> None:
         ax.yaxis.set_label_coords(-26 / (box.width * width), 0.5)
 
 
-def _scaling_figure(derived: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any], workload: str) -> plt.Figure:
-    """The figure behind :func:`scaling`, kept apart so tests can read its lines and limits.
+@dataclass(frozen=True)
+class _ScalingShape:
+    """What a scaling chart's frame is drawn from, its curves aside: a report's per-workload
+    charts mostly share one, so each process draws its frame once (``scaling``)."""
+
+    modes: tuple[str, ...]
+    ticks: tuple[tuple[int, ...], ...]  # the worker counts of each panel
+    top: int
+    cpus: int
+    legend: tuple[tuple[str, Any], ...]  # (label, colour) of every interpreter, in legend order
+
+    @classmethod
+    def of(cls, data: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any]) -> _ScalingShape:
+        modes = tuple(m for m in MODE_STYLE if m in set(data["mode"]))
+        ticks = tuple(tuple(sorted(set(data.loc[data["mode"] == m, "workers"]))) for m in modes)
+        legend = tuple((labels.get(env, env), colors.get(env)) for env in _order(data["env"], labels))
+        return cls(modes, ticks, int(data["workers"].max()), cpus_of(data), legend)
+
+    @property
+    def cap(self) -> float:
+        return speedup_cap(self.top, self.cpus)
+
+
+def _scaling_frame(shape: _ScalingShape) -> Figure:
+    """A scaling chart without its curves: a panel per mode with its ideal and 1× lines,
+    ticks, titles and labels, and the legend of every interpreter.
 
     Laid out by arithmetic rather than by matplotlib's constrained layout, which measures
     every tick label to place the panels: a report of many workloads draws a scaling chart
     for each, all of one shape, and that pass would be a fifth of each chart's time."""
-    data = derived[(derived["workload"] == workload) & (derived["params"] == "")]
-    modes = [m for m in MODE_STYLE if m in set(data["mode"])]
     # one panel is wider than a third of three, for two columns of interpreter names below it
-    width = 3.9 * len(modes) if len(modes) > 1 else 5.2
-    fig, axes = plt.subplots(1, len(modes), figsize=(width, 3.9), squeeze=False, sharey=True)
-    top, cpus = int(data["workers"].max()), cpus_of(data)
-    cap = speedup_cap(top, cpus)
+    width, height = (3.9 * len(shape.modes) if len(shape.modes) > 1 else 5.2), 3.9
+    fig = Figure(figsize=(width, height))
+    axes = fig.subplots(1, len(shape.modes), squeeze=False, sharey=True)[0]
     # Sampled densely: on the log-k axis a straight segment would not be the line y = k.
-    ks = np.union1d(np.geomspace(1, top, 64), [cpus] if 1 < cpus < top else [])
-    lines = _lines(data, ["mode", "env"], "workers", ["speedup", "speedup_lo", "speedup_hi"])
-    data_modes, data_envs, data_workers = (data[c].to_numpy() for c in ("mode", "env", "workers"))
-    for ax, mode in zip(axes[0], modes):
-        in_mode = data_modes == mode
-        stack: dict[float, int] = {}
-        envs = _order(data_envs[in_mode], labels)
-        ideal = "ideal (min(k, %d CPUs))" % cpus
+    ks = np.union1d(np.geomspace(1, shape.top, 64), [shape.cpus] if 1 < shape.cpus < shape.top else [])
+    guides: list[Line2D] = []
+    for ax, mode, ticks in zip(axes, shape.modes, shape.ticks):
+        ideal = "ideal (min(k, %d CPUs))" % shape.cpus
         guides = [
-            ax.plot(ks, np.minimum(ks, cpus), color="0.6", lw=1, ls=(0, (4, 3)), label=ideal)[0],
+            ax.plot(ks, np.minimum(ks, shape.cpus), color="0.6", lw=1, ls=(0, (4, 3)), label=ideal)[0],
             ax.axhline(1.0, color="0.3", lw=0.8, label="1× (no gain)"),
         ]
+        _log2_workers(ax, ticks)
+        ax.set_title(mode, fontsize=10)
+        ax.set_xlabel("workers (fixed total work)")
+        ax.set_ylim(0, shape.cap)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("speedup (×)")
+    # Every interpreter of every panel (the panel titles name the modes and their line styles)
+    handles = guides + [
+        Line2D([], [], marker="o", ms=3.5, lw=1.6, ls="-", color=color, label=label) for label, color in shape.legend
+    ]
+    # Inches: y tick labels and the y label on the left, the title on top, x tick labels,
+    # the x label and the legend (with its pad) below.
+    ncol = 2 if len(shape.modes) == 1 else 4
+    bottom = 0.5 + _legend_height(len(handles), ncol)
+    fig.subplots_adjust(left=0.56 / width, right=1 - 0.05 / width, top=1 - 0.24 / height, bottom=bottom / height)
+    fig.subplots_adjust(wspace=0.14 * len(shape.modes) / (width - 0.61 - 0.14 * (len(shape.modes) - 1)))
+    _fix_labels(fig, axes)
+    _legend_grid(fig, handles, ncol)
+    return fig
+
+
+def _scaling_curves(
+    fig: Figure, shape: _ScalingShape, data: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any]
+) -> list[Any]:
+    """Draw ``data``'s curves on ``fig``, a frame of ``shape``: a line, markers and a 95%
+    band per interpreter and mode, carets for what runs off the top.  Returns what it added."""
+    before = {ax: set(ax.get_children()) for ax in fig.axes}
+    lines = _lines(data, ["mode", "env"], "workers", ["speedup", "speedup_lo", "speedup_hi"])
+    data_modes, data_envs = data["mode"].to_numpy(), data["env"].to_numpy()
+    for ax, mode in zip(fig.axes, shape.modes):
+        envs = _order(data_envs[data_modes == mode], labels)
+        stack: dict[float, int] = {}
         with _autoscale_paused(ax):
             _curves(ax, [lines[mode, env] for env in envs], [colors.get(env) for env in envs], MODE_STYLE[mode][0])
             for env in envs:
                 line = lines[mode, env]
-                _mark_speedups(ax, line["workers"], line["speedup"], line["speedup_hi"], cap, colors.get(env), stack)
-        _log2_workers(ax, sorted(set(data_workers[in_mode])))
-        ax.set_title(mode, fontsize=10)
-        ax.set_xlabel("workers (fixed total work)")
-        ax.set_ylim(0, cap)
-        ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("speedup (×)")
-    # Every interpreter of every panel (the panel titles name the modes and their line styles)
-    handles = guides + [
-        Line2D([], [], marker="o", ms=3.5, lw=1.6, ls="-", color=colors.get(env), label=labels.get(env, env))
-        for env in _order(data_envs, labels)
-    ]
-    # Inches: y tick labels and the y label on the left, the title on top, x tick labels,
-    # the x label and the legend (with its pad) below.
-    height = fig.get_size_inches()[1]
-    ncol = 2 if len(modes) == 1 else 4
-    bottom = 0.5 + _legend_height(len(handles), ncol)
-    fig.subplots_adjust(left=0.56 / width, right=1 - 0.05 / width, top=1 - 0.24 / height, bottom=bottom / height)
-    fig.subplots_adjust(wspace=0.14 * len(modes) / (width - 0.61 - 0.14 * (len(modes) - 1)))
-    _fix_labels(fig, axes[0])
-    _legend_grid(fig, handles, ncol)
+                _mark_speedups(
+                    ax, line["workers"], line["speedup"], line["speedup_hi"], shape.cap, colors.get(env), stack
+                )
+    return [a for ax in fig.axes for a in ax.get_children() if a not in before[ax]]
+
+
+def _scaling_data(derived: pd.DataFrame, workload: str) -> pd.DataFrame:
+    return derived[(derived["workload"] == workload) & (derived["params"] == "")]
+
+
+def _scaling_figure(derived: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any], workload: str) -> Figure:
+    """The figure behind :func:`scaling`, kept apart so tests can read its lines and limits."""
+    data = _scaling_data(derived, workload)
+    shape = _ScalingShape.of(data, labels, colors)
+    fig = _scaling_frame(shape)
+    _scaling_curves(fig, shape, data, labels, colors)
     return fig
+
+
+_FRAMES: dict[_ScalingShape, Figure] = {}  # this process's scaling frames, reused chart after chart
 
 
 @_gc_paused
@@ -375,8 +429,24 @@ def scaling(derived: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any
     """(1) Speedup T(baseline)/T(mode, k) against k (``analysis.derive``'s baseline): a
     panel per mode, a line per interpreter, 95% CI bands, the ideal line min(k, CPUs) and
     the 1x line; the y axis ends a little above the ideal, with carets marking what runs
-    off it."""
-    return to_svg(_scaling_figure(derived, labels, colors, workload), "scaling-" + workload)
+    off it.
+
+    The frame (panels, ticks, labels, legend) is drawn once per shape and process, and
+    each chart draws its curves on it, prints it and takes them off again: the same SVG as
+    a frame of its own (``tests/unit/test_charts.py`` checks), in half the time."""
+    data = _scaling_data(derived, workload)
+    shape = _ScalingShape.of(data, labels, colors)
+    if shape not in _FRAMES:
+        if len(_FRAMES) >= 4:
+            _FRAMES.clear()
+        _FRAMES[shape] = _scaling_frame(shape)
+    fig = _FRAMES[shape]
+    curves = _scaling_curves(fig, shape, data, labels, colors)
+    try:
+        return _print_svg(fig, "scaling-" + workload)
+    finally:
+        for artist in curves:
+            artist.remove()
 
 
 def _around_gil_figure(

@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.container import BarContainer
 from matplotlib.lines import Line2D
 
@@ -144,10 +145,22 @@ def test_the_scaling_legend_fits_its_figure_without_overlaps():
     names = {"e%d" % i: "CPython 3.13.%dt (PYTHON_GIL=1)" % i for i in range(9)}
     rows = [(env, "spin", "threads", k, 1.5, 1.4, 1.6) for env in names for k in (1, 2)]
     fig = charts._scaling_figure(frame(rows), names, charts.env_colors(list(names)), "spin")
-    fig.canvas.draw()  # places the axis labels
-    renderer = fig.canvas.get_renderer()
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()  # places the axis labels
+    renderer = canvas.get_renderer()
     boxes = [text.get_window_extent(renderer) for text in fig.texts]
     assert len(boxes) == 2 + len(names)
     assert all(b.x0 >= 0 and b.x1 <= fig.bbox.width and b.y0 >= 0 for b in boxes)
     assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
     assert max(b.y1 for b in boxes) < fig.axes[0].xaxis.label.get_window_extent(renderer).y0
+
+
+def test_a_scaling_chart_drawn_on_a_reused_frame_is_the_chart_drawn_alone():
+    """``scaling`` draws each chart's curves on a frame it keeps per shape, then takes them
+    off: a chart with carets, one without, and the first again give the bytes of a figure
+    of their own."""
+    charts._FRAMES.clear()
+    wild, calm = ladder(hi_at_4=53), ladder()
+    alone = [charts.to_svg(charts._scaling_figure(d, LABELS, COLORS, "spin"), "scaling-spin") for d in (wild, calm)]
+    assert [charts.scaling(d, LABELS, COLORS, "spin") for d in (wild, calm, wild)] == [*alone, alone[0]]
+    assert len(charts._FRAMES) == 1
