@@ -16,6 +16,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from harness._frames import records
 from harness.analysis._checks import gate
 from harness.analysis._pairs import partner_envs
 from harness.analysis._ratios import KEY, PerRound, ratio_columns
@@ -101,7 +102,7 @@ def derive(benchmarks: pd.DataFrame, envs: pd.DataFrame, capacity: CapacityByRou
     ]
     rows, speed, net, earned = [], [], [], []
     parallel = benchmarks[benchmarks["mode"] != "serial"].drop(index=ones.index)
-    for row in parallel[columns].to_dict("records"):
+    for row in records(parallel[columns]):
         key = tuple(row[k] for k in KEY)
         if serial.get(key) is None:
             continue  # latency workloads have no serial baseline
@@ -164,7 +165,7 @@ def one_worker(benchmarks: pd.DataFrame) -> pd.DataFrame:
     """
     serial = _by_key(benchmarks[benchmarks["mode"] == "serial"])
     rows, pairs = [], []
-    for row in _one_worker_rows(benchmarks).to_dict("records"):
+    for row in records(_one_worker_rows(benchmarks)):
         key = tuple(row[k] for k in KEY)
         own = row.get("serial_in_process")
         own = own if isinstance(own, dict) else {}  # NaN where a frame mixes in older runs

@@ -7,7 +7,10 @@ from typing import Any
 
 import pandas as pd
 
+from harness._frames import records
 from harness.page import Estimate, Paragraph, Text
+
+__all__ = ["est", "fmt", "p", "records", "said", "value", "versus"]
 
 
 def value(number: Any) -> float | None:
@@ -32,14 +35,6 @@ def est(row: dict[str, Any], prefix: str, **kw: Any) -> Estimate:
         bool(row[prefix + "_significant"]),
         **kw,
     )
-
-
-def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as dicts, built column-wise: ``iterrows`` is far too slow for 10,000 rows."""
-    if frame.empty:
-        return []
-    columns = {c: frame[c].tolist() for c in frame.columns}
-    return [dict(zip(columns, values)) for values in zip(*columns.values())]
 
 
 def versus(labels: dict[str, str], env: str, matched: bool) -> str:
