@@ -424,6 +424,11 @@ def _scaling_figure(derived: pd.DataFrame, labels: dict[str, str], colors: dict[
 _FRAMES: dict[_ScalingShape, Figure] = {}  # this process's scaling frames, reused chart after chart
 
 
+def clear_frames() -> None:
+    """Forget the scaling frames this process keeps (see ``scaling``)."""
+    _FRAMES.clear()
+
+
 @_gc_paused
 def scaling(derived: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any], workload: str) -> str:
     """(1) Speedup T(baseline)/T(mode, k) against k (``analysis.derive``'s baseline): a
@@ -438,7 +443,7 @@ def scaling(derived: pd.DataFrame, labels: dict[str, str], colors: dict[str, Any
     shape = _ScalingShape.of(data, labels, colors)
     if shape not in _FRAMES:
         if len(_FRAMES) >= 4:
-            _FRAMES.clear()
+            clear_frames()
         _FRAMES[shape] = _scaling_frame(shape)
     fig = _FRAMES[shape]
     curves = _scaling_curves(fig, shape, data, labels, colors)

@@ -18,6 +18,7 @@ worker, and never forks a process that runs threads.
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import pickle
 import subprocess
@@ -141,23 +142,20 @@ class Drawer:
                 self._svgs[drawing.name] = svg
 
     def close(self) -> None:
+        """Stop feeding the workers and let them go: each ends at the end of its input.
+        Their exit (an interpreter's shutdown, a fifth of a second) is waited for in a
+        thread of its own, so the page is not."""
         with self._lock:
             self._closed = True
             self._queue.clear()
             self._lock.notify_all()
-        for process in self._processes:
-            if process.stdin is not None:
-                process.stdin.close()
-        for process in self._processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            if process.stdout is not None:
-                process.stdout.close()
         for feeder in self._feeders:
             feeder.join()
+        for process in self._processes:
+            if process.stdin is not None:
+                with contextlib.suppress(OSError):  # a worker that died leaves a broken pipe
+                    process.stdin.close()
+            threading.Thread(target=_reap, args=(process,), daemon=True).start()
         self._processes, self._feeders = [], []
 
     def __enter__(self) -> Drawer:
@@ -165,6 +163,17 @@ class Drawer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _reap(process: subprocess.Popen[bytes]) -> None:
+    """Wait for a worker told to end, killing it if it does not within a minute."""
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
 
 
 def serve(requests: IO[bytes], replies: IO[bytes]) -> None:

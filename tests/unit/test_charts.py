@@ -159,7 +159,7 @@ def test_a_scaling_chart_drawn_on_a_reused_frame_is_the_chart_drawn_alone():
     """``scaling`` draws each chart's curves on a frame it keeps per shape, then takes them
     off: a chart with carets, one without, and the first again give the bytes of a figure
     of their own."""
-    charts._FRAMES.clear()
+    charts.clear_frames()
     wild, calm = ladder(hi_at_4=53), ladder()
     alone = [charts.to_svg(charts._scaling_figure(d, LABELS, COLORS, "spin"), "scaling-spin") for d in (wild, calm)]
     assert [charts.scaling(d, LABELS, COLORS, "spin") for d in (wild, calm, wild)] == [*alone, alone[0]]
