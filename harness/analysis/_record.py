@@ -48,76 +48,36 @@ class Analysis:
         env, name, other_env, other_name, value, hw (relative half-width), n (rounds
         behind it)."""
         parts = []
-        d = self.derived
+        d, w = self.derived, self.one_worker
         if not d.empty:
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "kind": "speedup",
-                        "run_id": d["run_id"],
-                        "env": d["env"],
-                        "name": d["name"],
-                        "other_env": d["env"],
-                        "other_name": d["baseline_name"],
-                        "value": d["speedup"],
-                        "hw": d["speedup_hw"],
-                        "n": d["speedup_n"],
-                    }
-                )
-            )
+            parts.append(_headline_rows("speedup", d, "env", "baseline_name", "speedup"))
             netted = d[d["net_baseline_env"] != d["env"]]
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "kind": "net speedup",
-                        "run_id": netted["run_id"],
-                        "env": netted["env"],
-                        "name": netted["name"],
-                        "other_env": netted["net_baseline_env"],
-                        "other_name": netted["serial_name"],
-                        "value": netted["net_speedup"],
-                        "hw": netted["net_speedup_hw"],
-                        "n": netted["net_speedup_n"],
-                    }
-                )
-            )
-        w = self.one_worker
+            parts.append(_headline_rows("net speedup", netted, "net_baseline_env", "serial_name", "net_speedup"))
         if not w.empty:
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "kind": "one worker",
-                        "run_id": w["run_id"],
-                        "env": w["env"],
-                        "name": w["name"],
-                        "other_env": w["env"],
-                        "other_name": w["baseline_bench"],
-                        "value": w["vs_serial"],
-                        "hw": w["vs_serial_hw"],
-                        "n": w["vs_serial_n"],
-                    }
-                )
-            )
+            parts.append(_headline_rows("one worker", w, "env", "baseline_bench", "vs_serial"))
         for o in (self.overheads, self.pyperformance):
-            if o.empty:
-                continue
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "kind": o["kind"] + " overhead",
-                        "run_id": o["run_id"],
-                        "env": o["env"],
-                        "name": o["name"],
-                        "other_env": o["baseline_env"],
-                        "other_name": o["name"],
-                        "value": o["overhead"],
-                        "hw": o["overhead_hw"],
-                        "n": o["overhead_n"],
-                    }
-                )
-            )
+            if not o.empty:
+                parts.append(_headline_rows(o["kind"] + " overhead", o, "baseline_env", "name", "overhead"))
         columns = ["kind", "run_id", "env", "name", "other_env", "other_name", "value", "hw", "n"]
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+
+def _headline_rows(kind: Any, frame: pd.DataFrame, other_env: str, other_name: str, prefix: str) -> pd.DataFrame:
+    """``frame``'s ``prefix`` ratios as rows of ``Analysis.headline``: what they compare
+    (``env``/``name`` against the ``other_env``/``other_name`` columns) and their precision."""
+    return pd.DataFrame(
+        {
+            "kind": kind,
+            "run_id": frame["run_id"],
+            "env": frame["env"],
+            "name": frame["name"],
+            "other_env": frame[other_env],
+            "other_name": frame[other_name],
+            "value": frame[prefix],
+            "hw": frame[prefix + "_hw"],
+            "n": frame[prefix + "_n"],
+        }
+    )
 
 
 def analyse(benchmarks: pd.DataFrame, envs: pd.DataFrame, capacity: CapacityByRound | None = None) -> Analysis:
