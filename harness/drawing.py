@@ -9,9 +9,9 @@ rest of the page meanwhile, then draws the charts no worker has taken, from the 
 back.  Each chart is a function of its arguments (``harness.charts``), so its SVG is the
 same whichever process draws it.
 
-A worker is ``python -m harness.drawing``: a fresh interpreter that imports the charts
-and nothing else, reading pickled ``Drawing`` objects on stdin and writing their SVG on
-stdout.  Not a ``multiprocessing`` pool: that re-imports the caller's main script in every
+A worker is a fresh interpreter (``WORKER``, or ``python -m harness.drawing``) that
+imports the charts and nothing else, reading pickled ``Drawing`` objects on stdin and
+writing their SVG on stdout.  Not a ``multiprocessing`` pool: that re-imports the caller's main script in every
 worker, and never forks a process that runs threads.
 """
 
@@ -80,12 +80,8 @@ class Drawer:
             self._start()
 
     def _start(self) -> None:
-        root = str(Path(__file__).resolve().parents[1])  # where this ``harness`` is imported from
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
         for _ in range(self.workers):
-            process = subprocess.Popen(
-                [sys.executable, "-m", "harness.drawing"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
-            )
+            process = subprocess.Popen(WORKER, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
             self._processes.append(process)
             feeder = threading.Thread(target=self._feed, args=(process,), daemon=True)
             feeder.start()
@@ -196,8 +192,21 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
         replies.flush()
 
 
-if __name__ == "__main__":
-    # stdout carries the replies alone: anything a chart prints goes to stderr
+def worker() -> None:
+    """A worker process's main: replies on stdout, and anything a chart prints goes to stderr."""
     channel = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     serve(sys.stdin.buffer, channel)
+
+
+# The worker's command line: this interpreter, finding ``harness`` as this process does
+# (same environment, same working directory), else where this one was imported from;
+# appended to the path, never ahead of the standard library.
+WORKER = [
+    sys.executable,
+    "-c",
+    "import sys; sys.path.append(%r); from harness.drawing import worker; worker()" % str(Path(__file__).parents[1]),
+]
+
+if __name__ == "__main__":
+    worker()
