@@ -50,7 +50,7 @@ def forced_gil_envs(envs: pd.DataFrame) -> dict[tuple[str, str], str]:
     if envs.empty:
         return out
     ft = envs[envs["free_threaded_build"]]
-    forced = ft["python_gil_env"].map(gil_forced)
+    forced = ft["python_gil_env"].map(gil_forced).astype(bool)
     for _, row in ft[forced].iterrows():
         plain = ft[(ft["run_id"] == row["run_id"]) & ~forced & (ft["version"] == row["version"])]
         if not plain.empty:

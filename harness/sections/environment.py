@@ -67,7 +67,7 @@ def build(ctx: Context) -> list[Section]:
 def gil_flags(ctx: Context) -> list[str]:
     """A warning per free-threaded env where an imported extension switched the GIL back on."""
     b = ctx.report.data.benchmarks
-    flagged = b[b["free_threaded_build"] & b["gil_enabled"] & ~b["python_gil_env"].map(gil_forced)]
+    flagged = b[b["free_threaded_build"] & b["gil_enabled"] & ~b["python_gil_env"].map(gil_forced).astype(bool)]
     return [
         "Warning: on %s, %d benchmark(s) ran with the GIL enabled although the build is free-threaded and "
         "PYTHON_GIL is not set (%s): an imported extension switched it back on."

@@ -150,7 +150,7 @@ def net(ctx: Context) -> list[str]:
         return []
     rows = rows[
         rows["free_threaded_build"]
-        & ~rows["python_gil_env"].map(gil_forced)
+        & ~rows["python_gil_env"].map(gil_forced).astype(bool)  # an empty string column maps to strings
         & rows["net_speedup"].notna()
         & (rows["net_baseline_env"] != rows["env"])
     ]
