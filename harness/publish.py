@@ -1,7 +1,7 @@
 """Publish: results folders -> pages of the docs site, and the index of every published run.
 
 ``docs/results/<run-id>/``      the charts (``<name>.svg``), ``summary.csv``, ``derived.csv``,
-                                ``view.json`` (``views.Page``: what the run's page shows)
+                                ``view.json`` (``page.Page``: what the run's page shows)
 ``docs/results/<run-id>/raw/``  the run's own files: ``<env>.json.gz`` (the pyperf file, gzipped),
                                 ``<env>.status.json``, ``<env>.timeline.json``, ``run.json``;
                                 ``collect.load_runs`` and ``pyperf`` read this folder as it is
@@ -30,7 +30,7 @@ from typing import Any, Iterable, Optional
 
 import pyperf
 
-from harness import collect, model, views
+from harness import collect, model, page, sections
 from workloads import host
 from workloads.host import UserError
 
@@ -128,11 +128,12 @@ def write_view(built: model.Report, run_dir: Path) -> None:
     """Everything of a run's page but its raw files: the charts, the CSV files and
     ``view.json``, which the ``gilbench-run`` directive renders, as the HTML report does."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    for chart in built.charts:
-        (run_dir / (chart_file(chart.name) + ".svg")).write_text(chart.svg, encoding="utf-8")
-    collect.summary_frame(built.data.benchmarks).to_csv(run_dir / "summary.csv", index=False)
+    view = sections.build(built)
+    for name, svg in view.svgs.items():
+        (run_dir / (chart_file(name) + ".svg")).write_text(svg, encoding="utf-8")
+    built.summary.to_csv(run_dir / "summary.csv", index=False)
     model.derived_csv(built).to_csv(run_dir / "derived.csv", index=False)
-    (run_dir / VIEW).write_text(views.to_json(views.build_view(built)), encoding="utf-8")
+    (run_dir / VIEW).write_text(page.to_json(view.page), encoding="utf-8")
 
 
 def _raw_name(path: Path) -> Optional[str]:

@@ -1,8 +1,8 @@
-"""Render: a report's view -> one self-contained HTML file.
+"""Render: a report's page -> one self-contained HTML file.
 
 Charts are inlined SVG and the stylesheet is inlined, so the file works from
-``file://`` and offline.  What the page shows is ``views.build_view``'s, built from the
-content ``harness.model`` holds; this module only lays it out.  Jinja2 autoescaping is
+``file://`` and offline.  What the page shows is ``harness.sections``' page, built from
+the content ``harness.model`` holds; this module only lays it out.  Jinja2 autoescaping is
 on and tables are built with markupsafe's ``escape``: every string that came from a
 results file (hostnames, metadata, error text) is escaped.
 """
@@ -14,37 +14,38 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup, escape
 
-from harness import views
+from harness import sections
 from harness.model import Report
+from harness.page import Cell, Code, Estimate, Link, Number, Paragraph, Table, Text
 
 TEMPLATES = Path(__file__).parent / "templates"
 
 
-def _cell_classes(cell: views.Cell) -> str:
+def _cell_classes(cell: Cell) -> str:
     """The ``report.css`` classes of a cell: ``num`` right-aligns figures, ``ns`` greys
     what is not significant, ``problem`` marks a gated ratio, ``bad`` a failure."""
-    if isinstance(cell, views.Estimate):
+    if isinstance(cell, Estimate):
         if cell.brief and cell.problem:
             return "num problem"
         return "num ns" if cell.brief and cell.significant is False else "num"
-    if isinstance(cell, views.Number):
+    if isinstance(cell, Number):
         return "num"
-    if isinstance(cell, views.Text) and cell.tone:
+    if isinstance(cell, Text) and cell.tone:
         return "ns" if cell.tone == "muted" else cell.tone
     return ""
 
 
-def _inline(cell: views.Cell) -> str:
+def _inline(cell: Cell) -> str:
     """One cell's content as HTML; every string is escaped, so nothing from a results
     file can become markup."""
-    if isinstance(cell, views.Code):
+    if isinstance(cell, Code):
         return ('<pre class="reason">%s</pre>' if cell.block else "<code>%s</code>") % escape(cell.text)
-    if isinstance(cell, views.Link):
+    if isinstance(cell, Link):
         return '<a href="%s">%s</a>' % (escape(cell.href), escape(cell.text))
     return str(escape(cell.text))
 
 
-def _td(cell: views.Cell) -> str:
+def _td(cell: Cell) -> str:
     classes, detail = _cell_classes(cell), getattr(cell, "detail", "")
     return "<td%s%s>%s</td>" % (
         ' class="%s"' % classes if classes else "",
@@ -53,7 +54,7 @@ def _td(cell: views.Cell) -> str:
     )
 
 
-def table_html(table: views.Table) -> Markup:
+def table_html(table: Table) -> Markup:
     """A table built in Python rather than by Jinja: a report of 10,000 benchmarks has
     some 200,000 cells, and a template call per cell would dominate rendering."""
     head = "".join("<th>%s</th>" % escape(c) for c in table.columns)
@@ -67,7 +68,7 @@ def table_html(table: views.Table) -> Markup:
     )
 
 
-def paragraph_html(paragraph: views.Paragraph) -> Markup:
+def paragraph_html(paragraph: Paragraph) -> Markup:
     """A paragraph's inline cells, escaped; a bad verdict keeps its colour."""
     return Markup(
         "".join(
@@ -77,10 +78,8 @@ def paragraph_html(paragraph: views.Paragraph) -> Markup:
     )
 
 
-def render(report: Report, page: views.Page | None = None) -> str:
-    """The HTML report: ``page`` (by default ``views.build_view(report)``) through
-    ``report.html``, with the charts' SVG inlined."""
-    page = page or views.build_view(report)
+def render(view: sections.View) -> str:
+    """The HTML report: ``view``'s page through ``report.html``, with its charts' SVG inlined."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         autoescape=True,
@@ -91,8 +90,8 @@ def render(report: Report, page: views.Page | None = None) -> str:
     env.filters["table"] = table_html
     env.filters["paragraph"] = paragraph_html
     return env.get_template("report.html").render(
-        page=page,
-        svgs={c.name: Markup(c.svg) for c in report.charts},  # matplotlib escaped its text
+        page=view.page,
+        svgs={name: Markup(svg) for name, svg in view.svgs.items()},  # matplotlib escaped its text
         stylesheet=Markup((TEMPLATES / "report.css").read_text()),
     )
 
@@ -101,5 +100,5 @@ def write(report: Report, out_dir: Path) -> Path:
     """Write ``out_dir/index.html`` and return its path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "index.html"
-    path.write_text(render(report), encoding="utf-8")
+    path.write_text(render(sections.build(report)), encoding="utf-8")
     return path

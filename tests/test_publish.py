@@ -10,7 +10,8 @@ import shutil
 import pytest
 from helpers import HOSTILE, ROOT, assert_one_line_error, run_module
 
-from harness import collect, publish, views
+from harness import collect, publish
+from harness.page import from_json
 
 OLDER, NEWER = "20260101T000000Z-test00", "20260102T000000Z-test01"
 
@@ -55,7 +56,7 @@ def test_run_page_renders_the_runs_view_with_every_chart(published_docs):
     run_dir = published_docs / "results" / OLDER
     page = (published_docs / "results" / (OLDER + ".md")).read_text()
     assert "```{gilbench-run} %s\n```" % OLDER in page
-    view = views.from_json((run_dir / publish.VIEW).read_text())
+    view = from_json((run_dir / publish.VIEW).read_text())
     charts = sorted(p.name for p in run_dir.glob("*.svg"))
     assert "scaling-countdown.svg" in charts
     shown = [c for s in view.sections for sub in (s, *s.subsections) for c in sub.charts]
@@ -74,7 +75,7 @@ def test_strings_from_results_are_escaped_markdown_or_view_text(published_docs):
         text = (published_docs / "results" / name).read_text()
         assert HOSTILE not in text and "<script>" not in text
     assert "\\<script\\>alert\\(1\\)\\<\\/script\\>" in (published_docs / "results" / "index.md").read_text()
-    view = views.from_json((published_docs / "results" / OLDER / publish.VIEW).read_text())
+    view = from_json((published_docs / "results" / OLDER / publish.VIEW).read_text())
     assert HOSTILE in view.meta[0].parts[0].text
 
 

@@ -67,15 +67,16 @@ def test_no_gated_ratio_is_published_as_a_result(run):
     two one-worker ratios whose intervals exclude 1 (about three of its 66 are expected to
     at 95%); its one-worker points wander 0.79–1.16× at that width."""
     data, result = run
-    from harness import findings
+    from harness import model, sections
+    from harness.sections.numbers import at_k
 
     gated = result.derived[result.derived["problem"] != ""]
-    writer = findings._Writer(data.benchmarks, result, {})
+    ctx = sections.Context(model.build(data, result))
     for _, row in gated.iterrows():
-        quoted = writer.at(row["workload"], row["mode"])
+        quoted = at_k.quotable(ctx, row["workload"], row["mode"])
         assert row["name"] not in set(quoted["name"][quoted["env"] == row["env"]]), row["name"]
     problems = len(gated) + int((result.one_worker["problem"] != "").sum())
-    assert any("failed a sanity gate" in s for s in findings.findings(data.benchmarks, result, {})) == (problems > 0)
+    assert any("failed a sanity gate" in s for s in sections.sentences(ctx)) == (problems > 0)
 
 
 def test_gil_builds_cpu_threads_stay_near_1x(run):

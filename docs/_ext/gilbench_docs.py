@@ -6,7 +6,7 @@
 ``latest-chart``     the charts of the newest published run whose names match a glob
                      pattern, so the guide shows real numbers as soon as a run is published
                      and still builds, with a note in place of a figure that run lacks.
-``gilbench-run``     a published run's page: its ``view.json`` (``harness.views.Page``,
+``gilbench-run``     a published run's page: its ``view.json`` (``harness.page.Page``,
                      the view the HTML report renders too) as sections, tables and
                      figures, then links to the run's files.
 """
@@ -124,11 +124,11 @@ class LatestChart(SphinxDirective):
 
 def _inline(cell: Any, docname: str) -> nodes.Node:
     """A view cell as an inline node: text stays text; a link is a download of the run's file."""
-    from harness import views
+    from harness.page import Code, Link
 
-    if isinstance(cell, views.Code):
+    if isinstance(cell, Code):
         return nodes.literal(text=cell.text)
-    if isinstance(cell, views.Link):
+    if isinstance(cell, Link):
         return addnodes.download_reference(
             "", "", nodes.literal(text=cell.text), reftarget=cell.href, refdoc=docname, refexplicit=True
         )
@@ -138,9 +138,9 @@ def _inline(cell: Any, docname: str) -> nodes.Node:
 
 def _cell(cell: Any, docname: str) -> nodes.Node:
     """A table cell: an error message keeps its lines, anything else is one paragraph."""
-    from harness import views
+    from harness.page import Code
 
-    if isinstance(cell, views.Code) and cell.block:
+    if isinstance(cell, Code) and cell.block:
         return nodes.literal_block(text=cell.text)
     return nodes.paragraph("", "", _inline(cell, docname))
 
@@ -152,21 +152,22 @@ class GilbenchRun(SphinxDirective):
     required_arguments = 1
 
     def run(self) -> list[nodes.Node]:
-        from harness import collect, publish, views
+        from harness import collect, publish
+        from harness.page import Link, Paragraph, Section, from_json
 
         run_id = self.arguments[0]
         run_dir = Path(self.env.srcdir) / publish.RESULTS / run_id
         view = run_dir / publish.VIEW
         self.env.note_dependency(str(view))
-        page = views.from_json(view.read_text(encoding="utf-8"))
+        page = from_json(view.read_text(encoding="utf-8"))
         out: list[nodes.Node] = [self._paragraph(p) for p in page.meta]
         out += [self._section(s, run_id) for s in page.sections]
         raw = run_dir / publish.RAW
         files = ["summary.csv", "derived.csv"] + [
             "%s/%s" % (publish.RAW, p.relative_to(raw)) for p in collect.run_files(raw)
         ]
-        links = [views.Paragraph([views.Link(f, "%s/%s" % (run_id, f))]) for f in files]
-        out.append(self._section(views.Section("data", "Data", items=links), run_id))
+        links = [Paragraph([Link(f, "%s/%s" % (run_id, f))]) for f in files]
+        out.append(self._section(Section("data", "Data", items=links), run_id))
         return out
 
     def _paragraph(self, paragraph: Any) -> nodes.paragraph:

@@ -15,7 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness import analysis, findings
+from harness import analysis, collect, model, sections
+from harness.sections import pyperformance
+from harness.sections.numbers import objects
 
 RUN = "20260101T000000Z-test00"
 ROUNDS = 6
@@ -130,6 +132,12 @@ def synthetic_run() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def result() -> analysis.Analysis:
     return analysis.analyse(synthetic_run(), env_frame())
+
+
+def context(frame: pd.DataFrame, result: analysis.Analysis, labels: dict[str, str]) -> sections.Context:
+    """What the sections see of a synthetic run: its analysis, under ``labels``."""
+    data = collect.RunData(frame, pd.DataFrame(), env_frame())
+    return sections.Context(model.Report(data, result, labels, pd.DataFrame(), ""))
 
 
 def row(frame: pd.DataFrame, **where: object) -> pd.Series:
@@ -250,7 +258,7 @@ def test_aa_calibration_pairs_each_env_with_its_twin():
 
 
 def test_findings_pick_workloads_by_role_and_never_quote_a_gated_ratio(result):
-    sentences = findings.findings(synthetic_run(), result, {e: e for e in ENVS})
+    sentences = sections.sentences(context(synthetic_run(), result, {e: e for e in ENVS}))
     text = "\n".join(sentences)
     assert "countdown" in text  # found by its role, not by its name
     assert "2.60" not in text and "spin" not in text.split("failed a sanity gate")[0]
@@ -412,14 +420,14 @@ def test_memory_that_could_not_be_measured_is_named_per_env_never_a_zero():
     ft = row(geo, kind="free-threading", env="bench-py313t")
     assert math.isnan(ft["memory"]) and ft["memory_benchmarks"] == 0 and ft["memory_verdict"] == ""
     assert analysis.memory_unmeasured(frame) == ["bench-py313t"]
-    sentence = [f for f in findings._Writer(frame, analysis.analyse(frame, env_frame()), {}).pyperformance()]
+    sentence = pyperformance.sentences(context(frame, analysis.analyse(frame, env_frame()), {}))
     assert len(sentence) == 1 and "peak memory could not be measured" in sentence[0]
 
 
 def test_the_findings_sentence_quotes_the_geomeans_and_the_verdicts():
     frame = pyperformance_run()
     result = analysis.analyse(frame, env_frame())
-    (sentence,) = findings._Writer(frame, result, {"bench-py313t": "3.13.5t", "bench-py313": "3.13.5"}).pyperformance()
+    (sentence,) = pyperformance.sentences(context(frame, result, {"bench-py313t": "3.13.5t", "bench-py313": "3.13.5"}))
     assert sentence.startswith("On 2 pyperformance benchmarks, 3.13.5t takes 1.12× (95% CI ")
     assert "within PEP 779's bar of 15% more" in sentence and "1.10× (95% CI 1.10–1.10) its peak memory" in sentence
 
@@ -447,5 +455,5 @@ def test_bytes_per_object_is_a_mean_over_rounds_and_the_free_threaded_build_is_p
     assert ft["vs_default"] == pytest.approx(math.exp(ratios.mean())) and ft["vs_default_n"] == 4
     assert set(got["env"]) == {"bench-py313", "bench-py313t"}
     assert analysis.object_memory_unmeasured(frame) == ["bench-py313t-gil"]
-    (sentence,) = findings._Writer(frame, analysis.analyse(frame, env_frame()), {}).objects()
+    (sentence,) = objects.sentences(context(frame, analysis.analyse(frame, env_frame()), {}))
     assert "hold_lists 120 B vs 96 B, 1.25× (95% CI" in sentence

@@ -5,8 +5,10 @@ the axes (which would flatten every honest curve)."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.container import BarContainer
 from matplotlib.lines import Line2D
 
@@ -115,3 +117,50 @@ def test_heatmap_colour_scale_is_capped_and_cells_keep_their_true_value():
     ax = fig.axes[0]
     assert ax.images[0].norm.vmax == pytest.approx(2.5)
     assert "53.0" in notes(ax)
+
+
+def test_scaling_legend_names_every_interpreter_of_every_panel():
+    """An interpreter measured in one mode only (here ``cp`` without processes) is in the
+    legend too, not just those of the last panel."""
+    data = ladder()
+    data = data[~((data["env"] == "cp") & (data["mode"] == "processes"))]
+    fig = charts._scaling_figure(data, LABELS, COLORS, "spin")
+    names = [text.get_text() for text in fig.texts]  # the legend's, the figure's only texts
+    assert names[2:] == ["CPython 3.13.5", "CPython 3.13.5t"]
+    assert names[0].startswith("ideal") and names[1] == "1× (no gain)"
+
+
+def test_a_gap_in_a_line_or_its_band_breaks_it_as_a_plotted_line_would():
+    x = np.array([1.0, 2.0, 4.0, 8.0, 16.0])
+    y = np.array([1.0, np.nan, 2.0, 2.5, 3.0])
+    lo = np.array([0.9, 1.5, np.nan, 2.2, 2.8])
+    assert charts._runs(x, y) == [slice(0, 1), slice(2, 5)]
+    assert charts._runs(x, lo, y) == [slice(0, 1), slice(3, 5)]
+    assert charts._runs(x, np.full(5, np.nan)) == []
+
+
+def test_the_scaling_legend_fits_its_figure_without_overlaps():
+    """Nine long interpreter names under a one-panel chart: every legend text inside the
+    figure, below the x label, none over another (measured by matplotlib's own renderer)."""
+    names = {"e%d" % i: "CPython 3.13.%dt (PYTHON_GIL=1)" % i for i in range(9)}
+    rows = [(env, "spin", "threads", k, 1.5, 1.4, 1.6) for env in names for k in (1, 2)]
+    fig = charts._scaling_figure(frame(rows), names, charts.env_colors(list(names)), "spin")
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()  # places the axis labels
+    renderer = canvas.get_renderer()
+    boxes = [text.get_window_extent(renderer) for text in fig.texts]
+    assert len(boxes) == 2 + len(names)
+    assert all(b.x0 >= 0 and b.x1 <= fig.bbox.width and b.y0 >= 0 for b in boxes)
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+    assert max(b.y1 for b in boxes) < fig.axes[0].xaxis.label.get_window_extent(renderer).y0
+
+
+def test_a_scaling_chart_drawn_on_a_reused_frame_is_the_chart_drawn_alone():
+    """``scaling`` draws each chart's curves on a frame it keeps per shape, then takes them
+    off: a chart with carets, one without, and the first again give the bytes of a figure
+    of their own."""
+    charts.clear_frames()
+    wild, calm = ladder(hi_at_4=53), ladder()
+    alone = [charts.to_svg(charts._scaling_figure(d, LABELS, COLORS, "spin"), "scaling-spin") for d in (wild, calm)]
+    assert [charts.scaling(d, LABELS, COLORS, "spin") for d in (wild, calm, wild)] == [*alone, alone[0]]
+    assert len(charts._FRAMES) == 1

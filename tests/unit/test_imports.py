@@ -8,8 +8,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("harness", "workloads", "tools", "validation")
-# The host's pipeline, each step using only the steps above it.
-PIPELINE = ("collect", "analysis", "model", "views", "report")
+# The host's pipeline, each step using only the steps above it.  ``harness.page``, what
+# sections build and renderers read, stands apart: it imports nothing of the harness.
+PIPELINE = ("collect", "analysis", "model", "sections", "report")
+# What a section may read besides the page and its package's helpers: the analysis stage.
+SECTION_SOURCES = {"harness", "harness.analysis", "harness.model", "harness.charts", "harness.page", "workloads.host"}
 
 
 def _module_name(path: Path) -> str:
@@ -82,14 +85,48 @@ def test_the_measured_side_never_imports_the_host():
     }
 
 
+def _step(graph: dict[str, set[str]], step: str) -> set[str]:
+    """A pipeline step's modules: ``harness.<step>``, and its private modules when it is a package."""
+    return {m for m in graph if m == "harness." + step or m.startswith("harness.%s." % step)}
+
+
 def test_the_pipeline_runs_one_way():
     graph = _graph()
     for index, step in enumerate(PIPELINE):
-        later = {"harness." + s for s in PIPELINE[index + 1 :]}
-        assert not graph["harness." + step] & later, "harness.%s imports a later step: %s" % (
-            step,
-            sorted(graph["harness." + step] & later),
-        )
+        later = set().union(*(_step(graph, s) for s in PIPELINE[index + 1 :]))
+        for module in sorted(_step(graph, step)):
+            assert not graph[module] & later, "%s imports a later step: %s" % (module, sorted(graph[module] & later))
+
+
+def test_a_packages_private_modules_are_imported_only_inside_it():
+    """``harness.analysis._speedups`` is reached through ``harness.analysis`` from outside:
+    one public API per package, so its modules can be cut again without touching callers."""
+    graph = _graph()
+    offenders = {}
+    for name, imported in graph.items():
+        for module in imported:
+            parts = module.split(".")
+            private = next((i for i, part in enumerate(parts) if part.startswith("_") and i > 0), None)
+            if private is not None and parts[0] == "harness" and not name.startswith(".".join(parts[:private])):
+                offenders.setdefault(name, []).append(module)
+    assert not offenders
+
+
+def test_the_page_imports_nothing_of_the_harness():
+    assert not {m for m in _graph()["harness.page"] if m.split(".")[0] in PACKAGES}
+
+
+def test_each_section_is_one_module_fed_by_the_analysis():
+    """A section module reads the analysis stage and the sections' own helpers, never
+    another section (only the registries, ``harness.sections`` and its ``numbers``, list
+    them) and never ``collect`` or ``noise``: changing what a section shows changes its module."""
+    graph = _graph()
+    registries = {"harness.sections", "harness.sections.numbers"}
+    for name in sorted(_step(graph, "sections") - registries):
+        if name.rpartition(".")[2].startswith("_"):
+            continue
+        others = {m for m in graph[name] if m not in SECTION_SOURCES and not m.startswith("harness.sections._")}
+        assert not others, "%s reads %s" % (name, sorted(others))
 
 
 def _driver_command_lines(path: Path) -> list[int]:

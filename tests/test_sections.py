@@ -1,4 +1,4 @@
-"""One view, two renderers: the HTML report and the docs page show what ``views.build_view`` built."""
+"""One page, two renderers: the HTML report and the docs page show what ``harness.sections`` built."""
 
 from __future__ import annotations
 
@@ -12,26 +12,29 @@ import pandas as pd
 import pytest
 from helpers import HOSTILE, ROOT
 
-from harness import analysis, collect, findings, model, publish, report, views
+from harness import analysis, collect, model, publish, report, sections
+from harness.page import Estimate, Page, Section, Text, from_json, to_json
 
 RUN = "20260101T000000Z-test00"  # the published smoke run, with the hostile hostname
 
 
 @pytest.fixture(scope="module")
 def example() -> model.Report:
-    """The committed example run as a Report without charts (drawing them is the slow part)."""
+    """The committed example run as a Report (its charts are left undrawn below: drawing is the slow part)."""
     latest = publish.latest_run(ROOT / "docs" / "results")
     if latest is None:
         pytest.skip("no example run is committed under docs/results")
     data = collect.load_runs([ROOT / "docs" / "results" / latest / publish.RAW])
-    result = analysis.analyse(data.benchmarks, data.envs)
-    labels = model.env_labels(data.benchmarks)
-    return model.Report(data, result, labels, [], findings.findings(data.benchmarks, result, labels))
+    return model.build(data, analysis.analyse(data.benchmarks, data.envs))
 
 
-def _section(page: views.Page | views.Section, id: str) -> views.Section:
+def build_page(report: model.Report) -> Page:
+    return sections.build(report, draw=False).page
+
+
+def _section(page: Page | Section, id: str) -> Section:
     """The section called ``id``, at any depth."""
-    for s in page.sections if isinstance(page, views.Page) else page.subsections:
+    for s in page.sections if isinstance(page, Page) else page.subsections:
         if s.id == id:
             return s
         try:
@@ -42,10 +45,10 @@ def _section(page: views.Page | views.Section, id: str) -> views.Section:
 
 
 def test_view_round_trips_through_json(example):
-    page = views.build_view(example)
-    text = views.to_json(page)
-    assert views.from_json(text) == page
-    assert views.to_json(views.from_json(text)) == text
+    page = build_page(example)
+    text = to_json(page)
+    assert from_json(text) == page
+    assert to_json(from_json(text)) == text
     json.loads(text)  # strict JSON: no NaN
 
 
@@ -64,7 +67,7 @@ def _with_a_problem_and_a_memory_ratio(example: model.Report) -> model.Report:
 
 def test_view_shows_what_only_one_renderer_showed_before(example):
     example = _with_a_problem_and_a_memory_ratio(example)
-    page = views.build_view(example)
+    page = build_page(example)
     assert [s.id for s in page.sections] == ["findings", "charts", "numbers", "environment", "problems"]
     gated = _section(page, "measurement-problems").tables[0]
     a = example.analysis
@@ -74,7 +77,7 @@ def test_view_shows_what_only_one_renderer_showed_before(example):
     assert _section(page, "warmups").paragraphs  # a JIT's warm-up problems
     memory = _section(page, "overheads").tables[0]
     assert memory.columns[-1] == "peak memory ratio (95% CI)"
-    assert any(isinstance(r.cells[-1], views.Estimate) for r in memory.rows)
+    assert any(isinstance(r.cells[-1], Estimate) for r in memory.rows)
     unavailable = _section(page, "problems").tables[0]
     pairs = [(r.cells[0].text, r.cells[2].text) for r in unavailable.rows]
     assert len(pairs) == len(set(pairs)), "one line per env and reason"
@@ -84,17 +87,20 @@ def test_a_free_threaded_build_whose_gil_came_back_says_so(example):
     envs = example.data.envs.copy()
     envs.loc[envs["env"] == "bench-py313t", "gil_enabled"] = True
     data = collect.RunData(example.data.benchmarks, example.data.outcomes, envs, example.data.manifests)
-    page = views.build_view(model.Report(data, example.analysis, example.labels, [], []))
+    page = build_page(dataclasses.replace(example, data=data))
     rows = {r.cells[0].text: r.cells[3].text for r in _section(page, "environment").tables[0].rows}
     assert rows["bench-py313t"].startswith("on: re-enabled at run time")
     assert rows["bench-py313t-gil"] == "on (PYTHON_GIL=1)" and rows["bench-py313"] == "on"
 
 
 def test_strings_in_the_view_are_text_and_the_html_escapes_them(example):
-    hostile = model.Report(example.data, example.analysis, example.labels, [], [HOSTILE])
-    page = views.build_view(hostile)
-    assert page.sections[0].items[0].parts == [views.Text(HOSTILE)]
-    out = report.render(hostile, page)
+    """A string from a results file (here a workload name in the provenance check's warning,
+    the first finding) stays text in the page, and the HTML escapes it."""
+    analysed = dataclasses.replace(example.analysis, provenance=[HOSTILE])
+    view = sections.build(dataclasses.replace(example, analysis=analysed), draw=False)
+    warning = "Warning: %s; its ratios compare different code." % HOSTILE
+    assert view.page.sections[0].items[0].parts == [Text(warning)]
+    out = report.render(view)
     assert HOSTILE not in out and "<script>alert" not in out
     assert html.escape(HOSTILE, quote=False) in out
 
@@ -116,10 +122,10 @@ def test_report_and_docs_page_show_the_same_sections(published_docs, site):
     """The HTML report of a run and its published page render one view: the same
     titles in the same order (the page adds its Data section: links to its files)."""
     run_dir = published_docs / "results" / RUN
-    published = views.from_json((run_dir / publish.VIEW).read_text())
-    built = model.build(collect.load_runs([run_dir / publish.RAW]))
-    assert views.build_view(built) == published
-    titles = _report_titles(report.render(built, published))
+    published = from_json((run_dir / publish.VIEW).read_text())
+    view = sections.build(model.build(collect.load_runs([run_dir / publish.RAW])), draw=False)
+    assert view.page == published
+    titles = _report_titles(report.render(view))
     assert titles[:2] == ["Findings", "Charts"] and "Environment" in titles
 
     page = (site / "results" / (RUN + ".html")).read_text()  # the docs site, built as `tox -e docs` builds it
@@ -131,11 +137,9 @@ def test_report_and_docs_page_show_the_same_sections(published_docs, site):
 
 @pytest.fixture(scope="module")
 def smoke_report(smoke_run) -> model.Report:
-    """A real smoke run of this interpreter as a Report without charts: it exists on every
-    checkout (the example run may not be committed)."""
-    data = collect.load_runs([smoke_run])
-    result = analysis.analyse(data.benchmarks, data.envs)
-    return model.Report(data, result, model.env_labels(data.benchmarks), [], [])
+    """A real smoke run of this interpreter as a Report: it exists on every checkout (the
+    example run may not be committed)."""
+    return model.build(collect.load_runs([smoke_run]))
 
 
 def _with_pyperformance(example: model.Report) -> model.Report:
@@ -201,7 +205,8 @@ def _with_pyperformance(example: model.Report) -> model.Report:
 
 def test_the_pyperformance_section_holds_the_geomeans_against_pep779(smoke_report):
     example = _with_pyperformance(smoke_report)
-    page = views.build_view(example)
+    view = sections.build(example, draw=False)
+    page = view.page
     assert [s.id for s in page.sections][:4] == ["findings", "charts", "pyperformance", "numbers"]
     section = _section(page, "pyperformance")
     rows = {r.cells[1].text: [c.text for c in r.cells] for r in section.tables[0].rows}
@@ -212,10 +217,10 @@ def test_the_pyperformance_section_holds_the_geomeans_against_pep779(smoke_repor
     assert old[6] == old[8] == ""  # PEP 779's bars are for free-threaded builds only
     each = _section(page, "pyperformance-each").tables[0].rows
     assert [c.text for c in each[0].cells[:2]] == ["nbody", "free-threading"]
-    assert views.from_json(views.to_json(page)) == page
-    out = report.render(example, page)
+    assert from_json(to_json(page)) == page
+    out = report.render(view)
     assert "pyperformance: what a build costs one thread" in out
 
 
 def test_no_pyperformance_section_without_pyperformance(smoke_report):
-    assert "pyperformance" not in [s.id for s in views.build_view(smoke_report).sections]
+    assert "pyperformance" not in [s.id for s in build_page(smoke_report).sections]

@@ -1,0 +1,198 @@
+"""Speedups: each parallel benchmark over its baseline, and one worker against serial.
+
+Both sides of a speedup run through the same path.  ``threads``: ``serial`` is one
+fresh worker thread of the same process.  ``processes`` and ``interpreters`` run
+their workers in another process or interpreter, whose incidental state moves a
+pure-Python loop by several percent on its own (docs/changelog.md has the figures),
+so their speedup at k workers is over ONE worker of the same mode, and that one
+worker against serial is its own ratio (``one_worker``), never baked into a speedup,
+whose serial side is timed in the worker benchmark's own process, alternating with it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from harness._frames import records
+from harness.analysis._checks import gate
+from harness.analysis._pairs import partner_envs
+from harness.analysis._ratios import KEY, PerRound, ratio_columns
+from workloads.host import PAIRED_MODES
+
+
+def headline_workers(derived: pd.DataFrame) -> int:
+    """The worker count headline figures use: the most threads that fit the machine's CPUs."""
+    if derived.empty:
+        return 2
+    cpus = int(derived["cpu_count"].max() or 2)
+    counts = derived.loc[(derived["mode"] == "threads") & (derived["workers"] <= cpus), "workers"]
+    return int(counts.max()) if not counts.empty else 2
+
+
+def _mean(values: PerRound) -> float:
+    return float(np.mean(list(values.values()))) if values else np.nan
+
+
+def _by_key(rows: pd.DataFrame, extra: Sequence[str] = ()) -> dict[tuple, dict[str, Any]]:
+    """``KEY`` (+ ``extra``) -> name, rounds and work size of each row.
+
+    A dict, not ``.loc``: a MultiIndex lookup per row would take most of the time for 10,000 rows.
+    """
+    columns = [*KEY, *extra, "name", "rounds", "work_size"]
+    return {
+        tuple(key): {"name": name, "rounds": rounds, "work_size": size}
+        for *key, name, rounds, size in rows[columns].itertuples(index=False)
+    }
+
+
+def _one_worker_rows(benchmarks: pd.DataFrame) -> pd.DataFrame:
+    return benchmarks[benchmarks["mode"].isin(PAIRED_MODES) & (benchmarks["workers"] == 1)]
+
+
+CapacityByRound = Mapping[str, Mapping[int, Mapping[int, float]]]  # run_id -> k -> round -> the machine's capacity
+
+
+def _capacity_sides(
+    rounds: PerRound, base: PerRound, caps: Mapping[int, float] | None
+) -> tuple[float, PerRound | None]:
+    """The machine's capacity over the rounds a speedup paired (geometric mean), and the
+    speedup's parallel side scaled by each round's capacity: base over it is the efficiency."""
+    if not caps:
+        return np.nan, None
+    common = [r for r in rounds if r in base and r in caps]
+    if not common:
+        return np.nan, None
+    scaled = {r: rounds[r] * caps[r] for r in common}
+    return float(np.exp(np.mean([np.log(caps[r]) for r in common]))), scaled
+
+
+def derive(benchmarks: pd.DataFrame, envs: pd.DataFrame, capacity: CapacityByRound | None = None) -> pd.DataFrame:
+    """A row per parallel benchmark: speedup vs its baseline (``serial``; for
+    ``PAIRED_MODES`` one worker of the same mode when it was measured), and net
+    speedup vs the matched default build's serial run (what a user actually gains).
+
+    With the ``capacity`` a run measured (``harness.capacity``: what k busy processes
+    got done against one, round by round), a speedup at k workers also gets the
+    machine's ``capacity`` over the same rounds and ``vs_capacity``, the speedup over
+    it, paired by round: the share of what the machine allowed that the code earned.
+    """
+    serial = _by_key(benchmarks[benchmarks["mode"] == "serial"])
+    ones = _one_worker_rows(benchmarks)
+    own = _by_key(ones, ["mode"])
+    partners = partner_envs(envs)
+    columns = [
+        *KEY,
+        "name",
+        "mode",
+        "workers",
+        "implementation",
+        "version",
+        "cpu_count",
+        "free_threaded_build",
+        "gil_enabled",
+        "python_gil_env",
+        "tags",
+        "roles",
+        "work_size",
+        "rounds",
+        "cpu_share",
+    ]
+    rows, speed, net, earned = [], [], [], []
+    parallel = benchmarks[benchmarks["mode"] != "serial"].drop(index=ones.index)
+    for row in records(parallel[columns]):
+        key = tuple(row[k] for k in KEY)
+        if serial.get(key) is None:
+            continue  # latency workloads have no serial baseline
+        base = own.get((*key, row["mode"])) or serial[key]  # smoke measures no w=1: serial, named below
+        partner = partners.get((row["run_id"], row["env"]))
+        net_key = (row["run_id"], partner[0], row["workload"], row["params"]) if partner else key
+        row["net_baseline_env"] = net_key[1]
+        row["net_matched"] = bool(partner[1]) if partner else True
+        row["baseline_name"] = base["name"]
+        row["serial_name"] = serial[key]["name"]
+        share = _mean(row.pop("cpu_share"))
+        row["waiting"] = 1.0 - share if not np.isnan(share) else np.nan
+        k = min(int(row["workers"]), int(row["cpu_count"] or row["workers"]))
+        caps = (capacity or {}).get(row["run_id"], {}).get(k) if k > 1 else None
+        row["capacity"], scaled = _capacity_sides(row["rounds"], base["rounds"], caps)
+        earned.append((base["rounds"], scaled, 1.0) if scaled else None)
+        rows.append(row)
+        speed.append((base["rounds"], row["rounds"], 1.0))
+        other = serial.get(net_key)
+        if other is not None:  # time per unit of work: sizes are calibrated per interpreter
+            net.append((other["rounds"], row["rounds"], row["work_size"] / other["work_size"]))
+        else:
+            net.append(None)
+    if not rows:
+        return pd.DataFrame()
+    frame = pd.DataFrame(rows).drop(columns=["rounds"])
+    derived = pd.concat(
+        [
+            frame,
+            ratio_columns("speedup", speed),
+            ratio_columns("net_speedup", net),
+            ratio_columns("vs_capacity", earned),
+        ],
+        axis=1,
+    )
+    derived["efficiency"] = derived["speedup"] / derived["workers"]
+    derived["problem"] = [
+        gate(s, lo, hi, int(k), int(c), "io" in tags)
+        for s, lo, hi, k, c, tags in derived[
+            ["speedup", "speedup_lo", "speedup_hi", "workers", "cpu_count", "tags"]
+        ].itertuples(index=False)
+    ]
+    return derived.sort_values(["run_id", "env", "workload", "params", "mode", "workers"]).reset_index(drop=True)
+
+
+IN_PROCESS = "serial in the same process"  # one_worker's baseline_name where it was measured there
+
+
+def one_worker(benchmarks: pd.DataFrame) -> pd.DataFrame:
+    """One worker of each ``PAIRED_MODES`` mode against serial (``vs_serial``, >1 = faster
+    than serial, as a speedup reads): the cost of running the work in a pool worker or a
+    subinterpreter.  Its own ratio, never part of a speedup, held to the one-worker gate.
+
+    Serial is timed in the worker benchmark's own process: in the ``blocks`` layout the
+    ``serial`` benchmark shares its block (``block`` names ``serial:1``); in the
+    ``processes`` layout each value alternates with the same chunk in a fresh thread
+    (``serial_in_process``, see ``workloads.modes``).  Either way ``baseline_name`` is
+    ``IN_PROCESS``, and the pairs are by round.  A run that recorded neither compares
+    with the ``serial`` benchmark, a different process, and names it.
+    """
+    serial = _by_key(benchmarks[benchmarks["mode"] == "serial"])
+    rows, pairs = [], []
+    for row in records(_one_worker_rows(benchmarks)):
+        key = tuple(row[k] for k in KEY)
+        own = row.get("serial_in_process")
+        own = own if isinstance(own, dict) else {}  # NaN where a frame mixes in older runs
+        named = serial.get(key)
+        if own:  # measured by this benchmark's own process
+            base = {"name": IN_PROCESS, "rounds": own, "holder": row["name"]}
+        elif named is not None:
+            shared = "serial:1" in str(row.get("block", "")).split()
+            base = {**named, "name": IN_PROCESS if shared else named["name"], "holder": named["name"]}
+        else:
+            continue
+        rows.append(
+            {
+                **{k: row[k] for k in (*KEY, "name", "mode", "workers", "cpu_count", "tags")},
+                "baseline_name": base["name"],
+                "baseline_bench": base["holder"],
+                "serial_name": named["name"] if named else "",
+            }
+        )
+        pairs.append((base["rounds"], row["rounds"], 1.0))
+    if not rows:
+        return pd.DataFrame()
+    frame = pd.concat([pd.DataFrame(rows), ratio_columns("vs_serial", pairs)], axis=1)
+    frame["problem"] = [
+        gate(v, lo, hi, 1, int(c), "io" in t)
+        for v, lo, hi, c, t in frame[["vs_serial", "vs_serial_lo", "vs_serial_hi", "cpu_count", "tags"]].itertuples(
+            index=False
+        )
+    ]
+    return frame.sort_values([*KEY, "mode"]).reset_index(drop=True)

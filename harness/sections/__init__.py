@@ -1,0 +1,79 @@
+"""What a report shows: the page of one or more runs, one module per section.
+
+Each section module builds its part of the page from the analysis (``model.Report``,
+seen through a ``Context``) with one function, ``build(ctx) -> list[Section]`` (empty
+when the run lacks what it shows), and writes its own sentences for the Findings
+section, each a function ``(ctx) -> list[str]``.  This module holds the two orders:
+
+- ``PAGE``: the sections, top to bottom (``numbers.PARTS``: the subsections of Numbers,
+  whose modules are in ``harness/sections/numbers/``);
+- ``READING_ORDER``: the findings' sentences, most telling first.
+
+``build`` collects the sentences, builds every section, then draws every chart the
+sections placed (``Context.chart``), together.  To add a section: write its module
+(see docs/architecture.md), then name it in ``PAGE`` or ``numbers.PARTS``, and its
+sentence functions in ``READING_ORDER``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness import model
+from harness._gc import paused
+from harness.drawing import Drawer
+from harness.page import Page
+from harness.sections import environment, figures, findings, header, numbers, problems, pyperformance
+from harness.sections._context import Context
+from harness.sections.numbers import aa, at_k, gated, latency, objects, overheads, speedups
+
+PAGE = (findings, figures, pyperformance, numbers, environment, problems)
+READING_ORDER = (
+    problems.provenance,
+    environment.gil_flags,
+    at_k.gil_threads,
+    at_k.across_cpu,
+    at_k.processes,
+    at_k.net,
+    overheads.summary,
+    pyperformance.sentences,
+    at_k.native,
+    at_k.contention,
+    at_k.io,
+    latency.convoy,
+    overheads.memory,
+    objects.sentences,
+    at_k.waiting,
+    gated.sentences,
+    aa.sentences,
+    speedups.sentences,
+)
+
+
+@dataclass
+class View:
+    """A report laid out: its page, and the SVG of each chart the page shows, by name."""
+
+    page: Page
+    svgs: dict[str, str]
+
+
+def sentences(ctx: Context) -> list[str]:
+    """Every section's sentences, in ``READING_ORDER``; none where nothing was compared
+    (no speedup: no serial baseline was measured)."""
+    if ctx.analysis.derived.empty:
+        return []
+    return [sentence for write in READING_ORDER for sentence in write(ctx)]
+
+
+def build(report: model.Report, draw: bool = True) -> View:
+    """The page of ``report`` and its charts, drawn while the page is built
+    (``harness.drawing``).  ``draw=False`` leaves every chart's SVG empty, for readers of
+    the page alone: drawing is most of the time a report takes."""
+    with Drawer(workers=None if draw else 0) as drawer, paused():  # a page is some 300,000 objects
+        ctx = Context(report, drawer)
+        ctx.findings = sentences(ctx)
+        page = header.build(ctx)
+        page.sections = [section for module in PAGE for section in module.build(ctx)]
+        svgs = drawer.result() if draw else {d.name: "" for d in drawer.drawings}
+    return View(page, svgs)

@@ -1,0 +1,104 @@
+"""Precision: the precision the headline ratios reached against the profile's target,
+what the target would cost, what a run its budget stopped would have bought, and the
+machine's capacity and noise probed while measuring (shown for any profile)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harness.analysis import precision_summary
+from harness.page import Section
+from harness.sections._cells import p
+from harness.sections._context import Context
+
+
+def _reached(ctx: Context) -> dict[str, Any] | None:
+    """``analysis.precision_summary`` against the profile's target, with the ratios that missed it."""
+    target = ctx.report.precision_target
+    if not target:
+        return None
+    summary = precision_summary(ctx.analysis, target)
+    missed = [
+        "%s %s of %s: ±%s" % (r["kind"], r["name"], r["env"], "n/a" if pd.isna(r["hw"]) else "%.1f%%" % (100 * r["hw"]))
+        for _, r in summary["widest"].iterrows()
+    ]
+    return {**summary, "missed": missed}
+
+
+def build(ctx: Context) -> list[Section]:
+    manifests = ctx.report.data.manifests
+    precision = _reached(ctx)
+    text, items = "", []
+    if precision:
+        text = (
+            "%d of %d headline ratios (speedups and net speedups at every worker count, one worker against serial, "
+            "free-threading and forced-GIL overheads) have a 95%% interval within ±%.0f%%; median ±%.1f%%. "
+            % (precision["met"], precision["ratios"], 100 * precision["target"], 100 * precision["median_hw"])
+        )
+        needed = precision["rounds_needed"]
+        if precision["median_hw"] > precision["target"] and needed["median"]:
+            text += "At the spread they showed, the median ratio would reach ±%.0f%% after about %d rounds%s%s. " % (
+                100 * precision["target"],
+                needed["median"],
+                " and the 90th percentile after about %d" % needed["p90"] if needed["p90"] else "",
+                _round_pace(manifests),
+            )
+    text += _ahead(manifests) + _capacity(ctx.report.data.capacity)
+    text += ctx.report.machine_noise
+    if not text:
+        return []
+    if precision and precision["missed"]:
+        text += " Wider than the target:"
+        items = [p(m) for m in precision["missed"]]
+    return [Section("precision", "Precision", paragraphs=[p(text.strip())], items=items)]
+
+
+def _ahead(manifests: list[dict[str, Any]]) -> str:
+    """For a run its budget stopped: what more measuring would have bought, or ''."""
+    for manifest in manifests:
+        history = manifest.get("precision_history") or []
+        ahead = history[-1].get("ahead") if history else None
+        if manifest.get("stopped_by") == "budget" and ahead and ahead.get("rounds"):
+            return (
+                "The run stopped at its budget of %s after %d rounds; another %s of measuring (about %d more rounds "
+                "of what was still open) would bring the median to about ±%.1f%% and the 90th percentile to ±%.1f%%, "
+                "if the spread stays what it was. "
+                % (
+                    _duration(manifest["budget"]),
+                    history[-1]["round"],
+                    _duration(ahead["seconds"]),
+                    ahead["rounds"],
+                    100 * ahead["median"],
+                    100 * ahead["p90"],
+                )
+            )
+    return ""
+
+
+def _capacity(capacity: dict[str, dict[int, dict[int, float]]]) -> str:
+    """The machine's parallel capacity over the run's rounds, or ''."""
+    parts = []
+    for by_k in capacity.values():
+        for k, rounds in sorted(by_k.items()):
+            values = sorted(rounds.values())
+            parts.append(
+                "%d busy processes did %.2f× the work of one (median over %d rounds, %.2f× to %.2f×)"
+                % (k, float(np.median(values)), len(values), values[0], values[-1])
+            )
+    return ("Machine capacity, probed before every slot of every round: %s. " % "; ".join(parts)) if parts else ""
+
+
+def _round_pace(manifests: list[dict[str, Any]]) -> str:
+    """The pace of a full round, e.g. ', at about 11 min per full round', or ''."""
+    for manifest in manifests:
+        history = manifest.get("precision_history") or []
+        if history and history[0].get("round"):
+            return ", at about %s per full round" % _duration(history[0]["seconds"] / history[0]["round"])
+    return ""
+
+
+def _duration(seconds: float) -> str:
+    return "%.0f s" % seconds if seconds < 120 else "%.0f min" % (seconds / 60)
