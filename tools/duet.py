@@ -364,7 +364,7 @@ def method_summary(records: Sequence[Mapping[str, Any]]) -> Dict[str, Any]:
     out["seconds"] = round(seconds, 1)
     out["hw_per_minute"] = out["hw"] * math.sqrt(seconds / 60.0) if out["hw"] is not None else None
     if records and records[0]["method"] == "duet":
-        out["overlap"] = statistics.median(_overlap(r) for r in records)
+        out["overlap"] = _finite(statistics.median(_overlap(r) for r in records))
     return out
 
 
@@ -420,6 +420,7 @@ HEADER = [
     "log SD",
     "seconds",
     "hw·√min",
+    "overlap",
     "gain",
     "duet / seq",
 ]
@@ -446,6 +447,7 @@ def format_tables(summaries: Sequence[Mapping[str, Any]]) -> str:
                     _num(m["log_sd"], "%.4f"),
                     "%.0f" % m["seconds"],
                     _num(m["hw_per_minute"] and 100 * m["hw_per_minute"], "%.2f%%"),
+                    _num(m["overlap"] and 100 * m["overlap"], "%.0f%%") if duet else "",
                     _num(s["gain"], "%.2f×") if duet else "",
                     _ci(s["duet_over_sequential"]) if duet else "",
                 ]

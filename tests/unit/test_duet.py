@@ -74,6 +74,7 @@ def test_the_summary_is_t_on_per_turn_log_ratios_with_its_cost_and_the_gain():
     between = stats.paired_ratio(dict(enumerate(pairs)), dict(enumerate(seq)))
     assert entry["duet_over_sequential"]["ratio"] == pytest.approx(between.value)
     assert not entry["aa"] and "cpu" not in entry
+    assert "| 80%% | %.2f× |" % entry["gain"] in duet.format_tables([entry])
 
 
 def test_an_aa_pair_reports_its_bias_and_the_cpus_effect():
