@@ -88,17 +88,23 @@ def run_block(target: Target, specs: Sequence[BenchSpec], command: List[str], pa
     proc = subprocess.run(
         command, cwd=os.path.dirname(part), env=target.environ, capture_output=True, text=True, check=False
     )
-    wall = time.monotonic() - started
-    if proc.returncode != 0 or not os.path.exists(part):
-        raise RuntimeError(
-            "%s: benchmark process exited %d\n%s" % (target.env, proc.returncode, (proc.stdout + proc.stderr)[-2000:])
-        )
+    return read_block(target, proc.returncode, proc.stdout + proc.stderr, part, time.monotonic() - started)
+
+
+def read_block(target: Target, returncode: int, output: str, part: str, wall: float) -> Dict[str, dict]:
+    """A finished benchmark process's pyperf file ``part``, read and removed, as ``run_block``
+    returns it; a RuntimeError with the end of its ``output`` where it failed.  Apart from
+    ``run_block`` for a tool that starts its processes itself (``tools/duet.py`` runs two at once)."""
+    if returncode != 0 or not os.path.exists(part):
+        raise RuntimeError("%s: benchmark process exited %d\n%s" % (target.env, returncode, output[-2000:]))
     with open(part, encoding="utf-8") as fh:
         suite = json.load(fh)
     os.unlink(part)
     out = {}
     for bench in suite["benchmarks"]:
         run = bench["runs"][0]
-        name = bench.get("metadata", {}).get("name") or run["metadata"]["name"]
+        # pyperf keeps the metadata every benchmark shares at the suite's level: a
+        # one-benchmark file has its name there
+        name = {**suite.get("metadata", {}), **run.get("metadata", {}), **bench.get("metadata", {})}["name"]
         out[name] = {"values": run["values"], "warmups": [w[1] for w in run.get("warmups", [])], "wall": wall}
     return out

@@ -16,7 +16,7 @@ from workloads._cli import (
     resolve_options,
     resolve_profile,
 )
-from workloads._machine import Machine, this_machine
+from workloads._machine import Machine, pin_order, this_machine
 from workloads._meta import BUILD_MARKER
 from workloads._options import RunOptions
 from workloads._registry import LAYOUTS, PROFILES, USER_WORKLOADS_ENV, Layout, Profile, load_all
@@ -131,6 +131,7 @@ __all__ = [
     "meta_path",
     "new_run_id",
     "params_of",
+    "pin_order",
     "read_json",
     "require_machine",
     "resolve_options",
