@@ -3,12 +3,17 @@ own default build, on synthetic runs whose ratios are known (``test_analysis``'s
 
 from __future__ import annotations
 
+import dataclasses
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
-from test_analysis import ROUNDS, RUN, _by_hand, bench, env_frame, row
+from test_analysis import ROUNDS, RUN, _by_hand, bench, context, env_frame, row
 
-from harness import analysis
+from harness import analysis, sections
+from harness.page import Estimate
+from harness.sections import ft_versions
 
 LABELS = {
     "bench-py313": "3.13.5",
@@ -94,6 +99,8 @@ def test_nothing_to_compare_with_one_free_threaded_build():
     frame = two_pairs()
     result = analysis.analyse(frame[~frame["env"].str.startswith("bench-py314")], only)
     assert result.versions.empty
+    ctx = context(frame, result, LABELS)
+    assert ft_versions.build(ctx) == [] and ft_versions.sentences(ctx) == []
 
 
 def _rounds(frame: pd.DataFrame, env: str, name: str) -> np.ndarray:
@@ -138,3 +145,73 @@ def test_a_gated_speedup_on_either_side_is_carried_and_a_benchmark_one_side_lack
     assert spin["problem"].startswith("newer: ") and "above the physical limit" in spin["problem"]
     assert row(result.versions, workload="spin", mode="serial")["problem"] == ""
     assert "fresh" not in set(result.versions["workload"])
+
+
+def test_the_section_shows_both_builds_their_ratio_and_the_published_figures(result):
+    ctx = context(two_pairs(), result, LABELS)
+    (section,) = ft_versions.build(ctx)
+    assert section.id == "ft-versions" and section.title == "What changed from 3.13.5t to 3.14.7t"
+    table = section.tables[0]
+    assert table.columns[3:] == ["3.13.5t vs 3.13.5 serial", "3.14.7t vs 3.14.7 serial", "3.14.7t / 3.13.5t (95% CI)"]
+    cells = {(r.cells[0].text, r.cells[1].text, r.cells[2].text): r for r in table.rows}
+    serial = cells[("countdown", "serial", "1")]
+    assert [c.text for c in serial.cells[3:5]] == ["0.63×", "0.91×"] and not serial.muted
+    assert isinstance(serial.cells[5], Estimate) and serial.cells[5].text.startswith("1.45× (")
+    gated = cells[("spin", "threads", "2")]
+    assert gated.muted and "problem" in gated.cells[5].text
+    published = next(s for s in section.subsections if s.id == "ft-versions-published").tables[0]
+    sources = [r.cells[4].text for r in published.rows]
+    assert published.rows[0].cells[1].text == "3.13.5t vs 3.13.5, 3.14.7t vs 3.14.7"
+    assert sources[0] == "gilbench, this run" and "What's New in Python 3.14" in sources and "PEP 779" in sources
+    assert published.rows[0].cells[2].text == "not recorded"  # the synthetic envs recorded no build flags
+    assert all(r.cells[4].detail.startswith("https://") for r in published.rows[1:])
+
+
+def test_the_findings_sentence_quotes_both_builds_with_intervals_and_skips_gated_ratios(result):
+    ctx = context(two_pairs(), result, LABELS)
+    flagship, across = ft_versions.sentences(ctx)
+    assert flagship.startswith("3.14.7t runs countdown on one thread at 0.91× (95% CI ")
+    assert "where 3.13.5t ran it at 0.63× (95% CI " in flagship and ": 1.45× (95% CI " in flagship
+    assert "with 2 threads it runs 1.7" in flagship and "3.13.5t 1.25× (95% CI " in flagship
+    assert across.startswith("On one thread, against its own default build, 3.14.7t keeps significantly more")
+    assert "of the 2 workloads both measured" in across
+    assert "spin" not in flagship and "problem" not in flagship + across
+    assert flagship in sections.sentences(ctx)
+
+
+def test_pyperformance_and_memory_per_object_side_by_side():
+    frame = two_pairs()
+    held = {"bench-py313": 96.0, "bench-py313t": 117.0, "bench-py314": 96.0, "bench-py314t": 104.0}
+    for env, size in held.items():
+        r = bench(env, "hold_lists", "serial", 1, 1.0, tags=("alloc", "memory"))
+        r["bytes_per_object"] = {i: size for i in range(ROUNDS)}
+        frame = pd.concat([frame, pd.DataFrame([r])], ignore_index=True)
+    result = analysis.analyse(frame, env_frame())
+    geo = pd.DataFrame(
+        [
+            {
+                "kind": "free-threading",
+                "run_id": RUN,
+                "env": env,
+                "time": t,
+                "time_lo": t - 0.1,
+                "time_hi": t + 0.1,
+                "memory": m,
+                "memory_lo": m - 0.01,
+                "memory_hi": m + 0.01,
+                "time_verdict": analysis.verdict(t - 0.1, t + 0.1, analysis.PEP779_TIME_BAR),
+                "memory_verdict": analysis.verdict(m - 0.01, m + 0.01, analysis.PEP779_MEMORY_BAR),
+            }
+            for env, t, m in (("bench-py313t", 1.61, 1.15), ("bench-py314t", 1.07, math.nan))
+        ]
+    )
+    ctx = context(frame, dataclasses.replace(result, geomeans=geo), LABELS)
+    (section,) = ft_versions.build(ctx)
+    side = next(s for s in section.subsections if s.id == "ft-versions-pyperformance").tables[0]
+    assert side.columns == ["", "3.13.5t", "3.14.7t"]
+    texts = [[c.text for c in r.cells] for r in side.rows]
+    assert texts[0] == ["pyperformance time, geometric mean", "1.61× (1.51–1.71)", "1.07× (0.97–1.17) not significant"]
+    assert texts[1][1].startswith("above PEP 779's bar") and texts[1][2].startswith("undecided")
+    assert texts[2][2] == "not measured" and texts[3][2] == ""
+    assert texts[4][0] == "hold_lists: bytes per object, free-threaded / default"
+    assert texts[4][1].startswith("117 B vs 96 B: 1.22× (") and texts[4][2].startswith("104 B vs 96 B: 1.08× (")
