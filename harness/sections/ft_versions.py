@@ -236,7 +236,7 @@ def build(ctx: Context) -> list[Section]:
             section.subsections.append(
                 Section(
                     section.id + "-modes",
-                    "Processes, subinterpreters and native threads (%d rows)" % len(rest),
+                    "Other modes (%d rows)" % len(rest),
                     tables=[Table("ft-versions", columns, _rows(rest))],
                     collapsed=True,
                 )
