@@ -92,7 +92,7 @@ def ft_versions(benchmarks: pd.DataFrame, envs: pd.DataFrame, workers: Sequence[
     pairs = version_pairs(envs)
     if not pairs or benchmarks.empty:
         return pd.DataFrame()
-    columns = [*KEY, "name", "mode", "workers", "tags", "roles", "rounds", "work_size"]
+    columns = [*KEY, "name", "mode", "workers", "rounds", "work_size"]
     by_key = {
         (r["run_id"], r["env"], r["workload"], r["params"], r["mode"], r["workers"]): r
         for r in records(benchmarks[columns])
@@ -137,8 +137,6 @@ def ft_versions(benchmarks: pd.DataFrame, envs: pd.DataFrame, workers: Sequence[
                     "name": ft2["name"],
                     "mode": mode,
                     "workers": count,
-                    "tags": ft2["tags"],
-                    "roles": ft2["roles"],
                     "problem": "; ".join(problems),
                 }
             )

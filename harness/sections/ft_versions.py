@@ -96,6 +96,12 @@ NOTE = (
 )
 
 
+UNMATCHED = (
+    "%s or %s is compared with a default build that is not its matched build (another version, or other "
+    "flags): its figures hold whatever else differs between the two interpreters."
+)
+
+
 def _build(ctx: Context, envs: list[str]) -> str:
     """Compiler and PGO/LTO of ``envs`` as their interpreters recorded them."""
     rows = ctx.report.data.envs
@@ -225,10 +231,11 @@ def build(ctx: Context) -> list[Section]:
             "%s / %s (95%% CI)" % (new, old),
         ]
         headline = mine["mode"].isin(["serial", "threads"])
+        unmatched = [] if pair.matched else [p(UNMATCHED % (old, new))]
         section = Section(
             "ft-versions" if not out else "ft-versions-%d" % (len(out) + 1),
             "What changed from %s to %s" % (old, new),
-            paragraphs=[p(NOTE % ctx.k, True)],
+            paragraphs=[p(NOTE % ctx.k, True), *unmatched],
             tables=[Table("ft-versions", columns, _rows(mine[headline]))],
         )
         if (~headline).any():
@@ -291,7 +298,7 @@ def sentences(ctx: Context) -> list[str]:
                     said(t, "old"),
                     said(t, "change"),
                 )
-            out.append(text + ".")
+            out.append(text + ("." if pair.matched else " (not matched builds: versions or flags differ)."))
         if len(serial) > 1:
             up = serial[serial["change_significant"] & (serial["change"] > 1)]
             down = serial[serial["change_significant"] & (serial["change"] < 1)]

@@ -215,3 +215,17 @@ def test_pyperformance_and_memory_per_object_side_by_side():
     assert texts[2][2] == "not measured" and texts[3][2] == ""
     assert texts[4][0] == "hold_lists: bytes per object, free-threaded / default"
     assert texts[4][1].startswith("117 B vs 96 B: 1.22× (") and texts[4][2].startswith("104 B vs 96 B: 1.08× (")
+
+
+def test_a_pair_that_is_not_matched_says_so():
+    envs = env_frame()
+    envs.loc[envs["env"] == "bench-py314", "pair_id"] = "another-build"
+    frame = two_pairs()
+    result = analysis.analyse(frame, envs)
+    assert not result.versions["matched"].any()
+    ctx = context(frame, result, LABELS)
+    (section,) = ft_versions.build(ctx)
+    assert [c.text for c in section.paragraphs[1].parts][0].startswith(
+        "3.13.5t or 3.14.7t is compared with a default build that is not its matched build"
+    )
+    assert ft_versions.sentences(ctx)[0].endswith("(not matched builds: versions or flags differ).")
