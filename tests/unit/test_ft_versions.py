@@ -225,7 +225,9 @@ def test_a_pair_that_is_not_matched_says_so():
     assert not result.versions["matched"].any()
     ctx = context(frame, result, LABELS)
     (section,) = ft_versions.build(ctx)
-    assert [c.text for c in section.paragraphs[1].parts][0].startswith(
-        "3.13.5t or 3.14.7t is compared with a default build that is not its matched build"
+    assert (
+        section.paragraphs[1]
+        .parts[0]
+        .text.startswith("3.13.5t or 3.14.7t is compared with a default build that is not its matched build")
     )
     assert ft_versions.sentences(ctx)[0].endswith("(not matched builds: versions or flags differ).")
