@@ -28,6 +28,8 @@ private module behind this one public API:
   with the peak-memory ratio of the same processes; ``object_memory``, bytes per object;
 - ``_latency``: p50/p99 request latency with order-statistic intervals;
 - ``_pyperformance``: geometric means over pyperformance's benchmarks and PEP 779's verdicts;
+- ``_versions``: two free-threaded minor versions (3.13t → 3.14t), each against its own
+  default build (``version_pairs``, ``ft_versions``);
 - ``_checks``: the sanity gates, A/A calibration, JIT warm-up, provenance;
 - ``_record``: the ``Analysis`` record, its headline ratios and ``precision_summary``.
 """
@@ -58,6 +60,7 @@ from harness.analysis._pyperformance import (
 from harness.analysis._ratios import KEY, PerRound, first_rounds, ratio_columns
 from harness.analysis._record import Analysis, analyse, precision_summary
 from harness.analysis._speedups import IN_PROCESS, CapacityByRound, derive, headline_workers, one_worker
+from harness.analysis._versions import VersionPair, ft_versions, gated_ratios, version_pairs
 
 __all__ = [
     "AA_SUFFIX",
@@ -73,6 +76,7 @@ __all__ = [
     "Analysis",
     "CapacityByRound",
     "PerRound",
+    "VersionPair",
     "aa_calibration",
     "aa_summary",
     "analyse",
@@ -80,6 +84,8 @@ __all__ = [
     "derive",
     "first_rounds",
     "forced_gil_envs",
+    "ft_versions",
+    "gated_ratios",
     "geomean",
     "headline_workers",
     "is_pyperformance",
@@ -95,5 +101,6 @@ __all__ = [
     "ratio_columns",
     "reference_envs",
     "verdict",
+    "version_pairs",
     "warmup_problems",
 ]

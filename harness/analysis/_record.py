@@ -14,7 +14,8 @@ from harness.analysis._builds import build_overheads, object_memory, object_memo
 from harness.analysis._checks import aa_calibration, provenance_problems, warmup_problems
 from harness.analysis._latency import latency
 from harness.analysis._pyperformance import is_pyperformance, memory_unmeasured, pyperformance_geomeans
-from harness.analysis._speedups import CapacityByRound, derive, one_worker
+from harness.analysis._speedups import CapacityByRound, derive, headline_workers, one_worker
+from harness.analysis._versions import ft_versions, gated_ratios
 
 
 @dataclass
@@ -40,6 +41,9 @@ class Analysis:
     memory_unmeasured: list[str] = field(default_factory=list)
     objects_unmeasured: list[str] = field(default_factory=list)
     provenance: list[str] = field(default_factory=list)
+    # two free-threaded minor versions, each against its own default build, at one worker
+    # and at the headline worker count (``ft_versions``)
+    versions: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def headline(self) -> pd.DataFrame:
         """Every headline ratio with the benchmarks it uses and the precision it reached:
@@ -83,6 +87,7 @@ def _headline_rows(kind: Any, frame: pd.DataFrame, other_env: str, other_name: s
 def analyse(benchmarks: pd.DataFrame, envs: pd.DataFrame, capacity: CapacityByRound | None = None) -> Analysis:
     """Every derived frame of the collected benchmarks (``capacity``: see ``derive``)."""
     derived = derive(benchmarks, envs, capacity)
+    single = one_worker(benchmarks)
     pp = is_pyperformance(benchmarks)
     return Analysis(
         derived=derived,
@@ -92,11 +97,12 @@ def analyse(benchmarks: pd.DataFrame, envs: pd.DataFrame, capacity: CapacityByRo
         latency=latency(benchmarks),
         aa=aa_calibration(benchmarks),
         warmups=warmup_problems(benchmarks),
-        one_worker=one_worker(benchmarks),
+        one_worker=single,
         objects=object_memory(benchmarks[~pp], envs),
         memory_unmeasured=memory_unmeasured(benchmarks),
         objects_unmeasured=object_memory_unmeasured(benchmarks),
         provenance=provenance_problems(benchmarks),
+        versions=ft_versions(benchmarks[~pp], envs, (1, headline_workers(derived)), gated_ratios(derived, single)),
     )
 
 

@@ -23,11 +23,11 @@ from harness import model
 from harness._gc import paused
 from harness.drawing import Drawer
 from harness.page import Page
-from harness.sections import environment, figures, findings, header, numbers, problems, pyperformance
+from harness.sections import environment, figures, findings, ft_versions, header, numbers, problems, pyperformance
 from harness.sections._context import Context
 from harness.sections.numbers import aa, at_k, gated, latency, objects, overheads, speedups
 
-PAGE = (findings, figures, pyperformance, numbers, environment, problems)
+PAGE = (findings, figures, pyperformance, ft_versions, numbers, environment, problems)
 READING_ORDER = (
     problems.provenance,
     environment.gil_flags,
@@ -37,6 +37,7 @@ READING_ORDER = (
     at_k.net,
     overheads.summary,
     pyperformance.sentences,
+    ft_versions.sentences,
     at_k.native,
     at_k.contention,
     at_k.io,

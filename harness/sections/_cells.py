@@ -10,7 +10,7 @@ import pandas as pd
 from harness._frames import records
 from harness.page import Estimate, Paragraph, Text
 
-__all__ = ["est", "fmt", "p", "records", "said", "value", "versus"]
+__all__ = ["bar_verdict", "est", "fmt", "geomean_cell", "p", "records", "said", "value", "versus"]
 
 
 def value(number: Any) -> float | None:
@@ -35,6 +35,29 @@ def est(row: dict[str, Any], prefix: str, **kw: Any) -> Estimate:
         bool(row[prefix + "_significant"]),
         **kw,
     )
+
+
+def geomean_cell(row: dict[str, Any], prefix: str) -> Estimate | Text:
+    """A geometric mean with its interval, significant where the interval excludes 1;
+    ``not measured`` where there is none (no peak memory recorded)."""
+    if value(row[prefix]) is None:
+        return Text("not measured", tone="muted")
+    lo, hi = value(row[prefix + "_lo"]), value(row[prefix + "_hi"])
+    significant = None if lo is None or hi is None else bool(lo > 1.0 or hi < 1.0)
+    return Estimate(value(row[prefix]), lo, hi, significant)
+
+
+def bar_verdict(verdict: str, bar: float) -> Text:
+    """PEP 779's verdict on a geometric mean (``analysis.verdict``): said only when its
+    whole interval is on one side of ``bar``."""
+    limit = "%.0f%% more" % (100 * (bar - 1))
+    if verdict == "within":
+        return Text("within PEP 779's bar (at most %s)" % limit)
+    if verdict == "above":
+        return Text("above PEP 779's bar (at most %s)" % limit, tone="bad")
+    if verdict == "undecided":
+        return Text("undecided: the interval straddles %.2f×" % bar, tone="muted")
+    return Text("")
 
 
 def versus(labels: dict[str, str], env: str, matched: bool) -> str:

@@ -7,13 +7,11 @@ on each free-threaded build.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 
 from harness.analysis import PEP779_MEMORY_BAR, PEP779_TIME_BAR
-from harness.page import Cell, Estimate, Number, Row, Section, Table, Text
-from harness.sections._cells import est, fmt, p, records, value, versus
+from harness.page import Number, Row, Section, Table, Text
+from harness.sections._cells import bar_verdict, est, fmt, geomean_cell, p, records, value, versus
 from harness.sections._context import Context
 
 COMPARISONS = {  # analysis.GEOMEAN_KINDS, as the table names them
@@ -21,25 +19,6 @@ COMPARISONS = {  # analysis.GEOMEAN_KINDS, as the table names them
     "forced GIL": "PYTHON_GIL=1 / free-threaded build",
     "vs reference": "interpreter / reference CPython",
 }
-
-
-def _bar_verdict(verdict: str, bar: float) -> Text:
-    """PEP 779's verdict on a geometric mean: said only when its whole interval is on one side."""
-    limit = "%.0f%% more" % (100 * (bar - 1))
-    if verdict == "within":
-        return Text("within PEP 779's bar (at most %s)" % limit)
-    if verdict == "above":
-        return Text("above PEP 779's bar (at most %s)" % limit, tone="bad")
-    if verdict == "undecided":
-        return Text("undecided: the interval straddles %.2f×" % bar, tone="muted")
-    return Text("")
-
-
-def _ratio(row: dict[str, Any], prefix: str) -> Estimate:
-    """A geometric mean with its interval, significant where the interval excludes 1."""
-    lo, hi = value(row[prefix + "_lo"]), value(row[prefix + "_hi"])
-    significant = None if lo is None or hi is None else bool(lo > 1.0 or hi < 1.0)
-    return Estimate(value(row[prefix]), lo, hi, significant)
 
 
 def build(ctx: Context) -> list[Section]:
@@ -57,7 +36,6 @@ def build(ctx: Context) -> list[Section]:
     )
     rows = []
     for r in records(geo):
-        memory: Cell = _ratio(r, "memory") if value(r["memory"]) is not None else Text("not measured", tone="muted")
         rows.append(
             Row(
                 [
@@ -66,10 +44,10 @@ def build(ctx: Context) -> list[Section]:
                     Text(versus(labels, r["baseline_env"], r["matched"])),
                     Number(value(r["benchmarks"]), "%d"),
                     Number(value(r["time_rounds"]), "%d"),
-                    _ratio(r, "time"),
-                    _bar_verdict(r["time_verdict"], PEP779_TIME_BAR),
-                    memory,
-                    _bar_verdict(r["memory_verdict"], PEP779_MEMORY_BAR),
+                    geomean_cell(r, "time"),
+                    bar_verdict(r["time_verdict"], PEP779_TIME_BAR),
+                    geomean_cell(r, "memory"),
+                    bar_verdict(r["memory_verdict"], PEP779_MEMORY_BAR),
                 ]
             )
         )

@@ -35,6 +35,9 @@ ENVS = {
     "bench-py313": ("cpython", "3.13.5", False, True, "", "pair-1"),
     "bench-py313t": ("cpython", "3.13.5", True, False, "", "pair-1"),
     "bench-py313t-gil": ("cpython", "3.13.5", True, True, "1", "pair-1"),
+    # a second matched pair, one minor version on (tests/unit/test_ft_versions.py)
+    "bench-py314": ("cpython", "3.14.7", False, True, "", "pair-2"),
+    "bench-py314t": ("cpython", "3.14.7", True, False, "", "pair-2"),
 }
 
 
