@@ -17,7 +17,7 @@ import sys
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from workloads import _meta, _results
-from workloads._machine import can_pin, this_machine
+from workloads._machine import can_pin
 from workloads._options import RunOptions
 from workloads._prepare import capture_timeline, plan_specs
 from workloads._registry import LAYOUTS, PROFILES, Bench, Profile, Workload, cpu_count, load_all, plan, suites_of
@@ -242,7 +242,6 @@ def _options_of(args: argparse.Namespace) -> RunOptions:
 
 
 def _main(args: argparse.Namespace) -> int:
-    this_machine()  # read once here: the benchmark processes inherit what it found
     options = _options_of(args)
     env = (
         args.env

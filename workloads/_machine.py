@@ -414,11 +414,16 @@ def read_machine(root: str = "/") -> Machine:
 
 @functools.cache
 def this_machine() -> Machine:
-    """The machine this process runs on, read once per process; its child processes
-    inherit the hypervisor found (``HYPERVISOR_ENV``)."""
-    machine = read_machine()
-    os.environ[HYPERVISOR_ENV] = machine.hypervisor or "none"
-    return machine
+    """The machine this process runs on, read once per process (its first call, before
+    any worker thread pins itself); the benchmark processes it starts are told the
+    hypervisor found (``hypervisor_environ``) instead of asking again."""
+    return read_machine()
+
+
+def hypervisor_environ() -> Dict[str, str]:
+    """The variable that hands this process's answer on the hypervisor to a child
+    (``systemd-detect-virt`` costs tens of milliseconds per process)."""
+    return {HYPERVISOR_ENV: this_machine().hypervisor or "none"}
 
 
 # -- pinning workers ----------------------------------------------------------------------

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
 from workloads import _results
-from workloads._machine import this_machine
+from workloads._machine import hypervisor_environ, this_machine
 from workloads._options import RunOptions
 from workloads._registry import Profile, cpu_count
 from workloads._schema import ERRORS_SUFFIX, STATUS_FORMAT, BenchSpec, BenchStatus, Outcome, UserError
@@ -33,8 +33,10 @@ _WORKER_ENV = ("PATH", "HOME", "TEMP", "TMPDIR", "PYTHONPATH", "PYTHON_CPU_COUNT
 
 
 def worker_environ() -> Dict[str, str]:
-    """The environment of a benchmark process: pyperf's list, plus gilbench's own variables."""
-    return {k: v for k, v in os.environ.items() if k in _WORKER_ENV or k.startswith(("LC_", "GILBENCH_"))}
+    """The environment of a benchmark process: pyperf's list, gilbench's own variables,
+    and the hypervisor this process found (``workloads._machine.hypervisor_environ``)."""
+    own = {k: v for k, v in os.environ.items() if k in _WORKER_ENV or k.startswith(("LC_", "GILBENCH_"))}
+    return dict(hypervisor_environ(), **own)
 
 
 # Where there is no JIT, the ``blocks`` layout's warm-up passes run at this share of the size: a

@@ -14,6 +14,7 @@ import pytest
 
 from workloads import _machine
 from workloads._machine import Machine, parse_cpu_list, read_machine, this_machine, usable
+from workloads._store import worker_environ
 
 
 def test_this_machine_reads_its_cpus_memory_and_topology():
@@ -193,9 +194,9 @@ def test_macos_facts_come_from_sysctl():
     assert facts["memory"] == 2**34 and facts["hypervisor"] == "apple" and len(facts["affinity"]) == 8
 
 
-def test_a_child_inherits_the_hypervisor_its_parent_found(monkeypatch):
+def test_a_child_is_told_the_hypervisor_its_parent_found(monkeypatch):
     found = this_machine().hypervisor
-    assert os.environ[_machine.HYPERVISOR_ENV] == (found or "none")
+    assert worker_environ()[_machine.HYPERVISOR_ENV] == (found or "none")
     monkeypatch.setenv(_machine.HYPERVISOR_ENV, "none")
     assert read_machine().hypervisor == ""
     monkeypatch.delenv(_machine.HYPERVISOR_ENV)
