@@ -29,6 +29,9 @@ private module behind this one public API:
 - ``_latency``: p50/p99 request latency with order-statistic intervals;
 - ``_pyperformance``: geometric means over pyperformance's benchmarks and PEP 779's verdicts;
 - ``_checks``: the sanity gates, A/A calibration, JIT warm-up, provenance;
+- ``_verdicts``: the scaling family's verdicts decided on each speedup's interval, the
+  reasons its processes recorded (``scaling_table``), and each free-threaded release's
+  speedups against the previous release's (``scaling_gains``);
 - ``_record``: the ``Analysis`` record, its headline ratios and ``precision_summary``.
 """
 
@@ -58,21 +61,41 @@ from harness.analysis._pyperformance import (
 from harness.analysis._ratios import KEY, PerRound, first_rounds, ratio_columns
 from harness.analysis._record import Analysis, analyse, precision_summary
 from harness.analysis._speedups import IN_PROCESS, CapacityByRound, derive, headline_workers, one_worker
+from harness.analysis._verdicts import (
+    GAIN_COLUMNS,
+    LOCK_CONTENTION,
+    SCALING_COLUMNS,
+    SCALING_VERDICTS,
+    ProcessCounters,
+    ScalingVerdict,
+    reason_text,
+    release_pairs,
+    scaling_cut,
+    scaling_gains,
+    scaling_table,
+    scaling_verdict,
+)
 
 __all__ = [
     "AA_SUFFIX",
     "DEFAULT_SWITCH_MS",
+    "GAIN_COLUMNS",
     "GATE_SLACK",
     "GEOMEAN_KINDS",
     "IN_PROCESS",
     "KEY",
+    "LOCK_CONTENTION",
     "ONE_WORKER",
     "PEP779_MEMORY_BAR",
     "PEP779_TIME_BAR",
+    "SCALING_COLUMNS",
+    "SCALING_VERDICTS",
     "WARMUP_TOLERANCE",
     "Analysis",
     "CapacityByRound",
     "PerRound",
+    "ProcessCounters",
+    "ScalingVerdict",
     "aa_calibration",
     "aa_summary",
     "analyse",
@@ -93,7 +116,13 @@ __all__ = [
     "provenance_problems",
     "pyperformance_geomeans",
     "ratio_columns",
+    "reason_text",
     "reference_envs",
+    "release_pairs",
+    "scaling_cut",
+    "scaling_gains",
+    "scaling_table",
+    "scaling_verdict",
     "verdict",
     "warmup_problems",
 ]

@@ -15,6 +15,7 @@ from harness.analysis._checks import aa_calibration, provenance_problems, warmup
 from harness.analysis._latency import latency
 from harness.analysis._pyperformance import is_pyperformance, memory_unmeasured, pyperformance_geomeans
 from harness.analysis._speedups import CapacityByRound, derive, one_worker
+from harness.analysis._verdicts import scaling_gains, scaling_table
 
 
 @dataclass
@@ -40,6 +41,10 @@ class Analysis:
     memory_unmeasured: list[str] = field(default_factory=list)
     objects_unmeasured: list[str] = field(default_factory=list)
     provenance: list[str] = field(default_factory=list)
+    # the scaling family: each threads speedup's verdict and reason (``scaling_table``), and
+    # each free-threaded release's speedups over the previous release's (``scaling_gains``)
+    scaling: pd.DataFrame = field(default_factory=pd.DataFrame)
+    scaling_gains: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def headline(self) -> pd.DataFrame:
         """Every headline ratio with the benchmarks it uses and the precision it reached:
@@ -84,6 +89,7 @@ def analyse(benchmarks: pd.DataFrame, envs: pd.DataFrame, capacity: CapacityByRo
     """Every derived frame of the collected benchmarks (``capacity``: see ``derive``)."""
     derived = derive(benchmarks, envs, capacity)
     pp = is_pyperformance(benchmarks)
+    scaling = scaling_table(derived, benchmarks)
     return Analysis(
         derived=derived,
         overheads=build_overheads(benchmarks[~pp], envs),
@@ -97,6 +103,8 @@ def analyse(benchmarks: pd.DataFrame, envs: pd.DataFrame, capacity: CapacityByRo
         memory_unmeasured=memory_unmeasured(benchmarks),
         objects_unmeasured=object_memory_unmeasured(benchmarks),
         provenance=provenance_problems(benchmarks),
+        scaling=scaling,
+        scaling_gains=scaling_gains(scaling, benchmarks, envs),
     )
 
 
