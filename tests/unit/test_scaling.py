@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 
 from harness import analysis as a
+from harness import collect, model, sections
+from harness.sections import scaling
 
 SLOWER, DOES_NOT, PARTLY, SCALES, UNDECIDED = a.SCALING_VERDICTS
 MIB = 1024.0 * 1024.0
@@ -336,3 +338,101 @@ def test_no_family_no_table_and_no_gains():
     assert result.scaling_gains.empty and list(result.scaling_gains.columns) == a.GAIN_COLUMNS
     before_families = a.analyse(run.drop(columns="suites"), scaling_envs())
     assert before_families.scaling.empty and before_families.scaling_gains.empty
+
+
+# -- the report's section and sentences ------------------------------------------------------
+
+
+def _context(run: pd.DataFrame, result: a.Analysis) -> sections.Context:
+    data = collect.RunData(run, pd.DataFrame(), scaling_envs())
+    return sections.Context(model.Report(data, result, model.env_labels(run), pd.DataFrame(), ""))
+
+
+def test_the_section_has_a_row_per_kernel_and_a_column_group_per_free_threaded_build(scaled):
+    [section] = scaling.build(_context(scaling_run(), scaled))
+    assert section.id == "scaling"
+    [table] = section.tables
+    assert table.columns == [
+        "kernel",
+        *("CPython 3.13.5t: 2 threads", "efficiency", "verdict", "CPython 3.13.5t: why not"),
+        *("CPython 3.14.7t: 2 threads", "efficiency", "verdict", "CPython 3.14.7t: why not"),
+        "CPython 3.13.5: 2 threads",
+        "CPython 3.14.7: 2 threads",
+        "CPython 3.14.7t (PYTHON_GIL=1): 2 threads",
+    ]
+    rows = {r.cells[0].text: r.cells for r in table.rows}
+    assert sorted(rows) == sorted(KERNELS)
+    write = rows["shared_attr_write"]
+    assert write[5].text == "0.41× (0.41–0.41)" and write[6].text == "20% (20–21)"
+    assert write[7].text == SLOWER and write[7].tone == "bad"
+    assert write[8].text.startswith("waiting 58% of the time at 2 threads") and write[8].text.endswith(
+        a.LOCK_CONTENTION
+    )
+    assert rows["string_const"][7].text == SCALES and rows["string_const"][8].text == ""
+    gated = rows["spin_fast"]
+    assert "problem: " in gated[5].text and gated[7].text == "not judged" and gated[8].text == ""
+    assert write[9].brief and write[9].text == "0.97×"  # a GIL build: the speedup alone
+    notes = " ".join(part.text for note in section.notes for part in note.parts)
+    assert "1.50× at 2 threads" in notes
+    assert "CPython 3.13.5: 5 slower than serial" in notes
+
+
+def test_the_releases_subsection_holds_each_kernels_gain(scaled):
+    [section] = scaling.build(_context(scaling_run(), scaled))
+    [sub] = section.subsections
+    assert sub.title == "CPython 3.14.7t against CPython 3.13.5t, per kernel"
+    rows = {r.cells[0].text: r for r in sub.tables[0].rows}
+    up = rows["string_const"]
+    assert [c.text for c in up.cells[2:4]] == ["0.60× (0.60–0.60)", "1.90× (1.89–1.91)"]
+    assert up.cells[4].text.startswith("3.1") and up.cells[5].text == "better" and not up.muted
+    assert rows["c_module_function"].cells[5].text == "worse"
+    assert rows["object_creation"].muted and rows["spin_fast"].cells[5].text == ""
+
+
+def test_the_findings_name_the_worst_kernels_per_free_threaded_build_and_never_a_gated_one(scaled):
+    ctx = _context(scaling_run(), scaled)
+    old, new = scaling.sentences(ctx)
+    assert new.startswith(
+        "On CPython 3.14.7t, 2 of 4 scaling kernels do not scale at 2 threads: shared_attr_write 0.41× (95% CI "
+    )
+    assert "), waiting 58%; c_module_function 1.05× (95% CI " in new
+    assert new.endswith("waiting 45% (verdicts: 2 scale, 1 do not scale, 1 slower than serial, 1 gated).")
+    assert old.startswith("On CPython 3.13.5t, 2 of 5 scaling kernels do not scale at 2 threads: shared_attr_write")
+    assert "spin_fast" not in new  # gated on 3.14t: counted apart, never quoted
+
+
+def test_the_findings_say_which_kernels_a_release_made_better_or_worse(scaled):
+    [sentence] = scaling.releases(_context(scaling_run(), scaled))
+    assert sentence.startswith(
+        "From CPython 3.13.5t to CPython 3.14.7t, of 4 scaling kernels, the 2-thread speedup (CPython 3.14.7t's "
+        "over CPython 3.13.5t's, paired by round) rose on 1: string_const 3.1"
+    )
+    assert (
+        "; fell on 2: c_module_function 0.55× (95% CI " in sentence
+        and "); shared_attr_write 0.82× (95% CI " in sentence
+    )
+    assert sentence.endswith("; the interval contains 1 on 1.")
+    assert "spin_fast" not in sentence
+
+
+def test_a_run_of_one_round_has_no_verdict_and_the_findings_say_so():
+    """The smoke profile measures one round: no interval, so every verdict is undecided and
+    no gain is counted as unchanged."""
+    run = scaling_run()
+    for column in ("rounds", "cpu_share", "gc_collections", "gc_pause", "rss_growth"):
+        run[column] = [{0: d[0]} for d in run[column]]
+    ctx = _context(run, a.analyse(run, scaling_envs()))
+    one = next(s for s in scaling.sentences(ctx) if "3.14.7t" in s)
+    assert one == (
+        "On CPython 3.14.7t, none of 4 scaling kernels is shown not to scale at 2 threads "
+        "(verdicts: 4 without an interval, 1 gated)."
+    )
+    [release] = scaling.releases(ctx)
+    assert release.endswith("rose on 0; fell on 0; 4 have no interval.")
+
+
+def test_no_section_and_no_sentence_without_the_family():
+    run = scaling_run()
+    run = run.assign(suites=[[] for _ in range(len(run))])
+    ctx = _context(run, a.analyse(run, scaling_envs()))
+    assert scaling.build(ctx) == [] and scaling.sentences(ctx) == [] and scaling.releases(ctx) == []
