@@ -230,7 +230,7 @@ def _waiting(c: ProcessCounters) -> str:
 
 
 def _gc(c: ProcessCounters) -> str:
-    return "%.3g collections, %.3g ms" % (c.gc_collections, 1e3 * c.gc_pause)
+    return "%.3g×, %.3g ms" % (c.gc_collections, 1e3 * c.gc_pause)
 
 
 def _rss(c: ProcessCounters) -> str:
@@ -239,27 +239,29 @@ def _rss(c: ProcessCounters) -> str:
     return "%+.0f KiB" % (c.rss_growth / 1024)
 
 
+def _beside(many: str, one: str | None) -> str:
+    """The value at N threads, the value at one thread in parentheses where there is one."""
+    return many if one is None else "%s (%s)" % (many, one)
+
+
 def reasons(one: ProcessCounters, many: ProcessCounters) -> list[str]:
-    """Short phrases on what the process did at ``many.workers`` threads, beside one
-    thread (``one``): the waiting share, garbage collection per value, RSS growth per value,
-    and lock contention, each saying so where the interpreter recorded nothing."""
-    n, base = _threads(many.workers), _threads(one.workers)
+    """Short phrases on what the process did at ``many.workers`` threads, each with its value
+    at one thread (``one``) in parentheses: the waiting share, garbage collections and their
+    pause per value, RSS growth per value, and lock contention, each saying so where the
+    interpreter recorded nothing."""
     out = []
     if math.isfinite(many.cpu_share):
-        tail = " (%s: %s)" % (base, _waiting(one)) if math.isfinite(one.cpu_share) else ""
-        out.append("waiting %s of the time at %s%s" % (_waiting(many), n, tail))
+        out.append("waiting " + _beside(_waiting(many), _waiting(one) if math.isfinite(one.cpu_share) else None))
     else:
-        out.append("waiting share: not recorded")
+        out.append("waiting: not recorded")
     if not math.isfinite(many.gc_collections):
         out.append("GC: not recorded by this interpreter")
     elif many.gc_collections == 0 and not one.gc_collections:
-        out.append("GC: no collection while timed")
+        out.append("GC: none while timed")
     else:
-        tail = " (%s: %s)" % (base, _gc(one)) if math.isfinite(one.gc_collections) else ""
-        out.append("GC: %s per value at %s%s" % (_gc(many), n, tail))
+        out.append("GC " + _beside(_gc(many), _gc(one) if math.isfinite(one.gc_collections) else None))
     if math.isfinite(many.rss_growth):
-        tail = " (%s: %s)" % (base, _rss(one)) if math.isfinite(one.rss_growth) else ""
-        out.append("RSS %s per value at %s%s" % (_rss(many), n, tail))
+        out.append("RSS " + _beside(_rss(many), _rss(one) if math.isfinite(one.rss_growth) else None))
     else:
         out.append("RSS: not recorded")
     out.append(LOCK_CONTENTION)
@@ -267,8 +269,10 @@ def reasons(one: ProcessCounters, many: ProcessCounters) -> list[str]:
 
 
 def reason_text(one: ProcessCounters, many: ProcessCounters) -> str:
-    """``reasons`` as one line, for a table cell."""
-    return "; ".join(reasons(one, many))
+    """``reasons`` as one line, for a table cell, headed by the thread counts they compare:
+    ``at 2 threads (1 thread): waiting 48% (2%); GC 12×, 30 ms (2×, 4 ms); RSS +40 MiB
+    (+102 KiB); lock contention: not exposed by this interpreter``."""
+    return "at %s (%s): %s" % (_threads(many.workers), _threads(one.workers), "; ".join(reasons(one, many)))
 
 
 # -- the family's table ----------------------------------------------------------------------

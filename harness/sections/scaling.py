@@ -1,13 +1,15 @@
 """Scaling kernels: whether each kernel of the ``scaling`` family scales with threads on
-each free-threaded build, in words decided on the speedup's interval, with what its
-process did beside those that do not; each free-threaded release against the previous
+each free-threaded build, in words decided on the speedup's interval; what its process
+did, beside each verdict but "scales"; each free-threaded release against the previous
 one, kernel by kernel; and the findings' sentences on both.
 
 Reads ``Analysis.scaling`` (``scaling_table``) and ``Analysis.scaling_gains``; absent when
-the run measured none of the family.  The default builds' threads take turns under the
-GIL, so they get one compact column each (the speedup, its interval on hover) and a note
-counting their verdicts, where each free-threaded build gets speedup, efficiency, verdict
-and reason.
+the run measured none of the family.  One row per kernel: each free-threaded build gets a
+column group (speedup with its interval, efficiency, verdict); builds with a GIL, whose
+threads take turns, a compact column each (the speedup, its interval on hover) and a note
+counting their verdicts.  The reasons are long phrases, so they get a table of their own,
+a row per kernel and build that does not scale, worst first, rather than a narrow column
+per build (and on hover over each verdict).
 """
 
 from __future__ import annotations
@@ -41,31 +43,44 @@ def _envs(ctx: Context, table: pd.DataFrame) -> list[str]:
     return sorted(set(table["env"]), key=lambda e: charts.natural_key(ctx.who(e)))
 
 
+def _speedup(row: dict[str, Any], fmt: str = "%.2f", unit: str = "×", scale: float = 1.0, **kw: Any) -> Estimate:
+    """The speedup with its interval (× ``scale``), not flagged "not significant": whether it
+    differs from 1 is the verdict's to say."""
+    got = [value(row[c]) for c in ("speedup", "speedup_lo", "speedup_hi")]
+    return Estimate(*(None if v is None else v * scale for v in got), None, fmt=fmt, unit=unit, **kw)
+
+
 def _efficiency(row: dict[str, Any]) -> Estimate | Text:
-    """Speedup / k as a percentage, its interval the speedup's over k; nothing for a gated
-    speedup, whose cell beside it says why."""
+    """Speedup / k as a percentage, its interval on hover; nothing for a gated speedup,
+    whose cell beside it says why."""
     if row["problem"]:
         return Text("")
-    k = float(row["workers"])
-    pct = [None if v is None else 100 * v / k for v in (value(row[c]) for c in ("speedup", "speedup_lo", "speedup_hi"))]
-    return Estimate(pct[0], pct[1], pct[2], None, fmt="%.0f", unit="%")
+    return _speedup(row, "%.0f", "%", 100.0 / float(row["workers"]), brief=True)
 
 
-def _verdict(row: dict[str, Any]) -> Text:
+def _verdict(row: dict[str, Any], hover: bool = True) -> Text:
+    """The verdict's words; with ``hover``, its reason, where it has one, as detail (a hover
+    in HTML, appended on paper)."""
     if row["problem"]:
         return Text("not judged", detail="the speedup failed a sanity gate: " + row["problem"], tone="muted")
-    return Text(row["verdict_text"], tone=TONES.get(row["verdict"], ""))
+    return Text(row["verdict_text"], detail=row["reason"] if hover else "", tone=TONES.get(row["verdict"], ""))
 
 
-def _reason(rows: list[dict[str, Any]]) -> Text:
-    """The reason at the most threads where the kernel did not scale (it names its thread counts)."""
-    wanting = [r for r in rows if r["reason"] and not r["problem"]]
-    return Text(max(wanting, key=lambda r: r["workers"])["reason"]) if wanting else Text("")
+def _group(row: dict[str, Any] | None) -> list[Any]:
+    """A free-threaded build's cells at one thread count: speedup, efficiency, verdict."""
+    if row is None:
+        return [Text("")] * 3
+    return [_speedup(row, problem=row["problem"], brief=bool(row["problem"])), _efficiency(row), _verdict(row)]
+
+
+def _compact(row: dict[str, Any] | None) -> Any:
+    """A GIL build's cell: the speedup alone, its interval on hover."""
+    return Text("") if row is None else est(row, "speedup", problem=row["problem"], brief=True)
 
 
 def _verdict_table(ctx: Context, table: pd.DataFrame) -> Table:
     """One row per kernel; per free-threaded build a column group (speedup, efficiency and
-    verdict at each worker count, one reason), per other build one speedup column per count."""
+    verdict at each worker count), per other build one speedup column per count."""
     free = table[_free(table)]
     locked = table[~_free(table)]
     counts = sorted(set(table["workers"]))
@@ -73,27 +88,29 @@ def _verdict_table(ctx: Context, table: pd.DataFrame) -> Table:
     columns = ["kernel"]
     for env in _envs(ctx, free):
         for k in counts:
-            columns += ["%s: %d threads" % (ctx.who(env), k), "efficiency", "verdict"]
-        columns.append("%s: why not" % ctx.who(env))
-    columns += ["%s: %d threads" % (ctx.who(env), k) for env in _envs(ctx, locked) for k in counts]
+            columns += ["%s, %d threads" % (ctx.who(env), k), "efficiency", "verdict"]
+    columns += ["%s, %d threads" % (ctx.who(env), k) for env in _envs(ctx, locked) for k in counts]
     rows = []
     for kernel in sorted({_kernel(r) for r in cells.values()}):
         row: list[Any] = [Text(kernel)]
-        for env in _envs(ctx, free):
-            got = [cells[(env, kernel, k)] for k in counts if (env, kernel, k) in cells]
-            for k in counts:
-                r = cells.get((env, kernel, k))
-                row += [est(r, "speedup", problem=r["problem"]), _efficiency(r), _verdict(r)] if r else [Text("")] * 3
-            row.append(_reason(got))
-        for env in _envs(ctx, locked):
-            row += [
-                est(cells[(env, kernel, k)], "speedup", problem=cells[(env, kernel, k)]["problem"], brief=True)
-                if (env, kernel, k) in cells
-                else Text("")
-                for k in counts
-            ]
+        row += [c for env in _envs(ctx, free) for k in counts for c in _group(cells.get((env, kernel, k)))]
+        row += [_compact(cells.get((env, kernel, k))) for env in _envs(ctx, locked) for k in counts]
         rows.append(Row(row))
     return Table("scaling", columns, rows)
+
+
+def _reason_table(ctx: Context, table: pd.DataFrame) -> Table | None:
+    """A row per kernel and free-threaded build whose verdict is not "scales", worst first:
+    its verdict beside what its process recorded at one thread and at N."""
+    wanting = table[_free(table) & (table["reason"] != "") & (table["problem"] == "")]
+    if wanting.empty:
+        return None
+    rows = [
+        Row([Text(ctx.who(r["env"])), Text(_kernel(r)), _speedup(r), _verdict(r, hover=False), Text(r["reason"])])
+        for env in _envs(ctx, wanting)
+        for r in records(wanting[wanting["env"] == env].sort_values(["speedup", "workload", "workers"]))
+    ]
+    return Table("scaling-reasons", ["interpreter", "kernel", "speedup (95% CI)", "verdict", "why not"], rows)
 
 
 PLURAL = {
@@ -115,20 +132,21 @@ def _counts(rows: pd.DataFrame) -> str:
     return ", ".join("%d %s" % (n, text) for n, text in counts if n)
 
 
-def _notes(ctx: Context, table: pd.DataFrame) -> list[Paragraph]:
+def _rule(table: pd.DataFrame) -> Paragraph:
+    """How the verdicts were decided, with the scaling cut of each thread count."""
     cuts = sorted({(int(k), round(float(c), 2)) for k, c in table[["workers", "scaling_cut"]].itertuples(index=False)})
-    out = [
-        p(
-            "Each verdict is decided on the speedup's 95%% interval, never on its point: scales where the "
-            "whole interval lies above half of the gain the machine allowed (%s), partly between 1.1× and "
-            "there, does not scale where it holds 1 or ends by 1.1×, slower than serial where it lies below 1, "
-            "undecided where it spans two of these; an interval may overhang a cut by 2%%. Efficiency is the "
-            "speedup over the thread count. Why not: what the kernel's process recorded at one thread and at "
-            "N, beside every verdict but scales."
-            % "; ".join("%.2f× at %d threads" % (c, k) for k, c in sorted(set(cuts))),
-            meta=True,
-        )
-    ]
+    return p(
+        "Each verdict is decided on the speedup's 95%% interval, never on its point: scales where the whole "
+        "interval lies above half of the gain the machine allowed (%s), partly between 1.1× and there, does not "
+        "scale where it holds 1 or ends by 1.1×, slower than serial where it lies below 1, undecided where it "
+        "spans two of these; an interval may overhang a cut by 2%%. Efficiency: the speedup over the thread "
+        "count; hover a verdict for why not." % "; ".join("%.2f× at %d threads" % (c, k) for k, c in cuts),
+        meta=True,
+    )
+
+
+def _notes(ctx: Context, table: pd.DataFrame) -> list[Paragraph]:
+    out = []
     locked = table[~_free(table)]
     if not locked.empty:
         each = "; ".join("%s: %s" % (ctx.who(env), _counts(locked[locked["env"] == env])) for env in _envs(ctx, locked))
@@ -136,6 +154,17 @@ def _notes(ctx: Context, table: pd.DataFrame) -> list[Paragraph]:
             p(
                 "Builds with a GIL, whose threads take turns, show the speedup alone (its interval on hover). "
                 "Their verdicts: %s." % each,
+                meta=True,
+            )
+        )
+    if (_free(table) & (table["reason"] != "")).any():
+        out.append(
+            p(
+                "Why not: what the kernel's benchmark processes recorded at N threads and, in parentheses, at "
+                "one: the share of the time its threads waited (for a core, or for a lock), the garbage "
+                "collections started while a value was timed and their pause, and the resident set's growth "
+                "across a value, means over rounds. No interpreter here counts lock contention: CPython does "
+                "only in a --enable-pystats build.",
                 meta=True,
             )
         )
@@ -157,14 +186,21 @@ def _gains_section(ctx: Context, gains: pd.DataFrame, table: pd.DataFrame) -> li
                     [
                         Text(kernel),
                         Text(str(r["workers"])),
-                        *(est(s, "speedup", problem=s["problem"]) for s in sides),
-                        est(r, "gain", problem=r["problem"]),
+                        *(_speedup(s, problem=s["problem"], brief=bool(s["problem"])) for s in sides),
+                        est(r, "gain", problem=r["problem"], brief=bool(r["problem"])),
                         Text(_change(r)),
                     ],
                     muted=not r["gain_significant"] or bool(r["problem"]),
                 )
             )
-        columns = ["kernel", "threads", old + " speedup", new + " speedup", "%s over %s (95%% CI)" % (new, old), ""]
+        columns = [
+            "kernel",
+            "threads",
+            old + " speedup",
+            new + " speedup",
+            "%s over %s (95%% CI)" % (new, old),
+            "change",
+        ]
         note = p(
             "The ratio of the two speedups, round by round: both builds were measured in the same rounds, "
             "so a round that slowed the machine cancels. Above 1: the kernel scales better on %s." % new,
@@ -201,8 +237,8 @@ def build(ctx: Context) -> list[Section]:
         Section(
             "scaling",
             "Scaling kernels: do threads scale?",
-            paragraphs=[intro],
-            tables=[_verdict_table(ctx, table)],
+            paragraphs=[intro, _rule(table)],
+            tables=[t for t in (_verdict_table(ctx, table), _reason_table(ctx, table)) if t is not None],
             notes=_notes(ctx, table),
             subsections=_gains_section(ctx, ctx.analysis.scaling_gains, table),
         )

@@ -107,24 +107,22 @@ def test_counters_are_means_over_rounds_and_nan_where_nothing_was_recorded():
 def test_reasons_read_as_short_phrases_beside_one_thread():
     one = a.ProcessCounters.from_row(_row(1, 0.98, 2, 0.004, 0.1 * MIB, 0.2))
     many = a.ProcessCounters.from_row(_row(2, 0.52, 12, 0.03, 40 * MIB, 0.15))
-    assert a.reason_text(one, many).split("; ") == [
-        "waiting 48% of the time at 2 threads (1 thread: 2%)",
-        "GC: 12 collections, 30 ms per value at 2 threads (1 thread: 2 collections, 4 ms)",
-        "RSS +40 MiB per value at 2 threads (1 thread: +102 KiB)",
-        a.LOCK_CONTENTION,
-    ]
+    assert a.reason_text(one, many) == (
+        "at 2 threads (1 thread): waiting 48% (2%); GC 12×, 30 ms (2×, 4 ms); RSS +40 MiB (+102 KiB); "
+        + a.LOCK_CONTENTION
+    )
 
 
 def test_reasons_say_what_was_not_recorded():
     one, many = a.ProcessCounters(1), a.ProcessCounters(2)
-    assert a.reason_text(one, many).split("; ") == [
-        "waiting share: not recorded",
-        "GC: not recorded by this interpreter",
-        "RSS: not recorded",
-        "lock contention: not exposed by this interpreter",
-    ]
-    quiet = a.reason_text(a.ProcessCounters(1, 1.0, 0.0, 0.0), a.ProcessCounters(2, 0.99, 0.0, 0.0)).split("; ")
-    assert quiet[:2] == ["waiting 1% of the time at 2 threads (1 thread: 0%)", "GC: no collection while timed"]
+    assert a.reason_text(one, many) == (
+        "at 2 threads (1 thread): waiting: not recorded; GC: not recorded by this interpreter; RSS: not recorded; "
+        "lock contention: not exposed by this interpreter"
+    )
+    quiet = a.reason_text(a.ProcessCounters(1, 1.0, 0.0, 0.0), a.ProcessCounters(4, 0.99, 0.0, 0.0))
+    assert quiet.startswith("at 4 threads (1 thread): waiting 1% (0%); GC: none while timed; RSS: not recorded;")
+    alone = a.reason_text(a.ProcessCounters(1), a.ProcessCounters(2, 0.5, 3.0, 0.001, 2048.0))
+    assert alone.startswith("at 2 threads (1 thread): waiting 50%; GC 3×, 1 ms; RSS +2 KiB;")  # nothing at one thread
 
 
 # -- a synthetic run of the family on two free-threaded releases and their default builds ----
@@ -253,12 +251,10 @@ def test_the_family_table_judges_each_kernels_threads_on_every_build(scaled):
     assert write["speedup"] == pytest.approx(0.41, rel=0.01) and write["speedup_hw"] < 0.01  # spells cancel
     assert write["efficiency"] == pytest.approx(0.205, rel=0.01) and write["waiting"] == pytest.approx(0.58)
     assert write["scaling_cut"] == pytest.approx(1.5)  # no capacity measured: half the ideal gain
-    assert write["reason"].split("; ") == [
-        "waiting 58% of the time at 2 threads (1 thread: 1%)",
-        "GC: 6 collections, 4 ms per value at 2 threads (1 thread: 3 collections, 2 ms)",
-        "RSS +512 KiB per value at 2 threads (1 thread: +512 KiB)",
-        a.LOCK_CONTENTION,
-    ]
+    assert write["reason"] == (
+        "at 2 threads (1 thread): waiting 58% (1%); GC 6×, 4 ms (3×, 2 ms); RSS +512 KiB (+512 KiB); "
+        + a.LOCK_CONTENTION
+    )
     assert _one(table, env="bench-py314t", workload="string_const")["reason"] == ""  # it scales
     assert "above the physical limit" in _one(table, env="bench-py314t", workload="spin_fast")["problem"]
 
@@ -351,30 +347,37 @@ def _context(run: pd.DataFrame, result: a.Analysis) -> sections.Context:
 def test_the_section_has_a_row_per_kernel_and_a_column_group_per_free_threaded_build(scaled):
     [section] = scaling.build(_context(scaling_run(), scaled))
     assert section.id == "scaling"
-    [table] = section.tables
+    table, why = section.tables
     assert table.columns == [
         "kernel",
-        *("CPython 3.13.5t: 2 threads", "efficiency", "verdict", "CPython 3.13.5t: why not"),
-        *("CPython 3.14.7t: 2 threads", "efficiency", "verdict", "CPython 3.14.7t: why not"),
-        "CPython 3.13.5: 2 threads",
-        "CPython 3.14.7: 2 threads",
-        "CPython 3.14.7t (PYTHON_GIL=1): 2 threads",
+        *("CPython 3.13.5t, 2 threads", "efficiency", "verdict"),
+        *("CPython 3.14.7t, 2 threads", "efficiency", "verdict"),
+        "CPython 3.13.5, 2 threads",
+        "CPython 3.14.7, 2 threads",
+        "CPython 3.14.7t (PYTHON_GIL=1), 2 threads",
     ]
     rows = {r.cells[0].text: r.cells for r in table.rows}
     assert sorted(rows) == sorted(KERNELS)
     write = rows["shared_attr_write"]
-    assert write[5].text == "0.41× (0.41–0.41)" and write[6].text == "20% (20–21)"
-    assert write[7].text == SLOWER and write[7].tone == "bad"
-    assert write[8].text.startswith("waiting 58% of the time at 2 threads") and write[8].text.endswith(
-        a.LOCK_CONTENTION
-    )
-    assert rows["string_const"][7].text == SCALES and rows["string_const"][8].text == ""
+    assert write[4].text == "0.41× (0.41–0.41)" and (write[5].text, write[5].detail) == ("20%", "95% CI 20–21")
+    assert write[6].text == SLOWER and write[6].tone == "bad" and write[6].detail.startswith("at 2 threads (1 thread)")
+    assert rows["string_const"][6].text == SCALES and rows["string_const"][6].detail == ""
     gated = rows["spin_fast"]
-    assert "problem: " in gated[5].text and gated[7].text == "not judged" and gated[8].text == ""
-    assert write[9].brief and write[9].text == "0.97×"  # a GIL build: the speedup alone
-    notes = " ".join(part.text for note in section.notes for part in note.parts)
-    assert "1.50× at 2 threads" in notes
-    assert "CPython 3.13.5: 5 slower than serial" in notes
+    assert gated[4].text == "problem" and "above the physical limit" in gated[4].detail
+    assert gated[5].text == "" and gated[6].text == "not judged"
+    assert write[7].brief and write[7].text == "0.97×"  # a GIL build: the speedup alone
+    assert why.columns == ["interpreter", "kernel", "speedup (95% CI)", "verdict", "why not"]
+    listed = [(r.cells[0].text, r.cells[1].text) for r in why.rows]
+    assert listed == [
+        ("CPython 3.13.5t", "shared_attr_write"),
+        ("CPython 3.13.5t", "string_const"),
+        ("CPython 3.14.7t", "shared_attr_write"),
+        ("CPython 3.14.7t", "c_module_function"),
+    ]  # worst first per build; those that scale and the gated one left out
+    reason = why.rows[2].cells[4].text
+    assert reason.startswith("at 2 threads (1 thread): waiting 58% (1%);") and reason.endswith(a.LOCK_CONTENTION)
+    notes = " ".join(part.text for note in section.paragraphs + section.notes for part in note.parts)
+    assert "1.50× at 2 threads" in notes and "CPython 3.13.5: 5 slower than serial" in notes
 
 
 def test_the_releases_subsection_holds_each_kernels_gain(scaled):
