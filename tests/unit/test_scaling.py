@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import one_row
 
 from harness import analysis as a
 from harness import collect, model, sections
@@ -229,14 +230,6 @@ def scaled() -> a.Analysis:
     return a.analyse(scaling_run(), scaling_envs())
 
 
-def _one(frame: pd.DataFrame, **where) -> pd.Series:
-    picked = frame
-    for key, wanted in where.items():
-        picked = picked[picked[key] == wanted]
-    assert len(picked) == 1, where
-    return picked.iloc[0]
-
-
 def test_the_family_table_judges_each_kernels_threads_on_every_build(scaled):
     table = scaled.scaling
     assert list(table.columns) == a.SCALING_COLUMNS
@@ -247,7 +240,7 @@ def test_the_family_table_judges_each_kernels_threads_on_every_build(scaled):
     assert words[("bench-py314t", "string_const")] == SCALES and words[("bench-py313t", "string_const")] == SLOWER
     assert words[("bench-py314t", "c_module_function")] == DOES_NOT
     assert {words[(e, k)] for e in ("bench-py313", "bench-py314") for k in KERNELS} == {SLOWER}
-    write = _one(table, env="bench-py314t", workload="shared_attr_write")
+    write = one_row(table, env="bench-py314t", workload="shared_attr_write")
     assert write["speedup"] == pytest.approx(0.41, rel=0.01) and write["speedup_hw"] < 0.01  # spells cancel
     assert write["efficiency"] == pytest.approx(0.205, rel=0.01) and write["waiting"] == pytest.approx(0.58)
     assert write["scaling_cut"] == pytest.approx(1.5)  # no capacity measured: half the ideal gain
@@ -255,8 +248,8 @@ def test_the_family_table_judges_each_kernels_threads_on_every_build(scaled):
         "at 2 threads (1 thread): waiting 58% (1%); GC 6×, 4 ms (3×, 2 ms); RSS +512 KiB (+512 KiB); "
         + a.LOCK_CONTENTION
     )
-    assert _one(table, env="bench-py314t", workload="string_const")["reason"] == ""  # it scales
-    assert "above the physical limit" in _one(table, env="bench-py314t", workload="spin_fast")["problem"]
+    assert one_row(table, env="bench-py314t", workload="string_const")["reason"] == ""  # it scales
+    assert "above the physical limit" in one_row(table, env="bench-py314t", workload="spin_fast")["problem"]
 
 
 def test_a_release_is_held_against_the_previous_one_of_its_kind():
@@ -275,13 +268,13 @@ def test_the_gain_is_the_ratio_of_two_speedups_paired_by_round(scaled):
     assert list(gains.columns) == a.GAIN_COLUMNS
     assert set(gains["env"]) == {"bench-py314t"} and set(gains["baseline_env"]) == {"bench-py313t"}
     assert len(gains) == len(KERNELS)
-    up = _one(gains, workload="string_const")
+    up = one_row(gains, workload="string_const")
     assert up["gain"] == pytest.approx(1.9 / 0.6, rel=0.01) and up["gain_lo"] > 1 and up["gain_significant"]
     assert up["gain_n"] == ROUNDS and up["gain_hw"] < 0.02  # the 30% spells cancel from both sides
     assert up["speedup"] == pytest.approx(1.9, rel=0.01) and up["baseline_speedup"] == pytest.approx(0.6, rel=0.01)
-    same = _one(gains, workload="object_creation")
+    same = one_row(gains, workload="object_creation")
     assert same["gain"] == pytest.approx(1.0, abs=0.01) and same["problem"] == ""
-    assert _one(gains, workload="spin_fast")["problem"].startswith("bench-py314t: ")
+    assert one_row(gains, workload="spin_fast")["problem"].startswith("bench-py314t: ")
 
 
 def test_the_gain_is_the_same_ratio_every_other_ratio_is():
@@ -392,7 +385,7 @@ def test_the_releases_subsection_holds_each_kernels_gain(scaled):
     assert rows["object_creation"].muted and rows["spin_fast"].cells[5].text == ""
 
 
-def test_the_findings_name_the_worst_kernels_per_free_threaded_build_and_never_a_gated_one(scaled):
+def test_the_findings_name_the_worst_kernels_per_free_threaded_build_and_never_a_gatedone_row(scaled):
     ctx = _context(scaling_run(), scaled)
     old, new = scaling.sentences(ctx)
     assert new.startswith(
