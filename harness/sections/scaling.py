@@ -173,6 +173,8 @@ def _notes(ctx: Context, table: pd.DataFrame) -> list[Paragraph]:
 
 def _gains_section(ctx: Context, gains: pd.DataFrame, table: pd.DataFrame) -> list[Section]:
     """A subsection per pair of releases: each kernel's speedups on both and their ratio."""
+    if gains.empty:
+        return []
     speedups = {(r["env"], _kernel(r), r["workers"]): r for r in records(table)}
     out = []
     for (env, base), pair in gains.groupby(["env", "baseline_env"], sort=False):
