@@ -18,16 +18,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Sequence
 
-from workloads.host import BenchSpec, Profile, RunOptions, Target, driver_command, read_json
+from workloads.host import BenchSpec, InterpreterFacts, Profile, RunOptions, Target, driver_command, read_json
 
 
 @dataclass
 class Prepared:
-    """A target's plan: its benchmarks, the warm-ups its profile gives it, whether it has a JIT."""
+    """A target's plan: its benchmarks, the warm-ups its profile gives it, whether it has a
+    JIT, and whether it runs without a GIL (a free-threaded build that did not turn it back on)."""
 
     specs: List[BenchSpec]
     warmups: int
     jit: bool
+    free_threaded: bool = False
 
 
 def parse_target(text: str) -> Target:
@@ -78,7 +80,10 @@ def prepare(
         raise RuntimeError("%s: preparing failed\n%s" % (target.env, (proc.stdout + proc.stderr)[-2000:]))
     status = read_json(options.files(target.env).status)
     specs = [s for s in map(BenchSpec.from_json, status["plan"]) if not s.unavailable]
-    return Prepared(specs, int(status["warmups"]), status["interpreter"].get("jit") == "on")
+    facts = InterpreterFacts.from_json(status["interpreter"])
+    return Prepared(
+        specs, int(status["warmups"]), facts.jit == "on", facts.free_threaded_build and not facts.gil_enabled
+    )
 
 
 def run_block(target: Target, specs: Sequence[BenchSpec], command: List[str], part: str) -> Dict[str, dict]:

@@ -72,6 +72,16 @@ def provisioned_pair(minor: str, root: Path) -> Optional[Pair]:
     return None
 
 
+def one_row(frame, **where):
+    """The one row of a pandas ``frame`` whose columns hold the values ``where`` gives
+    (``env="bench-py313t"``); fails the test unless exactly one does."""
+    picked = frame
+    for key, wanted in where.items():
+        picked = picked[picked[key] == wanted]
+    assert len(picked) == 1, where
+    return picked.iloc[0]
+
+
 def run_module(module: str, *args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 600):
     """Run ``python -m module args`` in a fresh process; return the CompletedProcess.
 

@@ -207,7 +207,7 @@ def test_the_pyperformance_section_holds_the_geomeans_against_pep779(smoke_repor
     example = _with_pyperformance(smoke_report)
     view = sections.build(example, draw=False)
     page = view.page
-    assert [s.id for s in page.sections][:4] == ["findings", "charts", "pyperformance", "numbers"]
+    assert [s.id for s in page.sections][:5] == ["findings", "charts", "pyperformance", "scaling", "numbers"]
     section = _section(page, "pyperformance")
     rows = {r.cells[1].text: [c.text for c in r.cells] for r in section.tables[0].rows}
     ft, forced, old = rows["bench-py313t"], rows["bench-py313t-gil"], rows["bench-py39"]
@@ -224,3 +224,13 @@ def test_the_pyperformance_section_holds_the_geomeans_against_pep779(smoke_repor
 
 def test_no_pyperformance_section_without_pyperformance(smoke_report):
     assert "pyperformance" not in [s.id for s in build_page(smoke_report).sections]
+
+
+def test_the_scaling_section_shows_the_family_kernels_a_run_measured(smoke_report, example):
+    """The smoke run measures the kernels the family shares with the default run; the
+    example run, from before families were recorded, has no scaling section."""
+    section = _section(build_page(smoke_report), "scaling")
+    kernels = {r.cells[0].text for r in section.tables[0].rows}
+    assert kernels == set(smoke_report.analysis.scaling["workload"])
+    assert "object_creation" in kernels and "countdown" not in kernels
+    assert "scaling" not in [s.id for s in build_page(example).sections]

@@ -31,6 +31,9 @@ private module behind this one public API:
 - ``_versions``: two free-threaded minor versions (3.13t → 3.14t), each against its own
   default build (``version_pairs``, ``ft_versions``);
 - ``_checks``: the sanity gates, A/A calibration, JIT warm-up, provenance;
+- ``_verdicts``: the scaling family's verdicts decided on each speedup's interval, the
+  reasons its processes recorded (``scaling_table``), and each free-threaded release's
+  speedups against the previous release's (``scaling_gains``);
 - ``_record``: the ``Analysis`` record, its headline ratios and ``precision_summary``.
 """
 
@@ -60,22 +63,42 @@ from harness.analysis._pyperformance import (
 from harness.analysis._ratios import KEY, PerRound, first_rounds, ratio_columns
 from harness.analysis._record import Analysis, analyse, precision_summary
 from harness.analysis._speedups import IN_PROCESS, CapacityByRound, derive, headline_workers, one_worker
+from harness.analysis._verdicts import (
+    GAIN_COLUMNS,
+    LOCK_CONTENTION,
+    SCALING_COLUMNS,
+    SCALING_VERDICTS,
+    ProcessCounters,
+    ScalingVerdict,
+    reason_text,
+    release_pairs,
+    scaling_cut,
+    scaling_gains,
+    scaling_table,
+    scaling_verdict,
+)
 from harness.analysis._versions import VersionPair, ft_versions, gated_ratios, version_pairs
 
 __all__ = [
     "AA_SUFFIX",
     "DEFAULT_SWITCH_MS",
+    "GAIN_COLUMNS",
     "GATE_SLACK",
     "GEOMEAN_KINDS",
     "IN_PROCESS",
     "KEY",
+    "LOCK_CONTENTION",
     "ONE_WORKER",
     "PEP779_MEMORY_BAR",
     "PEP779_TIME_BAR",
+    "SCALING_COLUMNS",
+    "SCALING_VERDICTS",
     "WARMUP_TOLERANCE",
     "Analysis",
     "CapacityByRound",
     "PerRound",
+    "ProcessCounters",
+    "ScalingVerdict",
     "VersionPair",
     "aa_calibration",
     "aa_summary",
@@ -99,7 +122,13 @@ __all__ = [
     "provenance_problems",
     "pyperformance_geomeans",
     "ratio_columns",
+    "reason_text",
     "reference_envs",
+    "release_pairs",
+    "scaling_cut",
+    "scaling_gains",
+    "scaling_table",
+    "scaling_verdict",
     "verdict",
     "version_pairs",
     "warmup_problems",

@@ -15,6 +15,7 @@ from harness.analysis._checks import aa_calibration, provenance_problems, warmup
 from harness.analysis._latency import latency
 from harness.analysis._pyperformance import is_pyperformance, memory_unmeasured, pyperformance_geomeans
 from harness.analysis._speedups import CapacityByRound, derive, headline_workers, one_worker
+from harness.analysis._verdicts import scaling_gains, scaling_table
 from harness.analysis._versions import ft_versions, gated_ratios
 
 
@@ -44,6 +45,10 @@ class Analysis:
     # two free-threaded minor versions, each against its own default build, at one worker
     # and at the headline worker count (``ft_versions``)
     versions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # the scaling family: each threads speedup's verdict and reason (``scaling_table``), and
+    # each free-threaded release's speedups over the previous release's (``scaling_gains``)
+    scaling: pd.DataFrame = field(default_factory=pd.DataFrame)
+    scaling_gains: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def headline(self) -> pd.DataFrame:
         """Every headline ratio with the benchmarks it uses and the precision it reached:
@@ -89,6 +94,7 @@ def analyse(benchmarks: pd.DataFrame, envs: pd.DataFrame, capacity: CapacityByRo
     derived = derive(benchmarks, envs, capacity)
     single = one_worker(benchmarks)
     pp = is_pyperformance(benchmarks)
+    scaling = scaling_table(derived, benchmarks)
     return Analysis(
         derived=derived,
         overheads=build_overheads(benchmarks[~pp], envs),
@@ -103,6 +109,8 @@ def analyse(benchmarks: pd.DataFrame, envs: pd.DataFrame, capacity: CapacityByRo
         objects_unmeasured=object_memory_unmeasured(benchmarks),
         provenance=provenance_problems(benchmarks),
         versions=ft_versions(benchmarks[~pp], envs, (1, headline_workers(derived)), gated_ratios(derived, single)),
+        scaling=scaling,
+        scaling_gains=scaling_gains(scaling, benchmarks, envs),
     )
 
 

@@ -23,16 +23,28 @@ from harness import model
 from harness._gc import paused
 from harness.drawing import Drawer
 from harness.page import Page
-from harness.sections import environment, figures, findings, ft_versions, header, numbers, problems, pyperformance
+from harness.sections import (
+    environment,
+    figures,
+    findings,
+    ft_versions,
+    header,
+    numbers,
+    problems,
+    pyperformance,
+    scaling,
+)
 from harness.sections._context import Context
 from harness.sections.numbers import aa, at_k, gated, latency, objects, overheads, speedups
 
-PAGE = (findings, figures, pyperformance, ft_versions, numbers, environment, problems)
+PAGE = (findings, figures, pyperformance, ft_versions, scaling, numbers, environment, problems)
 READING_ORDER = (
     problems.provenance,
     environment.gil_flags,
     at_k.gil_threads,
     at_k.across_cpu,
+    scaling.sentences,
+    scaling.releases,
     at_k.processes,
     at_k.net,
     overheads.summary,

@@ -14,6 +14,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import one_row as row
 
 from harness import analysis, collect, model, sections
 from harness.sections import pyperformance
@@ -141,14 +142,6 @@ def context(frame: pd.DataFrame, result: analysis.Analysis, labels: dict[str, st
     """What the sections see of a synthetic run: its analysis, under ``labels``."""
     data = collect.RunData(frame, pd.DataFrame(), env_frame())
     return sections.Context(model.Report(data, result, labels, pd.DataFrame(), ""))
-
-
-def row(frame: pd.DataFrame, **where: object) -> pd.Series:
-    picked = frame
-    for key, value in where.items():
-        picked = picked[picked[key] == value]
-    assert len(picked) == 1, where
-    return picked.iloc[0]
 
 
 def test_speedup_is_paired_by_round_so_slow_spells_cancel(result):

@@ -95,12 +95,23 @@ def test_scaling_check_summarises_each_kernel_and_the_precision_per_minute():
     lo, hi = g["ci95"]
     assert g["half_width"] == pytest.approx(math.sqrt(hi / lo) - 1)
     assert g["half_width_at_one_minute"] == pytest.approx(g["half_width"] * math.sqrt(0.6))
-    summaries = {("3.13t", "a"): same, ("3.13t", "b"): off}
+    summaries = {("3.13t", "a"): same, ("3.13t", "b"): off, ("3.13", "a"): same}
     total = scaling_check.target_summary({"a": same, "b": off})
     assert (total["kernels"], total["within"], total["contains_one"]) == (2, 1, 1)
-    report = scaling_check.format_report(summaries)
+    assert (total["within_met"], total["contains_one_met"], total["narrower_met"], total["met"]) == (
+        False,  # 1 kernel within ±5%, not 15
+        True,  # all but one
+        total["gilbench_half_width_at_one_minute"] < total["independent_half_width_at_one_minute"],
+        False,
+    )
+    report = scaling_check.format_report(summaries, {"3.13t": True, "3.13": False})
     assert "| 3.13t | a | 12 |" in report and "| 3.13t | b | 12 |" in report
-    assert "3.13t: within ±5% on 1 of 2 kernels; the ratio's interval contains 1 on 1;" in report
+    assert "\n3.13t (free-threaded): the bar is NOT met\n" in report
+    assert "- gilbench / independent within ±5%: 1 of 2 kernels (bar: at least 15) — NOT met\n" in report
+    assert "- its 95% interval contains 1: 1 of 2 kernels (bar: all but 1) — met\n" in report
+    assert "- median half-width at one minute of measuring (half-width × √minutes): gilbench ±" in report
+    gil = report[report.index("\n3.13 (") :]
+    assert gil.startswith("\n3.13 (with a GIL: the bar is for free-threaded builds)\n") and "met" not in gil
 
 
 @pytest.mark.parametrize(

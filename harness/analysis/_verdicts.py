@@ -1,4 +1,5 @@
-"""Whether a kernel scales, in words decided on its interval, and what its process did instead.
+"""Whether a kernel scales, in words decided on its interval, what its process did
+instead, and how a kernel's scaling changed from one free-threaded release to the next.
 
 Why this module exists.  CPython's ``Tools/ftscalingbench/ftscalingbench.py`` prints one
 reading per kernel, "N× faster" or "slower", coloured red at 1.1× or below and yellow
@@ -19,7 +20,7 @@ own red cut, so it has no middle colour there; half the gain keeps one (1.4× wh
 machine allows 1.8×).  Where the machine allowed so little that the cut would fall below
 ``RED``, it is ``RED``: anything clearly faster than that scaled as far as it could.
 
-``verdict`` decides:
+``scaling_verdict`` decides:
 
 * no interval (fewer than two rounds): undecided;
 * the interval below 1: *slower than serial* (its upper end excludes serial speed);
@@ -32,14 +33,18 @@ machine allows 1.8×).  Where the machine allowed so little that the cut would f
 * an interval that spans zones beyond that is *undecided*, and says between which.
 
 The reasons: what the benchmark processes recorded beside the values at one worker and
-at N (``Counters``, from ``harness.collect``'s per-round columns): the share of the time
-the threads waited (``thread_cpu_share``), garbage collections inside the timed region
-and their pause (``gc_collections``, ``gc_pause``: ``gc.callbacks``, absent on PyPy), and
-the resident set's growth per value (``rss_growth``, Linux).  Lock contention has no
-counter outside a special build (``LOCK_CONTENTION``), and each row says so.
+at N (``ProcessCounters``, from ``harness.collect``'s per-round columns): the share of the
+time the threads waited (``thread_cpu_share``), garbage collections inside the timed
+region and their pause (``gc_collections``, ``gc_pause``: ``gc.callbacks``, absent on
+PyPy), and the resident set's growth per value (``rss_growth``, Linux).  Lock contention
+has no counter outside a special build (``LOCK_CONTENTION``), and each row says so.
 
 ``scaling_table`` puts both together for a run: the family's threads speedups from
-``harness.analysis.derive``, each with its verdict and, where it does not scale, its reason.
+``derive``, each with its verdict and, where it does not scale, its reason; the analysis
+keeps it as ``Analysis.scaling``.  ``scaling_gains`` holds each free-threaded release's
+speedups against the previous release's in the same run (3.14t against 3.13t), kernel by
+kernel: the ratio of the two speedups, paired by round like every other ratio
+(``ratio_columns``), so a round that slowed the whole machine cancels from both.
 
 Pure functions of numbers and frames: numpy and pandas only, no files, no clock.
 """
@@ -53,13 +58,19 @@ from typing import Any, Mapping, Optional, Sequence
 import numpy as np
 import pandas as pd
 
+from harness._frames import records
+from harness.analysis._checks import AA_SUFFIX
+from harness.analysis._pairs import version_key
+from harness.analysis._ratios import PerRound, ratio_columns, rounds_of
+from workloads.host import gil_forced
+
 SLOWER = "slower than serial"
 DOES_NOT = "does not scale"
 PARTLY = "partly"
 SCALES = "scales"
 UNDECIDED = "undecided"
 ZONES = (SLOWER, DOES_NOT, PARTLY, SCALES)  # in order along the speedup axis
-VERDICTS = (*ZONES, UNDECIDED)
+SCALING_VERDICTS = (*ZONES, UNDECIDED)
 
 RED = 1.1  # ftscalingbench colours a speedup at or below 1.1x red
 GAIN_SHARE = 0.5  # "scales" from half of the gain the machine allows: 1 + GAIN_SHARE * (ceiling - 1)
@@ -72,8 +83,8 @@ LOCK_CONTENTION = "lock contention: not exposed by this interpreter"
 
 
 @dataclass(frozen=True)
-class Verdict:
-    """A speedup's verdict: ``word`` (one of ``VERDICTS``), the zones its interval spans
+class ScalingVerdict:
+    """A speedup's verdict: ``word`` (one of ``SCALING_VERDICTS``), the zones its interval spans
     (one where decided), and the cuts it was judged against."""
 
     word: str
@@ -106,7 +117,7 @@ def _zone_bounds(cut: float) -> dict[str, tuple[float, float]]:
     return {SLOWER: (0.0, 1.0), DOES_NOT: (1.0, RED), PARTLY: (RED, cut), SCALES: (cut, math.inf)}
 
 
-def verdict(lo: float, hi: float, workers: int, capacity: Optional[float] = None) -> Verdict:
+def scaling_verdict(lo: float, hi: float, workers: int, capacity: Optional[float] = None) -> ScalingVerdict:
     """The verdict on a speedup at ``workers`` (≥ 2) whose 95% interval is (``lo``, ``hi``),
     on a machine whose capacity at ``workers`` was ``capacity`` (None: not measured).
 
@@ -117,22 +128,22 @@ def verdict(lo: float, hi: float, workers: int, capacity: Optional[float] = None
         raise ValueError("a scaling verdict needs at least two workers, got %d" % workers)
     top, cut = ceiling(workers, capacity), scaling_cut(workers, capacity)
     if not (math.isfinite(lo) and math.isfinite(hi)) or lo <= 0:
-        return Verdict(UNDECIDED, (), top, cut)
+        return ScalingVerdict(UNDECIDED, (), top, cut)
     if lo > hi:
         raise ValueError("interval (%g, %g): lo above hi" % (lo, hi))
     if hi < 1.0:
-        return Verdict(SLOWER, (SLOWER,), top, cut)
+        return ScalingVerdict(SLOWER, (SLOWER,), top, cut)
     bounds = _zone_bounds(cut)
     spans = tuple(z for z, (a, b) in bounds.items() if lo < b and hi > a and a < b)
     if lo <= 1.0:  # serial speed not excluded: below 1 is "does not scale" too, not "slower"
         if hi <= RED * (1 + TOLERANCE):
-            return Verdict(DOES_NOT, (DOES_NOT,), top, cut)
-        return Verdict(UNDECIDED, tuple(z for z in spans if z != SLOWER), top, cut)
+            return ScalingVerdict(DOES_NOT, (DOES_NOT,), top, cut)
+        return ScalingVerdict(UNDECIDED, tuple(z for z in spans if z != SLOWER), top, cut)
     inside = [z for z in spans if lo >= bounds[z][0] / (1 + TOLERANCE) and hi <= bounds[z][1] * (1 + TOLERANCE)]
     if not inside:
-        return Verdict(UNDECIDED, spans, top, cut)
+        return ScalingVerdict(UNDECIDED, spans, top, cut)
     best = max(inside, key=lambda z: _overlap(lo, hi, *bounds[z]))
-    return Verdict(best, (best,), top, cut)
+    return ScalingVerdict(best, (best,), top, cut)
 
 
 def _overlap(lo: float, hi: float, a: float, b: float) -> float:
@@ -148,12 +159,12 @@ def verdict_frame(
     workers: str = "workers",
     capacity: Optional[str] = "capacity",
 ) -> pd.DataFrame:
-    """``verdict`` for every row of ``frame``: columns ``verdict`` (the word), ``verdict_text``,
+    """``scaling_verdict`` for every row of ``frame``: columns ``verdict`` (the word), ``verdict_text``,
     ``ceiling`` and ``scaling_cut``, on ``frame``'s index.  ``capacity`` may name a column
     that is absent (or be None): no capacity then for any row."""
     caps: Sequence[Any] = frame[capacity] if capacity and capacity in frame else [None] * len(frame)
     rows = [
-        verdict(float(a), float(b), int(k), None if c is None or pd.isna(c) else float(c))
+        scaling_verdict(float(a), float(b), int(k), None if c is None or pd.isna(c) else float(c))
         for a, b, k, c in zip(frame[lo], frame[hi], frame[workers], caps)
     ]
     return pd.DataFrame(
@@ -173,7 +184,7 @@ MIB = 1024.0 * 1024.0
 
 
 @dataclass(frozen=True)
-class Counters:
+class ProcessCounters:
     """What the benchmark processes recorded beside one benchmark's values, means over
     rounds; NaN where nothing was recorded (PyPy has no ``gc.callbacks``, non-Linux no RSS).
 
@@ -191,7 +202,7 @@ class Counters:
     seconds: float = math.nan
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Counters:
+    def from_row(cls, row: Mapping[str, Any]) -> ProcessCounters:
         """From a benchmark row of ``harness.collect`` (per-round dicts: round -> value)."""
 
         def mean(column: str) -> float:
@@ -214,50 +225,54 @@ def _threads(k: int) -> str:
     return "%d thread%s" % (k, "" if k == 1 else "s")
 
 
-def _waiting(c: Counters) -> str:
+def _waiting(c: ProcessCounters) -> str:
     return "%.0f%%" % (100 * max(0.0, 1.0 - c.cpu_share))
 
 
-def _gc(c: Counters) -> str:
-    return "%.3g collections, %.3g ms" % (c.gc_collections, 1e3 * c.gc_pause)
+def _gc(c: ProcessCounters) -> str:
+    return "%.3g×, %.3g ms" % (c.gc_collections, 1e3 * c.gc_pause)
 
 
-def _rss(c: Counters) -> str:
+def _rss(c: ProcessCounters) -> str:
     if abs(c.rss_growth) >= MIB:
         return "%+.3g MiB" % (c.rss_growth / MIB)
     return "%+.0f KiB" % (c.rss_growth / 1024)
 
 
-def reasons(one: Counters, many: Counters) -> list[str]:
-    """Short phrases on what the process did at ``many.workers`` threads, beside one
-    thread (``one``): the waiting share, garbage collection per value, RSS growth per value,
-    and lock contention, each saying so where the interpreter recorded nothing."""
-    n, base = _threads(many.workers), _threads(one.workers)
+def _beside(many: str, one: str | None) -> str:
+    """The value at N threads, the value at one thread in parentheses where there is one."""
+    return many if one is None else "%s (%s)" % (many, one)
+
+
+def reasons(one: ProcessCounters, many: ProcessCounters) -> list[str]:
+    """Short phrases on what the process did at ``many.workers`` threads, each with its value
+    at one thread (``one``) in parentheses: the waiting share, garbage collections and their
+    pause per value, RSS growth per value, and lock contention, each saying so where the
+    interpreter recorded nothing."""
     out = []
     if math.isfinite(many.cpu_share):
-        tail = " (%s: %s)" % (base, _waiting(one)) if math.isfinite(one.cpu_share) else ""
-        out.append("waiting %s of the time at %s%s" % (_waiting(many), n, tail))
+        out.append("waiting " + _beside(_waiting(many), _waiting(one) if math.isfinite(one.cpu_share) else None))
     else:
-        out.append("waiting share: not recorded")
+        out.append("waiting: not recorded")
     if not math.isfinite(many.gc_collections):
         out.append("GC: not recorded by this interpreter")
     elif many.gc_collections == 0 and not one.gc_collections:
-        out.append("GC: no collection while timed")
+        out.append("GC: none while timed")
     else:
-        tail = " (%s: %s)" % (base, _gc(one)) if math.isfinite(one.gc_collections) else ""
-        out.append("GC: %s per value at %s%s" % (_gc(many), n, tail))
+        out.append("GC " + _beside(_gc(many), _gc(one) if math.isfinite(one.gc_collections) else None))
     if math.isfinite(many.rss_growth):
-        tail = " (%s: %s)" % (base, _rss(one)) if math.isfinite(one.rss_growth) else ""
-        out.append("RSS %s per value at %s%s" % (_rss(many), n, tail))
+        out.append("RSS " + _beside(_rss(many), _rss(one) if math.isfinite(one.rss_growth) else None))
     else:
         out.append("RSS: not recorded")
     out.append(LOCK_CONTENTION)
     return out
 
 
-def reason_text(one: Counters, many: Counters) -> str:
-    """``reasons`` as one line, for a table cell."""
-    return "; ".join(reasons(one, many))
+def reason_text(one: ProcessCounters, many: ProcessCounters) -> str:
+    """``reasons`` as one line, for a table cell, headed by the thread counts they compare:
+    ``at 2 threads (1 thread): waiting 48% (2%); GC 12×, 30 ms (2×, 4 ms); RSS +40 MiB
+    (+102 KiB); lock contention: not exposed by this interpreter``."""
+    return "at %s (%s): %s" % (_threads(many.workers), _threads(one.workers), "; ".join(reasons(one, many)))
 
 
 # -- the family's table ----------------------------------------------------------------------
@@ -267,11 +282,23 @@ SCALING_COLUMNS = [
     "env",
     "workload",
     "params",
+    "name",
+    "serial_name",
     "workers",
+    "free_threaded_build",
+    "gil_enabled",
+    "python_gil_env",
     "speedup",
     "speedup_lo",
     "speedup_hi",
+    "speedup_significant",
+    "speedup_hw",
+    "speedup_n",
+    "efficiency",
     "capacity",
+    "scaling_cut",
+    "problem",
+    "waiting",
     "verdict",
     "verdict_text",
     "reason",
@@ -280,20 +307,21 @@ SCALING_COLUMNS = [
 
 def scaling_table(derived: pd.DataFrame, benchmarks: pd.DataFrame, suite: str = "scaling") -> pd.DataFrame:
     """The family ``suite``'s threads speedups with their verdicts, and a reason beside every
-    verdict but "scales": one row per (run, env, kernel, worker count), ``SCALING_COLUMNS``.
+    verdict but "scales": one row per (run, env, kernel, worker count ≥ 2), ``SCALING_COLUMNS``.
 
-    ``derived`` is ``harness.analysis.derive``'s frame (its ``name``, ``serial_name``,
-    ``speedup``/``_lo``/``_hi`` and ``capacity`` columns); ``benchmarks`` is
-    ``harness.collect``'s, whose ``suites`` say which workloads belong to the family and
-    whose per-round counters give the reasons, at one thread from the serial benchmark.
-    Empty (with the columns) when the run measured none of the family.
+    ``derived`` is ``derive``'s frame (its speedup with interval, efficiency, capacity,
+    waiting share and the sanity gate's ``problem``); ``benchmarks`` is ``harness.collect``'s,
+    whose ``suites`` say which workloads belong to the family and whose per-round counters
+    give the reasons, at one thread from the serial benchmark.  A gated speedup keeps its
+    verdict here, decided on its interval as any other; readers show the ``problem``
+    instead.  Empty (with the columns) when the run measured none of the family.
     """
     if derived.empty or benchmarks.empty or "suites" not in benchmarks:
         return pd.DataFrame(columns=SCALING_COLUMNS)
-    rows = {(r["run_id"], r["env"], r["name"]): r for r in benchmarks.to_dict("records")}
+    rows = {(r["run_id"], r["env"], r["name"]): r for r in records(benchmarks)}
     members = {key for key, r in rows.items() if suite in (r.get("suites") or ())}
     member = np.array([key in members for key in zip(derived["run_id"], derived["env"], derived["name"])], dtype=bool)
-    threads = derived[(derived["mode"] == "threads").to_numpy() & member]
+    threads = derived[(derived["mode"] == "threads").to_numpy() & (derived["workers"] >= 2).to_numpy() & member]
     if threads.empty:
         return pd.DataFrame(columns=SCALING_COLUMNS)
     out = threads.reset_index(drop=True)
@@ -301,12 +329,93 @@ def scaling_table(derived: pd.DataFrame, benchmarks: pd.DataFrame, suite: str = 
         out["capacity"] = np.nan
     out = pd.concat([out, verdict_frame(out)], axis=1)
     reasons_ = []
-    for row in out.to_dict("records"):
+    for row in records(out):
         if row["verdict"] == SCALES:
             reasons_.append("")
             continue
         one = rows.get((row["run_id"], row["env"], row["serial_name"]))
         many = rows[(row["run_id"], row["env"], row["name"])]
-        reasons_.append(reason_text(Counters.from_row(one) if one else Counters(1), Counters.from_row(many)))
+        first = ProcessCounters.from_row(one) if one else ProcessCounters(1)
+        reasons_.append(reason_text(first, ProcessCounters.from_row(many)))
     out["reason"] = reasons_
     return out[SCALING_COLUMNS].sort_values(["run_id", "env", "workload", "params", "workers"]).reset_index(drop=True)
+
+
+# -- one release against the previous one ------------------------------------------------------
+
+GAIN_COLUMNS = [
+    "run_id",
+    "env",
+    "baseline_env",
+    "workload",
+    "params",
+    "workers",
+    "speedup",
+    "baseline_speedup",
+    "gain",
+    "gain_lo",
+    "gain_hi",
+    "gain_significant",
+    "gain_hw",
+    "gain_n",
+    "problem",
+]
+
+
+def release_pairs(envs: pd.DataFrame) -> dict[tuple[str, str], str]:
+    """(run_id, free-threaded env) -> the env of the previous free-threaded release of the
+    same implementation in the same run: 3.14t's is 3.13t.  The newest build of each minor
+    version stands for it; ``PYTHON_GIL=1`` envs and A/A twins are left out."""
+    out: dict[tuple[str, str], str] = {}
+    if envs.empty:
+        return out
+    free = envs[envs["free_threaded_build"].astype(bool) & ~envs["python_gil_env"].map(gil_forced).astype(bool)]
+    free = free[~free["env"].str.endswith(AA_SUFFIX)]
+    for (run_id, _), group in free.groupby(["run_id", "implementation"]):
+        newest: dict[tuple[int, ...], tuple[tuple[int, ...], str]] = {}  # minor -> (version, env)
+        for row in records(group):
+            version = version_key(row["version"])
+            if version[:2] not in newest or version > newest[version[:2]][0]:
+                newest[version[:2]] = (version, row["env"])
+        chain = [env for _, (_, env) in sorted(newest.items())]
+        out.update({(str(run_id), new): old for old, new in zip(chain, chain[1:])})
+    return out
+
+
+def _speedups_by_round(rounds: Mapping[tuple, Any], row: Mapping[str, Any]) -> PerRound:
+    """A threads benchmark's speedup over serial in each round both were measured in."""
+    serial = rounds_of(rounds.get((row["run_id"], row["env"], row["serial_name"])))
+    threads = rounds_of(rounds.get((row["run_id"], row["env"], row["name"])))
+    return {r: serial[r] / threads[r] for r in serial if r in threads}
+
+
+def scaling_gains(table: pd.DataFrame, benchmarks: pd.DataFrame, envs: pd.DataFrame) -> pd.DataFrame:
+    """Each kernel's speedup on a free-threaded release over its speedup on the previous
+    release (``release_pairs``), at each worker count both measured: ``gain`` > 1 where the
+    newer release scales better.  Paired by round, as every ratio: round r's gain is
+    round r's speedup on one release over round r's on the other, both measured in the
+    same rounds of one run.  ``table`` is ``scaling_table``'s; ``problem`` names a side
+    whose speedup failed a sanity gate.  ``GAIN_COLUMNS``; empty without such a pair."""
+    pairs = release_pairs(envs)
+    if table.empty or not pairs:
+        return pd.DataFrame(columns=GAIN_COLUMNS)
+    rounds = {(r, e, n): v for r, e, n, v in benchmarks[["run_id", "env", "name", "rounds"]].itertuples(index=False)}
+    by_key = {(r["run_id"], r["env"], r["workload"], r["params"], r["workers"]): r for r in records(table)}
+    rows, sides = [], []
+    for (run_id, env, *kernel), new in by_key.items():
+        old = by_key.get((run_id, pairs.get((run_id, env)), *kernel))
+        if old is None:
+            continue
+        gated = ["%s: %s" % (side["env"], side["problem"]) for side in (new, old) if side["problem"]]
+        rows.append(
+            {
+                **{k: new[k] for k in ("run_id", "env", "workload", "params", "workers", "speedup")},
+                "baseline_env": old["env"],
+                "baseline_speedup": old["speedup"],
+                "problem": "; ".join(gated),
+            }
+        )
+        sides.append((_speedups_by_round(rounds, new), _speedups_by_round(rounds, old), 1.0))
+    if not rows:
+        return pd.DataFrame(columns=GAIN_COLUMNS)
+    return pd.concat([pd.DataFrame(rows), ratio_columns("gain", sides)], axis=1)[GAIN_COLUMNS]
