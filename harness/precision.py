@@ -39,19 +39,29 @@ def round_cost(open_: tuple[OpenBenchmark, ...], benchmarks: set[tuple[str, str]
 
 def projected(head: pd.DataFrame, still_open: set[tuple[str, str]], rounds: int) -> pd.Series:
     """Each headline ratio's half-width after ``rounds`` more rounds of the benchmarks in
-    ``still_open``, if the per-round spread stays what it was (closed ratios keep theirs)."""
+    ``still_open``, if its per-round SD stays the one its interval uses, with the degrees of
+    freedom it has (``stats.half_width_after``: a moderated interval's prior stays as the
+    rounds grow); closed ratios keep theirs."""
     grows = [
         (e, n) in still_open or (oe, on) in still_open
         for e, n, oe, on in head[["env", "name", "other_env", "other_name"]].itertuples(index=False)
     ]
     return pd.Series(
         [
-            stats.projected_half_width(hw, int(n), rounds) if grow else hw
-            for hw, n, grow in zip(head["hw"], head["n"], grows)
+            float(stats.half_width_after(sd, df, int(n), int(n) + rounds)) if grow and n >= 2 else hw
+            for hw, sd, df, n, grow in zip(head["hw"], head["sd"], head["df"], head["n"], grows)
         ],
         index=head.index,
         dtype=float,
     )
+
+
+def met(head: pd.DataFrame, target: float) -> pd.Series:
+    """Which headline ratios reached ±``target`` in a way that may stop them: a moderated
+    interval from ``stats.LEAST_ROUNDS_TO_STOP`` rounds on, Student's t (a ratio without a
+    prior) from ``stats.STUDENT_LEAST_ROUNDS_TO_STOP`` on (stopping earlier costs t coverage)."""
+    least = head["moderated"].map({True: stats.LEAST_ROUNDS_TO_STOP, False: stats.STUDENT_LEAST_ROUNDS_TO_STOP})
+    return (head["hw"] <= target) & (head["n"] >= least)
 
 
 def widths(head: pd.DataFrame, target: float, round_: int) -> Widths:
@@ -74,8 +84,8 @@ def finite(value: Any) -> float | None:
 
 
 class PrecisionRule:
-    """Close every benchmark whose headline ratios all reached ±``target`` (95%), from
-    round ``stats.LEAST_ROUNDS_TO_STOP`` on (stopping early costs the intervals coverage).
+    """Close every benchmark whose headline ratios all reached ±``target`` (95%) in a way
+    that may stop them (``met``).
 
     After each round, ``history`` gets how many headline ratios are within ±5% and ±3%,
     the elapsed time, and the median and 90th-percentile half-widths that
@@ -96,10 +106,10 @@ class PrecisionRule:
     def after_round(self, report: RoundReport) -> NextRound:
         head = self.ratios()
         now = widths(head, self.target, report.round)
-        wide = head[~(head["hw"] <= self.target)]
+        wide = head[~met(head, self.target)]
         needed = set(zip(wide["env"], wide["name"])) | set(zip(wide["other_env"], wide["other_name"]))
         open_now = {(b.env, b.name) for b in report.open}
-        close = open_now - needed if report.round >= stats.LEAST_ROUNDS_TO_STOP else set()
+        close = open_now - needed
         cost = round_cost(report.open, open_now - close)
         more = int(AHEAD_SECONDS // cost) if cost > 0 else 0
         ahead = projected(head, open_now - close, more) if more else head["hw"]

@@ -195,8 +195,10 @@ def _with_pyperformance(example: model.Report) -> model.Report:
                     }
                 ]
             ),
-            analysis.ratio_columns("overhead", [({0: 1.2, 1: 1.3}, {0: 1.0, 1: 1.05}, 1.0)]),
-            analysis.ratio_columns("memory", [({0: 1.1, 1: 1.1}, {0: 1.0, 1: 1.0}, 1.0)]),
+            analysis.ratio_columns(
+                "overhead", [analysis.Sides({0: 1.2, 1: 1.3}, {0: 1.0, 1: 1.05})], analysis.Moderation()
+            ),
+            analysis.ratio_columns("memory", [analysis.Sides({0: 1.1, 1: 1.1}, {0: 1.0, 1: 1.0})]),
         ],
         axis=1,
     )

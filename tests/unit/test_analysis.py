@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness import analysis, collect, model, sections
+from harness import analysis, collect, model, sections, stats
 from harness.sections import pyperformance
 from harness.sections.numbers import objects
 
@@ -242,7 +242,7 @@ def test_precision_summary_says_how_many_rounds_a_target_would_take(result):
 
 
 def test_unpaired_rounds_give_no_interval_rather_than_a_wrong_one():
-    frame = analysis.ratio_columns("r", [({0: 1.0}, {0: 2.0}, 1.0), None])
+    frame = analysis.ratio_columns("r", [analysis.Sides({0: 1.0}, {0: 2.0}), None])
     assert frame["r"][0] == pytest.approx(0.5)
     assert math.isnan(frame["r_lo"][0]) and math.isnan(frame["r"][1])
 
@@ -323,6 +323,126 @@ def test_first_rounds_reports_a_run_as_it_stood():
     assert sorted(full["rounds"].iloc[0]) == list(range(ROUNDS))  # the original is untouched
     head = analysis.analyse(early, env_frame()).headline()
     assert set(head["n"].dropna()) <= {3}
+
+
+# -- the moderated interval and the headline table ---------------------------------------
+
+
+def noisy_run(rounds: int = 3, workloads: int = 8, seed: int = 40) -> pd.DataFrame:
+    """A run with enough timing ratios for a prior (``stats.MIN_PRIOR_RATIOS``): countdown
+    (the flagship) and ``workloads`` - 1 others, serial, 2 threads and 1 and 2 pool workers
+    on the matched pair and the forced-GIL env, each round's value drawn around its truth
+    with 8% noise, and the within-process standard error its four values would show."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    names = ["countdown"] + ["w%d" % i for i in range(1, workloads)]
+    for env in ENVS:
+        for w, workload in enumerate(names):
+            roles = ("flagship",) if workload == "countdown" else ()
+            for mode, k, seconds in (
+                ("serial", 1, 1.0),
+                ("threads", 2, 0.6),
+                ("processes", 1, 1.0),
+                ("processes", 2, 0.55),
+            ):
+                row = bench(env, workload, mode, k, seconds, seed=w, roles=roles)
+                values = seconds * np.exp(0.08 * rng.standard_normal((rounds, 4)))
+                row["rounds"] = {r: float(v.mean()) for r, v in enumerate(values)}
+                row["within_se"] = {r: float(np.log(v).std(ddof=1) / 2) for r, v in enumerate(values)}
+                row["rss"] = {r: 30e6 for r in range(rounds)}
+                row["cpu_share"] = {r: 0.5 for r in range(rounds)}
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def test_every_timing_ratio_gets_the_moderated_interval_from_one_prior_per_run():
+    """Three rounds: the prior pools the run's 80-odd timing ratios, so their intervals use
+    more than 2 degrees of freedom and are narrower than Student's t at the median; the
+    point estimates are each ratio's own; memory stays Student's t (no prior's columns)."""
+    frame = noisy_run()
+    moderated = analysis.analyse(frame, env_frame())
+    student = analysis.analyse(frame, env_frame(), moderate=False)
+    prior = moderated.priors[RUN]
+    assert prior is not None and prior.ratios == len(moderated.headline())
+    assert student.priors == {}
+    head, t_head = moderated.headline(), student.headline()
+    assert set(head["kind"]) == {
+        "speedup",
+        "net speedup",
+        "one worker",
+        "free-threading overhead",
+        "forced GIL overhead",
+    }
+    assert head["moderated"].all() and not t_head["moderated"].any()
+    assert (head["df"] > 2).all() and (t_head["df"] == 2).all()
+    assert head["value"].to_numpy() == pytest.approx(t_head["value"].to_numpy())
+    assert head["hw"].median() < t_head["hw"].median()
+    assert "memory_sd" not in moderated.overheads and moderated.overheads["overhead_moderated"].all()
+
+
+def test_a_ratio_across_envs_pairs_only_the_rounds_both_sides_ran_in():
+    """The free-threaded env skipped round 1 (allocation ran only the default build): its
+    net speedup and free-threading overhead pair rounds 0 and 2, never one env's round 1
+    with the other's round 2, and the prior's pooling leaves that pairing alone."""
+    frame = noisy_run(rounds=4)
+    ft = frame["env"] == "bench-py313t"
+    for column in ("rounds", "within_se"):
+        frame.loc[ft, column] = [{r: v for r, v in d.items() if r != 1} for d in frame.loc[ft, column]]
+    result = analysis.analyse(frame, env_frame())
+    net = row(result.derived, env="bench-py313t", name="countdown[threads,w=2]")
+    ft_serial = row(frame, env="bench-py313t", name="countdown[serial]")
+    threads = row(frame, env="bench-py313t", name="countdown[threads,w=2]")
+    base = row(frame, env="bench-py313", name="countdown[serial]")
+    assert net["net_speedup_n"] == 3 and net["speedup_n"] == 3
+    logs = [math.log(base["rounds"][r] / threads["rounds"][r]) for r in (0, 2, 3)]
+    assert net["net_speedup"] == pytest.approx(math.exp(np.mean(logs)) * threads["work_size"] / base["work_size"])
+    over = row(result.overheads, kind="free-threading", env="bench-py313t", name="countdown[serial]")
+    assert over["overhead_n"] == 3
+    assert over["overhead"] == pytest.approx(
+        math.exp(np.mean([math.log(ft_serial["rounds"][r] / base["rounds"][r]) for r in (0, 2, 3)]))
+        * base["work_size"]
+        / ft_serial["work_size"]
+    )
+
+
+def test_the_headline_table_holds_the_flagship_at_the_headline_worker_count():
+    """Per interpreter, countdown's 2-thread and 2-worker pool speedups; for the free-threaded
+    build its free-threading overhead and net speedup; the same ratios as the frames they
+    come from, marked in the headline; the forced-GIL env has no net speedup of its own."""
+    result = analysis.analyse(noisy_run(), env_frame())
+    table = result.table
+    assert set(zip(table["env"], table["quantity"])) == {
+        *((env, mode) for env in ENVS for mode in ("threads", "processes")),
+        ("bench-py313t", "free-threading overhead"),
+        ("bench-py313t", "net speedup"),
+    }
+    threads = row(table, env="bench-py313t", quantity="threads")
+    derived = row(result.derived, env="bench-py313t", name="countdown[threads,w=2]")
+    assert (threads["value"], threads["lo"], threads["hi"], threads["hw"]) == pytest.approx(
+        (derived["speedup"], derived["speedup_lo"], derived["speedup_hi"], derived["speedup_hw"])
+    )
+    net = row(table, quantity="net speedup")
+    assert (net["other_env"], net["other_name"], net["value"]) == (
+        "bench-py313",
+        "countdown[serial]",
+        pytest.approx(derived["net_speedup"]),
+    )
+    head = result.headline()
+    assert head["table"].sum() == len(table)
+    assert set(head.loc[head["table"], "name"]) == {
+        "countdown[threads,w=2]",
+        "countdown[processes,w=2]",
+        "countdown[serial]",
+    }
+
+
+def test_precision_summary_extrapolates_from_the_interval_s_own_sd_and_df():
+    result = analysis.analyse(noisy_run(), env_frame())
+    summary = analysis.precision_summary(result, 0.03)
+    head = result.headline()
+    row_ = head.loc[(head["hw"] - head["hw"].quantile(0.5)).abs().idxmin()]
+    assert summary["rounds_needed"]["median"] == stats.rounds_to_target(row_["sd"], row_["df"], int(row_["n"]), 0.03)
+    assert summary["table_median_hw"] == pytest.approx(result.table["hw"].median())
 
 
 # -- pyperformance: geometric means against PEP 779's bars -----------------------------

@@ -82,10 +82,10 @@ def test_the_budget_names_a_pair_without_targets(capsys):
 
 def _one_worker_frame() -> pd.DataFrame:
     rows = [
-        # env, workload, mode, value, lo, hi, hw, n, problem
-        ("a", "countdown", "processes", 1.01, 0.95, 1.07, 0.06, 4, ""),
-        ("a", "fib", "processes", 0.80, 0.72, 0.87, 0.10, 4, "one worker ran 0.80x"),
-        ("b", "fib", "threads", 1.04, 0.99, 1.09, 0.05, 4, ""),
+        # env, workload, mode, value, lo, hi, hw, n, sd, problem
+        ("a", "countdown", "processes", 1.01, 0.95, 1.07, 0.06, 4, 0.05, ""),
+        ("a", "fib", "processes", 0.80, 0.72, 0.87, 0.10, 4, 0.08, "one worker ran 0.80x"),
+        ("b", "fib", "threads", 1.04, 0.99, 1.09, 0.05, 4, 0.04, ""),
     ]
     return pd.DataFrame(rows, columns=one_worker.COLUMNS)
 
@@ -118,7 +118,9 @@ def example_ratios() -> moderated.Ratios:
     from harness import analysis, collect
 
     data = collect.load_runs([EXAMPLE_RUN])
-    return moderated.ratios(data.benchmarks, analysis.analyse(data.benchmarks, data.envs, data.capacity))
+    return moderated.ratios(
+        data.benchmarks, analysis.analyse(data.benchmarks, data.envs, data.capacity, moderate=False)
+    )
 
 
 def test_moderated_reproduces_the_example_run_then_pools_it(example_ratios):
