@@ -93,7 +93,8 @@ def _sides(merged: pd.DataFrame, suffix: str) -> list[dict[str, Any]]:
 
 
 def aa_summary(aa: pd.DataFrame) -> dict[str, Any] | None:
-    """The A/A figure: how many intervals exclude 1 when nothing differs (None without an A/A run)."""
+    """The A/A figure: how many intervals exclude 1 when nothing differs, and how many of
+    them are the moderated interval (the rest Student's t); None without an A/A run."""
     rated = aa.dropna(subset=["ratio_lo"]) if not aa.empty else aa
     if rated.empty:
         return None
@@ -103,6 +104,7 @@ def aa_summary(aa: pd.DataFrame) -> dict[str, Any] | None:
         "excluding": int(rated["ratio_significant"].sum()),
         "share": float(rated["ratio_significant"].mean()),
         "median_hw": float(rated["ratio_hw"].median()),
+        "moderated": int(rated["ratio_moderated"].sum()),
     }
 
 

@@ -23,18 +23,18 @@ from harness import model
 from harness._gc import paused
 from harness.drawing import Drawer
 from harness.page import Page
-from harness.sections import environment, figures, findings, header, numbers, problems, pyperformance
+from harness.sections import environment, figures, findings, header, headline, numbers, problems, pyperformance
 from harness.sections._context import Context
 from harness.sections.numbers import aa, at_k, gated, latency, objects, overheads, speedups
 
-PAGE = (findings, figures, pyperformance, numbers, environment, problems)
+PAGE = (findings, headline, figures, pyperformance, numbers, environment, problems)
 READING_ORDER = (
     problems.provenance,
     environment.gil_flags,
-    at_k.gil_threads,
+    headline.threads,
+    headline.net,
     at_k.across_cpu,
     at_k.processes,
-    at_k.net,
     overheads.summary,
     pyperformance.sentences,
     at_k.native,

@@ -9,6 +9,7 @@ may write -- never a timing.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -16,7 +17,7 @@ import pandas as pd
 import pytest
 
 from harness import analysis, collect, model, sections, stats
-from harness.sections import pyperformance
+from harness.sections import headline, pyperformance
 from harness.sections.numbers import objects
 
 RUN = "20260101T000000Z-test00"
@@ -443,6 +444,44 @@ def test_precision_summary_extrapolates_from_the_interval_s_own_sd_and_df():
     row_ = head.loc[(head["hw"] - head["hw"].quantile(0.5)).abs().idxmin()]
     assert summary["rounds_needed"]["median"] == stats.rounds_to_target(row_["sd"], row_["df"], int(row_["n"]), 0.03)
     assert summary["table_median_hw"] == pytest.approx(result.table["hw"].median())
+
+
+def test_the_headline_section_shows_the_table_and_its_findings_read_it():
+    """The Headline section: a row per interpreter, a column per quantity, each cell the
+    ratio and its half-width with the interval on hover; the flagship-in-threads and net
+    gain sentences quote the table's numbers, and "run in parallel" only of a significant
+    interval."""
+    frame = noisy_run()
+    result = analysis.analyse(frame, env_frame())
+    ctx = context(frame, result, {e: e for e in ENVS})
+    (section,) = headline.build(ctx)
+    grid = section.tables[0]
+    assert grid.columns == ["interpreter", "threads", "process pool", "free-threading overhead", "net speedup"]
+    assert [r.cells[0].text for r in grid.rows] == sorted(ENVS)
+    threads = row(result.table, env="bench-py313t", quantity="threads")
+    cell = grid.rows[1].cells[1]
+    assert cell.text == "%.2f× ±%.1f%%" % (threads["value"], 100 * threads["hw"])
+    assert cell.detail.startswith("95%% CI %.2f–%.2f, moderated t over 3 rounds" % (threads["lo"], threads["hi"]))
+    assert (
+        "Median ±%.1f%% over these 8 ratios" % (100 * result.table["hw"].median())
+        in section.paragraphs[0].parts[0].text
+    )
+    said = [s for s in headline.threads(ctx) if s.startswith("Without the GIL")]
+    assert said == [
+        "Without the GIL, on bench-py313t, 2 threads run countdown %.2f× (95%% CI %.2f–%.2f) faster than one: "
+        "they run in parallel." % (threads["value"], threads["lo"], threads["hi"])
+    ]
+    (net,) = headline.net(ctx)
+    assert net.startswith("Net gain on bench-py313t") and "because one thread takes" in net
+    unsure = result.table.copy()
+    unsure.loc[(unsure["env"] == "bench-py313t") & (unsure["quantity"] == "threads"), ["lo", "significant"]] = [
+        0.9,
+        False,
+    ]
+    ctx = context(frame, dataclasses.replace(result, table=unsure), {e: e for e in ENVS})
+    assert next(s for s in headline.threads(ctx) if s.startswith("Without")).endswith(
+        "not significant) faster than one: little gain."
+    )
 
 
 # -- pyperformance: geometric means against PEP 779's bars -----------------------------

@@ -1,6 +1,7 @@
 """Precision: the precision the headline ratios reached against the profile's target,
-what the target would cost, what a run its budget stopped would have bought, and the
-machine's capacity and noise probed while measuring (shown for any profile)."""
+what the target would cost, the moderated interval's prior, what a run its budget
+stopped would have bought, and the machine's capacity and noise probed while measuring
+(shown for any profile)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from harness import stats
 from harness.analysis import precision_summary
 from harness.page import Section
 from harness.sections._cells import p
@@ -35,9 +37,12 @@ def build(ctx: Context) -> list[Section]:
     if precision:
         text = (
             "%d of %d headline ratios (speedups and net speedups at every worker count, one worker against serial, "
-            "free-threading and forced-GIL overheads) have a 95%% interval within ±%.0f%%; median ±%.1f%%. "
+            "free-threading and forced-GIL overheads) have a 95%% interval within ±%.0f%%; median ±%.1f%%"
             % (precision["met"], precision["ratios"], 100 * precision["target"], 100 * precision["median_hw"])
         )
+        if pd.notna(precision["table_median_hw"]):
+            text += ", the headline table's ±%.1f%%" % (100 * precision["table_median_hw"])
+        text += ". "
         needed = precision["rounds_needed"]
         if precision["median_hw"] > precision["target"] and needed["median"]:
             text += "At the spread they showed, the median ratio would reach ±%.0f%% after about %d rounds%s%s. " % (
@@ -46,7 +51,7 @@ def build(ctx: Context) -> list[Section]:
                 " and the 90th percentile after about %d" % needed["p90"] if needed["p90"] else "",
                 _round_pace(manifests),
             )
-    text += _ahead(manifests) + _capacity(ctx.report.data.capacity)
+    text += _priors(ctx.analysis.priors) + _ahead(manifests) + _capacity(ctx.report.data.capacity)
     text += ctx.report.machine_noise
     if not text:
         return []
@@ -54,6 +59,40 @@ def build(ctx: Context) -> list[Section]:
         text += " Wider than the target:"
         items = [p(m) for m in precision["missed"]]
     return [Section("precision", "Precision", paragraphs=[p(text.strip())], items=items)]
+
+
+def _priors(priors: dict[str, stats.Prior | None]) -> str:
+    """What the moderated interval's prior of each run is, or that the run kept Student's t."""
+    parts = []
+    for run_id, prior in sorted(priors.items()):
+        who = " of run %s" % run_id if len(priors) > 1 else ""
+        if prior is None:
+            parts.append(
+                "The intervals%s are Student's t: the run has fewer than %d timing ratios to fit the moderated "
+                "interval's prior on. " % (who, stats.MIN_PRIOR_RATIOS)
+            )
+            continue
+        coef = prior.coefficients
+        kinds = ", ".join("%s %+.2f" % (k[5:], v) for k, v in sorted(coef.items()) if k.startswith("kind:"))
+        groups = [v for k, v in coef.items() if k.startswith("group:")]
+        per_group = (
+            " and a level per workload (%d, %+.2f to %+.2f)" % (len(groups), min(groups), max(groups)) if groups else ""
+        )
+        parts.append(
+            "The intervals%s are a moderated t: each ratio's variance is pooled with a prior fitted on the run's %d "
+            "timing ratios, worth d0 = %s rounds of spread, around a trend log s0² = %.2f × log(within-process "
+            "variance) + a level per kind (%s)%s; a ratio the prior cannot fit (no within-process spread) keeps "
+            "Student's t. "
+            % (
+                who,
+                prior.ratios,
+                "∞" if np.isinf(prior.d0) else "%.1f" % prior.d0,
+                coef[stats.LOG_WITHIN],
+                kinds,
+                per_group,
+            )
+        )
+    return "".join(parts)
 
 
 def _ahead(manifests: list[dict[str, Any]]) -> str:
