@@ -32,6 +32,10 @@ from workloads._results import (
     utc_now,
 )
 from workloads._scheduler import (
+    BUDGET,
+    MOST,
+    ROUNDS,
+    TARGET,
     BudgetReached,
     NextRound,
     OpenBenchmark,
@@ -75,6 +79,7 @@ from workloads._store import SHORT_WARMUP, EnvRun, Target, worker_command
 from workloads.modes import PAIRED_MODES
 
 __all__ = [
+    "BUDGET",
     "BUILD_MARKER",
     "ERRORS_SUFFIX",
     "LAYOUTS",
@@ -82,11 +87,14 @@ __all__ = [
     "MANIFEST_FORMAT",
     "METADATA",
     "META_DIR",
+    "MOST",
     "PAIRED_MODES",
     "PROFILES",
+    "ROUNDS",
     "SHORT_WARMUP",
     "STATUS_FORMAT",
     "STATUS_SUFFIX",
+    "TARGET",
     "TIMELINE_SUFFIX",
     "USER_WORKLOADS_ENV",
     "BenchSpec",

@@ -62,7 +62,7 @@ from harness.analysis._pyperformance import (
     verdict,
 )
 from harness.analysis._ratios import KEY, Moderation, PerRound, Sides, first_rounds, ratio_columns
-from harness.analysis._record import Analysis, analyse, precision_summary
+from harness.analysis._record import Analysis, analyse, precision_summary, prior_summary
 from harness.analysis._speedups import IN_PROCESS, CapacityByRound, derive, headline_workers, one_worker
 from harness.analysis._table import QUANTITIES, headline_table
 
@@ -101,6 +101,7 @@ __all__ = [
     "one_worker",
     "partner_envs",
     "precision_summary",
+    "prior_summary",
     "provenance_problems",
     "pyperformance_geomeans",
     "ratio_columns",

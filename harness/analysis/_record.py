@@ -194,3 +194,27 @@ def precision_summary(analysis: Analysis, target: float) -> dict[str, Any]:
         "rounds_needed": needed,
         "widest": missed.sort_values("hw", ascending=False, na_position="first"),
     }
+
+
+def prior_summary(priors: dict[str, stats.Prior | None]) -> list[dict[str, Any]]:
+    """Each run's prior of the moderated interval, as a report says it: ``run_id``,
+    ``ratios`` fitted (0: the run kept Student's t, having fewer than ``least``), ``d0``,
+    ``slope`` (of log s0² in the log within-process variance), ``kinds`` (kind -> level)
+    and ``groups`` (the workload levels, sorted)."""
+    out = []
+    for run_id, prior in sorted(priors.items()):
+        if prior is None:
+            out.append({"run_id": run_id, "ratios": 0, "least": stats.MIN_PRIOR_RATIOS})
+            continue
+        coef = prior.coefficients
+        out.append(
+            {
+                "run_id": run_id,
+                "ratios": prior.ratios,
+                "d0": prior.d0,
+                "slope": coef[stats.LOG_WITHIN],
+                "kinds": {k[len("kind:") :]: v for k, v in sorted(coef.items()) if k.startswith("kind:")},
+                "groups": sorted(v for k, v in coef.items() if k.startswith("group:")),
+            }
+        )
+    return out

@@ -18,7 +18,7 @@ import pytest
 
 from harness import analysis, collect, model, sections, stats
 from harness.sections import headline, pyperformance
-from harness.sections.numbers import objects
+from harness.sections.numbers import objects, precision
 
 RUN = "20260101T000000Z-test00"
 ROUNDS = 6
@@ -482,6 +482,24 @@ def test_the_headline_section_shows_the_table_and_its_findings_read_it():
     assert next(s for s in headline.threads(ctx) if s.startswith("Without")).endswith(
         "not significant) faster than one: little gain."
     )
+
+
+def test_the_precision_section_names_the_prior_and_the_rounds_each_block_got():
+    frame = noisy_run()
+    result = analysis.analyse(frame, env_frame())
+    blocks = {
+        "bench-py313": {"countdown": {"rounds": 3, "stopped": "target"}, "w1": {"rounds": 9, "stopped": "budget"}},
+        "bench-py313t": {"countdown": {"rounds": 5, "stopped": "budget"}, "w1": {"rounds": 9, "stopped": "budget"}},
+    }
+    data = collect.RunData(frame, pd.DataFrame(), env_frame(), manifests=[{"run_id": RUN, "blocks": blocks}])
+    ctx = sections.Context(model.Report(data, result, {e: e for e in ENVS}, pd.DataFrame(), ""))
+    (section,) = precision.build(ctx)
+    text = section.paragraphs[0].parts[0].text
+    prior = result.priors[RUN]
+    assert "prior fitted on the run's %d timing ratios, worth d0 = %.1f rounds" % (prior.ratios, prior.d0) in text
+    assert "the headline table's ±%.1f%%" % (100 * result.table["hw"].median()) in text
+    rows = [[c.text for c in r.cells] for r in section.tables[0].rows]
+    assert rows == [["countdown", "3–5", "target met (1), budget (1)", "2"], ["w1", "9", "budget", "2"]]
 
 
 # -- pyperformance: geometric means against PEP 779's bars -----------------------------
