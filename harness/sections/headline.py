@@ -16,6 +16,7 @@ from harness.analysis import QUANTITIES
 from harness.page import Row, Section, Table, Text
 from harness.sections._cells import fmt, p, records
 from harness.sections._context import Context
+from workloads.host import PAIRED_MODES
 
 HEADINGS = {
     "threads": "threads",
@@ -54,12 +55,18 @@ def build(ctx: Context) -> list[Section]:
         [Row([Text(ctx.who(env)), *(cells.get((env, q)) or Text("") for q in shown)]) for env in envs],
     )
     workloads = ", ".join(dict.fromkeys(table.loc[table["quantity"] != "threads-nogil", "workload"]))
+    pools = table[table["mode"].isin(PAIRED_MODES)]
+    over = (
+        "a process pool and subinterpreters over one worker of their own mode"
+        if pools["other_name"].str.contains(",w=1]", regex=False).all()
+        else "a process pool and subinterpreters over one worker of their mode where the run measured one, else "
+        "over serial"
+    )
     text = (
-        "%s at %d workers, each speedup over one worker of its mode (threads: over one thread); the free-threading "
-        "overhead is a free-threaded build's serial time over its matched default build's, the net speedup its %d "
-        "threads over one thread of that build. ± is the 95%% interval's half-width (hover for the interval); grey: "
-        "not significant. Median ±%.1f%% over these %d ratios."
-        % (workloads, ctx.k, ctx.k, 100 * table["hw"].median(), table["hw"].notna().sum())
+        "%s at %d workers: threads over one thread, %s; the free-threading overhead is a free-threaded build's "
+        "serial time over its matched default build's, the net speedup its %d threads over one thread of that "
+        "build. ± is the 95%% interval's half-width (hover for the interval); grey: not significant. Median ±%.1f%% "
+        "over these %d ratios." % (workloads, ctx.k, over, ctx.k, 100 * table["hw"].median(), table["hw"].notna().sum())
     )
     return [Section("headline", "Headline", paragraphs=[p(text)], tables=[grid])]
 
