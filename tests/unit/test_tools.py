@@ -76,6 +76,32 @@ def test_layout_comparison_finds_when_a_curve_reaches_a_width():
     assert layout_comparison.time_to(points, 0.01) is None
 
 
+def test_the_budget_prices_a_layout_from_its_components_and_costs():
+    """One ratio, 10% within a process and 2% between rounds at both sizes; a process costs
+    0.6 s plus its passes (2 s at the full size, 0.5 s at a quarter).  Four values of a
+    quarter: (0.01/4 + 0.0004) × (0.6 + 0.125 + 2.0); eight of an eighth, extrapolated from
+    the quarter: (0.01/8 + 0.0004) × (0.6 + 0.0625 + 2.0)."""
+    ratio = {"target": "t", "ratio": "r", "within": 0.1, "between_process": 0.0, "between_round": 0.02}
+    result = {
+        "ratios": [{**ratio, "size": "1.0"}, {**ratio, "size": "0.25"}],
+        "cost": {"t ×1.0": {"fixed": 0.6, "per_pass": 2.0}, "t ×0.25": {"fixed": 0.6, "per_pass": 0.5}},
+    }
+    today = variance_budget.variance_time(result, "t", "r", 4, 0.25, jit=False)
+    assert today == pytest.approx((0.01 / 4 + 0.0004) * 2.725)
+    assert variance_budget.variance_time(result, "t", "r", 8, 0.125, jit=False) == pytest.approx(
+        (0.01 / 8 + 0.0004) * 2.6625
+    )
+    assert variance_budget.variance_time(result, "t", "r", 4, 0.25, jit=True) == pytest.approx(
+        (0.01 / 4 + 0.0004) * (0.6 + 2.0 + 2.0)
+    )
+    gains = {(g["values"], g["size"]): g for g in variance_budget.layout_gains(result, [], (4, 0.25))}
+    assert gains[(4, 0.25)]["median"] == 1.0 and gains[(8, 0.125)]["median"] > 1.0 > gains[(4, 1.0)]["median"]
+
+
+def test_the_budget_names_a_saved_file_it_cannot_read(tmp_path, capsys):
+    assert_usage_error(variance_budget.main, ["--layouts", str(tmp_path / "none.json")], "--layouts", capsys)
+
+
 def test_the_budget_names_a_pair_without_targets(capsys):
     assert_usage_error(variance_budget.main, ["--target", "a=/p", "--pair", "b=a"], "--pair names", capsys)
 
