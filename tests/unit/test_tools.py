@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from helpers import assert_usage_error
 
-from tools import layout_comparison, moderated, one_worker, time_to_precision, variance_budget
+from tools import layout_comparison, moderated, one_worker, scheduler_comparison, time_to_precision, variance_budget
 
 
 def _manifest() -> dict:
@@ -187,3 +187,52 @@ def test_moderated_names_a_bad_folder_and_a_bad_count(tmp_path, capsys):
     assert err.startswith("error: ") and str(tmp_path) in err and len(err.strip().splitlines()) == 1
     assert moderated.main([str(tmp_path), "--simulate", "-1"]) == 2
     assert capsys.readouterr().err.startswith("error: --simulate")
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["--env", "bench-py39", "--workload", "countdown", "--current", "values=x"], "--current: 'values=x'"),
+        (["--env", "bench-py39", "--workload", "countdown", "--new", "values=8,speed=2"], "--new: 'values=8,speed=2'"),
+        (
+            ["--env", "bench-py39", "--workload", "countdown", "--new", "values=0,scale=0.1"],
+            "values must be at least 1",
+        ),
+        (["--env", "bench-py39", "--workload", "countdown", "--minutes", "0"], "--minutes must be positive"),
+        (["--env", "bench-nowhere", "--workload", "countdown"], "--env: not every env has an interpreter here"),
+        (["--env", "bench-py39", "--workload", "countdown", "--profile", "smoke"], "no precision target"),
+    ],
+)
+def test_scheduler_comparison_rejects_bad_arguments_in_one_line(argv, needle, capsys):
+    assert_usage_error(scheduler_comparison.main, argv, needle, capsys)
+
+
+def test_scheduler_comparison_reads_a_side_as_a_run_stopped_there_reports_it():
+    """The example run after 3 rounds: Student's t gives what its progress said then (median
+    ±20.7%, p90 ±54%), the moderated interval narrower on the same rounds."""
+    from harness import analysis, collect
+
+    data = collect.load_runs([EXAMPLE_RUN])
+    early = analysis.first_rounds(data.benchmarks, 3)
+    student = scheduler_comparison.point(early, data.envs, moderate=False)
+    pooled = scheduler_comparison.point(early, data.envs, moderate=True)
+    assert student["ratios"] == pooled["ratios"] == 437
+    assert (student["median"], student["p90"]) == pytest.approx((0.207, 0.537), abs=0.001)
+    assert pooled["median"] < student["median"] and pooled["p90"] < student["p90"]
+    assert pooled["table_median"] < student["table_median"]
+
+
+def test_scheduler_comparison_says_when_the_new_side_reached_the_current_final_median():
+    points = {
+        "current": [{"seconds": 100.0, "median": 0.2}, {"seconds": 300.0, "median": 0.1}],
+        "new": [
+            {"seconds": 40.0, "median": 0.15},
+            {"seconds": 90.0, "median": 0.09},
+            {"seconds": 150.0, "median": 0.05},
+        ],
+    }
+    got = scheduler_comparison.summary(points)
+    assert got["new_seconds_to_current_median"] == 90.0 and got["time_ratio"] == pytest.approx(0.3)
+    assert got["goal_met"] and got["current"] == points["current"][-1]
+    points["new"] = points["new"][:1]
+    assert scheduler_comparison.summary(points)["time_ratio"] is None
