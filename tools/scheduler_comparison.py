@@ -169,12 +169,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for name in SIDES:  # each prepared with its own value lengths
             settings = dataclasses.replace(profile, blocks=blocks[name])
             opts = _matrix.options(parser, args, settings, "%s-%s" % (stamp, name), seed)
-            manifest = run.Manifest(opts, [(e, i, "") for e, i in runnable])
-            manifest.save()
-            runs, failed = run.prepare_all(opts, runnable, manifest, out)
-            if failed:
-                print("error: %d env(s) failed to prepare" % failed, file=sys.stderr)
+            prepared = _matrix.prepare(opts, runnable, out)
+            if prepared is None:
                 return 1
+            runs = prepared[0]
             if name == "current":
                 plan = RoundPlan(least=EVERY_ROUND, most=EVERY_ROUND, seed=seed)
             else:

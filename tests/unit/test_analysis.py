@@ -21,6 +21,7 @@ from harness.sections import headline, pyperformance
 from harness.sections.numbers import objects, precision
 
 RUN = "20260101T000000Z-test00"
+HEADLINE_KINDS = {"speedup", "net speedup", "one worker", "free-threading overhead", "forced GIL overhead"}
 ROUNDS = 6
 # A machine whose rounds differ a lot (slow spells hit both sides of a round alike)
 # plus a small wobble per benchmark: paired ratios must see through the first.
@@ -216,13 +217,7 @@ def test_waiting_share_comes_from_the_threads_cpu_time(result):
 
 def test_headline_lists_every_ratio_with_the_benchmarks_it_uses(result):
     head = result.headline()
-    assert set(head["kind"]) == {
-        "speedup",
-        "net speedup",
-        "one worker",
-        "free-threading overhead",
-        "forced GIL overhead",
-    }
+    assert set(head["kind"]) == HEADLINE_KINDS
     pool = row(head, kind="speedup", name="spin[processes,w=2]")
     assert pool["other_name"] == "spin[processes,w=1]"
     one = row(head, kind="one worker", name="spin[processes,w=1]")
@@ -367,13 +362,7 @@ def test_every_timing_ratio_gets_the_moderated_interval_from_one_prior_per_run()
     assert prior is not None and prior.ratios == len(moderated.headline())
     assert student.priors == {}
     head, t_head = moderated.headline(), student.headline()
-    assert set(head["kind"]) == {
-        "speedup",
-        "net speedup",
-        "one worker",
-        "free-threading overhead",
-        "forced GIL overhead",
-    }
+    assert set(head["kind"]) == HEADLINE_KINDS
     assert head["moderated"].all() and not t_head["moderated"].any()
     assert (head["df"] > 2).all() and (t_head["df"] == 2).all()
     assert head["value"].to_numpy() == pytest.approx(t_head["value"].to_numpy())
