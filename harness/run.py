@@ -206,6 +206,33 @@ def summarize(opts: BenchAllOptions, runs: list[EnvRun], manifest: Manifest, fai
     )
 
 
+# When a block's benchmarks stopped for different reasons, the block is said to have
+# stopped for the first of these its last benchmarks stopped for.
+_STOP_ORDER = (host.BUDGET, host.MOST, host.ROUNDS, host.TARGET)
+
+
+def blocks(runs: list[EnvRun], stopped: dict[tuple[str, str], str]) -> dict[str, dict[str, dict[str, Any]]]:
+    """env -> block -> the rounds it measured (its benchmarks' most) and why it stopped
+    (``workloads.host.RoundsResult.stopped`` of the benchmarks that measured them; a
+    benchmark this call did not close is left out): what the report's precision section
+    lists, block by block."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for run in runs:
+        per_block: dict[str, list[tuple[int, str]]] = {}
+        for spec in run.specs:
+            entry, why = run.entry(spec), stopped.get((run.target.env, spec.name))
+            if entry is not None and entry.runs and why:
+                per_block.setdefault(spec.block, []).append((entry.runs, why))
+        for block, got in per_block.items():
+            rounds = max(n for n, _ in got)
+            reasons = {why for n, why in got if n == rounds}
+            out.setdefault(run.target.env, {})[block] = {
+                "rounds": rounds,
+                "stopped": next(w for w in _STOP_ORDER if w in reasons),
+            }
+    return out
+
+
 class Manifest:
     """``meta/run.json``: who measured, how, which envs, and what the machine did meanwhile."""
 
@@ -231,7 +258,7 @@ class Manifest:
         if opts.run.resume and self.path.exists():  # its seed and layout are the options' (``resumed_order``)
             previous = host.read_json(str(self.path))
             host.require_machine(previous.get("machine"), str(self.path))
-            kept = ("started", "noise", "capacity", "precision_history")
+            kept = ("started", "noise", "capacity", "precision_history", "blocks")
             self.data.update({k: previous[k] for k in kept if k in previous})
 
     def save(self) -> None:
@@ -334,6 +361,8 @@ def measure(opts: BenchAllOptions, runs: list[EnvRun], manifest: Manifest, displ
     result = run_rounds(runs, plan, display.show)
     data["measuring_seconds"] = round(data.get("measuring_seconds", 0.0) + time.monotonic() - measuring, 1)
     data["stopped_by"] = result.stopped_by
+    for env, got in blocks(runs, result.stopped).items():
+        data.setdefault("blocks", {}).setdefault(env, {}).update(got)
     for run in runs:
         bad = any(Outcome(e["status"]).failed for e in run.status["benchmarks"].values())
         data["envs"][run.target.env]["status"] = "some benchmarks failed" if bad else "ok"

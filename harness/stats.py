@@ -60,14 +60,17 @@ CONFIDENCE = 0.95  # the level of every ratio interval; t975 is its two-sided qu
 # ``ratio`` pairs when the common rounds are at least this share of the smaller side's rounds.
 MIN_PAIRED_SHARE = 0.5
 # A precision-targeted run closes no benchmark before this many rounds.  Stopping as soon
-# as an interval is narrow enough favours rounds that happen to agree: with the t interval
-# and a ±3% target, stopping from round 3 on covered the truth 91-92% of the time in
-# simulated runs with this machine's noise; from round 10 on, 93.6-95.0%
-# (``tests/unit/test_stats.py``).  The moderated interval does not take a few agreeing
-# rounds at their word: stopping from round 3 on kept 94.8-95.4% (the ratios that closed
-# early 94.2-95.3%, t's 85.5-87.9%) in ``tools/moderated.py``'s simulation, so a rule that
-# reads it can close from round 3.
-LEAST_ROUNDS_TO_STOP = 10
+# as an interval is narrow enough favours rounds that happen to agree, unless the interval
+# does not take a few agreeing rounds at their word.  The moderated interval does not:
+# stopping at ±3% from round 3 on kept 94.5-95.4% overall and 93.4-94.7% in the noisiest
+# tenth of ratios (the ratios that closed early 94.2-95.5%) in ``tools/moderated.py``'s
+# simulation of the example run's ratios, so a ratio with a moderated interval may close
+# from round 3.  Student's t may not: stopping from round 3 on covered 91-92% in simulated
+# runs with this machine's noise, from round 10 on 93.6-95.0% (``tests/unit/test_stats.py``),
+# so a ratio that falls back to it (too few ratios for a prior, no within-process spread)
+# closes from round ``STUDENT_LEAST_ROUNDS_TO_STOP``.
+LEAST_ROUNDS_TO_STOP = 3
+STUDENT_LEAST_ROUNDS_TO_STOP = 10
 
 
 @dataclass(frozen=True)
@@ -691,23 +694,6 @@ def rounds_to_target(sd: float, df: float, n: int, target: float, most: int = 10
     m = np.arange(2, most + 1, dtype=float)
     ok = np.nonzero(np.asarray(half_width_after(sd, df, n, m)) <= target)[0]
     return int(m[ok[0]]) if len(ok) else None
-
-
-def rounds_needed(half_width: float, n: int, target: float, most: int = 10_000) -> int | None:
-    """``rounds_to_target`` for a Student's t interval of ``half_width`` over ``n`` rounds
-    (its spread is ``round_spread``, its degrees of freedom ``n - 1``); None for n < 2."""
-    if n < 2:
-        return None
-    return rounds_to_target(round_spread(half_width, n), n - 1.0, n, target, most)
-
-
-def projected_half_width(half_width: float, n: int, more: int) -> float:
-    """The half-width a Student's t interval of ``half_width`` over ``n`` rounds would
-    reach after ``more`` rounds at the same spread (``half_width_after``; NaN when it
-    cannot be said)."""
-    if not (n >= 2 and math.isfinite(half_width)) or more < 0:
-        return math.nan
-    return float(half_width_after(round_spread(half_width, n), n - 1.0, n, n + more))
 
 
 def order_statistic_ranks(n: int, q: float, confidence: float = 0.95) -> tuple[int, int] | None:

@@ -68,7 +68,7 @@ def _with_a_problem_and_a_memory_ratio(example: model.Report) -> model.Report:
 def test_view_shows_what_only_one_renderer_showed_before(example):
     example = _with_a_problem_and_a_memory_ratio(example)
     page = build_page(example)
-    assert [s.id for s in page.sections] == ["findings", "charts", "numbers", "environment", "problems"]
+    assert [s.id for s in page.sections] == ["findings", "headline", "charts", "numbers", "environment", "problems"]
     gated = _section(page, "measurement-problems").tables[0]
     a = example.analysis
     assert len(gated.rows) == int((a.derived["problem"] != "").sum() + (a.one_worker["problem"] != "").sum())
@@ -195,8 +195,10 @@ def _with_pyperformance(example: model.Report) -> model.Report:
                     }
                 ]
             ),
-            analysis.ratio_columns("overhead", [({0: 1.2, 1: 1.3}, {0: 1.0, 1: 1.05}, 1.0)]),
-            analysis.ratio_columns("memory", [({0: 1.1, 1: 1.1}, {0: 1.0, 1: 1.0}, 1.0)]),
+            analysis.ratio_columns(
+                "overhead", [analysis.Sides({0: 1.2, 1: 1.3}, {0: 1.0, 1: 1.05})], analysis.Moderation()
+            ),
+            analysis.ratio_columns("memory", [analysis.Sides({0: 1.1, 1: 1.1}, {0: 1.0, 1: 1.0})]),
         ],
         axis=1,
     )
@@ -207,7 +209,7 @@ def test_the_pyperformance_section_holds_the_geomeans_against_pep779(smoke_repor
     example = _with_pyperformance(smoke_report)
     view = sections.build(example, draw=False)
     page = view.page
-    assert [s.id for s in page.sections][:5] == ["findings", "charts", "pyperformance", "scaling", "numbers"]
+    assert [s.id for s in page.sections][:5] == ["findings", "headline", "charts", "pyperformance", "scaling"]
     section = _section(page, "pyperformance")
     rows = {r.cells[1].text: [c.text for c in r.cells] for r in section.tables[0].rows}
     ft, forced, old = rows["bench-py313t"], rows["bench-py313t-gil"], rows["bench-py39"]

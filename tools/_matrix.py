@@ -1,14 +1,17 @@
 """What the tools that measure one matrix two ways in one session share (``layout_comparison``,
-``pinning``): the matrix's options, its envs, and the bench-all options that prepare it."""
+``pinning``, ``scheduler_comparison``): the matrix's options, its envs, the bench-all
+options that prepare it, and preparing it."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
-from typing import Any, List, Tuple
+from typing import Any, List, Optional, Tuple
 
 from harness import interpreters, run
-from workloads.host import Profile, RunOptions, comma_list
+from harness.progress import Display
+from workloads.host import EnvRun, Profile, RunOptions, comma_list
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
@@ -54,3 +57,18 @@ def options(
         workers=workers,
     )
     return run.BenchAllOptions(run=options, root=Path(args.root).resolve(), envs=comma_list([args.env]))
+
+
+def prepare(
+    opts: run.BenchAllOptions, runnable: List[Tuple[str, Any]], display: Display
+) -> Optional[Tuple[List[EnvRun], run.Manifest]]:
+    """Every env of the matrix prepared through tox into run ``opts``, as bench-all
+    prepares them, with the run's manifest (written first); None, with a one-line error,
+    when an env failed to prepare."""
+    manifest = run.Manifest(opts, [(e, i, "") for e, i in runnable])
+    manifest.save()
+    runs, failed = run.prepare_all(opts, runnable, manifest, display)
+    if failed:
+        print("error: %d env(s) failed to prepare" % failed, file=sys.stderr)
+        return None
+    return runs, manifest

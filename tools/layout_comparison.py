@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-from harness import analysis, collect, run
+from harness import analysis, collect
 from harness.progress import Plain
 from tools import _matrix
 from workloads.host import EnvRun, bench_lock, new_run_id, resolve_profile, seed_of, slots
@@ -50,11 +50,12 @@ def measure_round(runs: List[EnvRun], round_: int, layout: str, seed: int) -> fl
 
 
 def curve(runs: List[EnvRun], seconds: Sequence[float]) -> List[Dict[str, Any]]:
-    """Median and 90th-percentile half-width of the headline ratios after each round."""
+    """Median and 90th-percentile half-width of the headline ratios after each round, with
+    Student's t on both layouts, as the committed comparison (docs/data) has them."""
     data = collect.from_runs(runs)
     points = []
     for n in range(2, len(seconds) + 1):
-        head = analysis.analyse(analysis.first_rounds(data.benchmarks, n), data.envs).headline()
+        head = analysis.analyse(analysis.first_rounds(data.benchmarks, n), data.envs, moderate=False).headline()
         points.append(
             {
                 "rounds": n,
@@ -85,12 +86,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     with bench_lock():
         for layout in LAYOUTS:  # each prepared for its own layout: sizes follow its shortest value
             opts = _matrix.options(parser, args, profile, "%s-%s" % (stamp, layout), seed_of(stamp), layout)
-            manifest = run.Manifest(opts, [(e, i, "") for e, i in runnable])
-            manifest.save()
-            runs[layout], failed = run.prepare_all(opts, runnable, manifest, Plain(sys.stdout))
-            if failed:
-                print("error: %d env(s) failed to prepare" % failed, file=sys.stderr)
+            prepared = _matrix.prepare(opts, runnable, Plain(sys.stdout))
+            if prepared is None:
                 return 1
+            runs[layout] = prepared[0]
         seconds: Dict[str, List[float]] = {layout: [] for layout in LAYOUTS}
         round_ = 0
         while sum(map(sum, seconds.values())) < args.minutes * 60:

@@ -33,11 +33,11 @@ from harness.collect import ResultsError
 from workloads import host
 
 PROBABILITY = 0.95  # the chance that every point lands inside the band, for the rounds quoted
-COLUMNS = ["env", "workload", "mode", "value", "lo", "hi", "hw", "n", "problem"]
+COLUMNS = ["env", "workload", "mode", "value", "lo", "hi", "hw", "n", "sd", "problem"]
 
 
 def _as_ratios(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
-    suffixes = {"": "value", "_lo": "lo", "_hi": "hi", "_hw": "hw", "_n": "n"}
+    suffixes = {"": "value", "_lo": "lo", "_hi": "hi", "_hw": "hw", "_n": "n", "_sd": "sd"}
     return frame.rename(columns={prefix + s: k for s, k in suffixes.items()})[COLUMNS]
 
 
@@ -53,10 +53,9 @@ def one_worker_ratios(result: analysis.Analysis) -> pd.DataFrame:
 
 
 def spreads(frame: pd.DataFrame) -> np.ndarray:
-    """Per-round log SD of each ratio, from its interval (``stats.round_spread``)."""
-    return np.array(
-        [stats.round_spread(hw, int(n)) for hw, n in frame[["hw", "n"]].itertuples(index=False)], dtype=float
-    )
+    """Per-round log SD of each ratio: the one its interval uses (the moderated interval's,
+    pooled with the run's other ratios; Student's t's own where it fell back to it)."""
+    return frame["sd"].to_numpy(dtype=float)
 
 
 def summary(frame: pd.DataFrame, seconds_per_round: float | None) -> list[str]:

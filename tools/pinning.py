@@ -62,12 +62,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     opts = _matrix.options(parser, args, profile, run_id, seed_of(run_id))
     display = Plain(sys.stdout)
     with bench_lock():
-        manifest = run.Manifest(opts, [(e, i, "") for e, i in runnable])
-        manifest.save()
-        runs, failed = run.prepare_all(opts, runnable, manifest, display)
-        if failed:
-            print("error: %d env(s) failed to prepare" % failed, file=sys.stderr)
+        prepared = _matrix.prepare(opts, runnable, display)
+        if prepared is None:
             return 1
+        runs, manifest = prepared
         twins: List[EnvRun] = []
         for env_run in runs:
             twins.append(pinned_twin(env_run))

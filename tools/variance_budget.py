@@ -30,6 +30,7 @@ It reports, as standard deviations of logs (0.05 is about ±5%):
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import math
 import os
@@ -111,6 +112,74 @@ def projected(parts: Dict[str, Any], fixed: float, per_pass: float, minutes: flo
     if rounds < 2:
         return math.nan
     return math.expm1(float(stats.t975(rounds - 1)) * c.mean_sd(rounds, 1, values))
+
+
+# Layouts a profile may choose for its blocks, (values per process, size factor of the
+# budget's full size): the old default (the declared work), today's quarter, and shorter
+# values with more of them per process.
+LAYOUTS = ((4, 1.0), (4, 0.25), (8, 0.25), (8, 0.125), (16, 0.0625))
+TODAY = (4, 0.25)  # the default profile's blocks before issue 33: four values of a quarter of the work
+SHORT_WARMUP = 0.25  # the one warm-up pass without a JIT is at this fraction of a value (``workloads.host``)
+JIT_WARMUPS = 4  # full-length warm-up passes with a JIT (the default profile's)
+
+
+def variance_time(result: Dict[str, Any], target: str, ratio: str, values: int, size: float, jit: bool) -> float:
+    """Per-round variance × seconds per round of one in-process ratio measured with
+    ``values`` values per process at ``size`` × the full work: what a layout costs for a
+    given precision (the half-width after T seconds goes as the square root of it over T).
+
+    The variance is ``within² / values + between processes² + between rounds²`` with the
+    components measured at the nearest size the budget measured at or above ``size``; a
+    process costs its fixed part, its warm-up (one pass at a quarter of a value, or
+    ``JIT_WARMUPS`` full ones) and its values, each pass's time scaled linearly from there.
+    Below the shortest size measured, this assumes the noise per value holds."""
+    measured = sorted({float(r["size"]) for r in result["ratios"] if r["target"] == target})
+    base = min((m for m in measured if m >= size), default=max(measured))
+    key = next(k for k in (str(base), "%g" % base) if any(str(r["size"]) == k for r in result["ratios"]))
+    c = next(r for r in result["ratios"] if r["target"] == target and str(r["size"]) == key and r["ratio"] == ratio)
+    cost = result["cost"]["%s ×%s" % (target, key)]
+    per_pass = cost["per_pass"] * size / base
+    warm = JIT_WARMUPS * per_pass if jit else SHORT_WARMUP * per_pass
+    variance = c["within"] ** 2 / values + c["between_process"] ** 2 + c["between_round"] ** 2
+    return variance * (cost["fixed"] + warm + values * per_pass)
+
+
+def layout_gains(result: Dict[str, Any], jit: Sequence[str], reference: Tuple[int, float]) -> List[Dict[str, Any]]:
+    """For each target and each of ``LAYOUTS``: how many times less variance × time than
+    ``reference`` its in-process ratios cost (``variance_time``), fewest to most and median."""
+    out = []
+    for target in sorted({r["target"] for r in result["ratios"]}):
+        ratios = sorted({r["ratio"] for r in result["ratios"] if r["target"] == target})
+        with_jit = target in jit
+        ref = {r: variance_time(result, target, r, *reference, with_jit) for r in ratios}
+        for values, size in LAYOUTS:
+            gains = [ref[r] / variance_time(result, target, r, values, size, with_jit) for r in ratios]
+            out.append(
+                {
+                    "target": target,
+                    "values": values,
+                    "size": size,
+                    "low": min(gains),
+                    "median": float(np.median(gains)),
+                    "high": max(gains),
+                }
+            )
+    return out
+
+
+def gains_table(gains: List[Dict[str, Any]], reference: Tuple[int, float]) -> str:
+    lines = [
+        "### Variance × time of each layout, against %d values at ×%g (times less; >1 is better)" % reference,
+        "",
+        "| target | values | size | fewest | median | most |",
+        "|---|---|---|---|---|---|",
+    ]
+    for g in gains:
+        lines.append(
+            "| %s | %d | ×%g | %.2f | %.2f | %.2f |"
+            % (g["target"], g["values"], g["size"], g["low"], g["median"], g["high"])
+        )
+    return "\n".join(lines)
 
 
 def analyse(
@@ -264,7 +333,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--minutes", type=float, default=10.0, help="for the projected half-widths")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, metavar="PATH")
+    parser.add_argument(
+        "--layouts",
+        type=Path,
+        metavar="JSON",
+        help="measure nothing: from a saved --json (.gz too), each layout's variance × time against today's",
+    )
+    parser.add_argument("--jit", default="pypy", help="with --layouts: the targets with a JIT, comma-separated")
     args = parser.parse_args(argv)
+    if args.layouts:
+        try:
+            opener = gzip.open if args.layouts.suffix == ".gz" else open
+            with opener(args.layouts, "rt") as handle:
+                saved = json.load(handle)["result"]
+        except (OSError, ValueError, KeyError) as exc:
+            parser.error("--layouts: %s: %s" % (args.layouts, exc))
+        print(gains_table(layout_gains(saved, args.jit.split(","), TODAY), TODAY))
+        return 0
     try:
         targets = [parse_target(t) for t in args.target]
         pairs = [tuple(p.split("=", 1)) for p in args.pair]

@@ -264,7 +264,8 @@ def _main(args: argparse.Namespace) -> int:
             print(bench.name)
         return 0
     if args.list_json:
-        json.dump([s.to_json() for s in plan_specs(registry, options.profile, benches)], sys.stdout)
+        specs = plan_specs(registry, options.profile, benches, jit=_meta.jit_state() == "on")
+        json.dump([s.to_json() for s in specs], sys.stdout)
         return 0
     if args.force:
         print(
@@ -290,7 +291,9 @@ def _measure(
         run.load()
     else:
         facts = _meta.interpreter_facts()
-        specs = plan_specs(registry, profile, benches, run.target.environ, log=log, layout=options.layout)
+        specs = plan_specs(
+            registry, profile, benches, run.target.environ, log=log, layout=options.layout, jit=facts["jit"] == "on"
+        )
         run.create(specs, facts, facts["jit"] == "on")
         run.status["layout"] = options.layout
         run.status["pin_workers"] = options.pin_workers and can_pin()

@@ -63,20 +63,22 @@ def plan_specs(
     calibrate_in: Optional[Mapping[str, str]] = None,
     log: Callable = print,
     layout: str = "blocks",
+    jit: bool = False,
 ) -> List[BenchSpec]:
     """The plan as records for the status file: availability included, and work sizes for
-    ``layout`` calibrated in processes with the environment ``calibrate_in`` (the env's
-    benchmark processes' own); None keeps the declared sizes."""
+    ``layout`` (its sizing for an interpreter with a ``jit`` or without, ``Layout.sizing``)
+    calibrated in processes with the environment ``calibrate_in`` (the env's benchmark
+    processes' own); None keeps the declared sizes."""
     ladder = sorted({b.workers for b in benches if b.mode != "serial"} or {1})
     sizes: Dict[str, int] = {}
     specs = []
     for bench in benches:
         wl = bench.workload
         if wl.name not in sizes:
-            settings = profile.layout(layout)
-            size = max(1, int(bench.size * settings.scale))
+            scale, min_value = profile.layout(layout).sizing(jit)
+            size = max(1, int(bench.size * scale))
             if calibrate_in is not None:
-                size = _calibrated_size(wl, size, settings.min_value, ladder, log, calibrate_in)
+                size = _calibrated_size(wl, size, min_value, ladder, log, calibrate_in)
             sizes[wl.name] = size
         specs.append(
             BenchSpec(

@@ -271,7 +271,9 @@ LAYOUTS = ("blocks", "processes")
 class Layout:
     """How a profile measures in one layout (``workloads._runner``): ``values`` per benchmark
     per process, ``scale`` × the profile's work per value, and ``min_value``, the shortest a
-    value may be (seconds; 0: no minimum).
+    value may be (seconds; 0: no minimum).  Where a JIT is on, ``jit_scale`` and
+    ``jit_min_value`` replace them (0: the same): a JIT compiles during its full-size
+    warm-ups and keeps the value length that lets it.
 
     Work sizes are then scaled up per interpreter (PyPy's JIT finishes the declared work in
     a few ms) until the serial value is at least ``min_value`` × the most workers that can
@@ -282,6 +284,14 @@ class Layout:
     values: int
     min_value: float = 0.0
     scale: float = 1.0
+    jit_min_value: float = 0.0
+    jit_scale: float = 0.0
+
+    def sizing(self, jit: bool) -> Tuple[float, float]:
+        """(scale, min_value) for an interpreter with or without a JIT."""
+        if jit:
+            return self.jit_scale or self.scale, self.jit_min_value or self.min_value
+        return self.scale, self.min_value
 
 
 @dataclass(frozen=True)
@@ -346,9 +356,13 @@ class Profile:
 
 # ``blocks`` follows the variance budget (``tools/variance_budget.py``, docs/how-sure.md): a
 # value varies by 10-20% whatever its length between 50 and 300 ms, consecutive values of a
-# process hardly correlate, and processes and rounds add little; so values do a quarter of
-# the declared work, and several per process spread its fixed cost (0.3-0.65 s).
-# ``processes`` measures one value per process and round, for comparing the two layouts.
+# process hardly correlate, and processes and rounds add little; so values are short, and
+# several per process spread its fixed cost (0.6-0.7 s).  ``default``: without a JIT, eight
+# values of an eighth of the declared work (half the length of the quarter that the budget
+# measured: 1.5-1.8x less variance x time in its model if the noise per value holds, which
+# ``tools/scheduler_comparison.py`` measures); with one, eight values of a quarter after four
+# full-length warm-ups (1.1-1.4x, the value length the budget measured).  ``processes``
+# measures one value per process and round, for comparing the two layouts.
 PROFILES: Dict[str, Profile] = {
     p.name: p
     for p in (
@@ -384,7 +398,7 @@ PROFILES: Dict[str, Profile] = {
             timeout=900.0,
             latency_requests=1000,
             precision=0.03,
-            blocks=Layout(4, 0.025, 0.25),
+            blocks=Layout(8, 0.0125, 0.125, jit_min_value=0.025, jit_scale=0.25),
             processes=Layout(1, 0.1),
         ),
         Profile(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import random
 import time
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Dict, FrozenSet, List, Optional, Protocol, Tuple, Union
 
 from workloads._schema import BenchSpec
@@ -38,11 +38,19 @@ class OpenBenchmark:
 
 @dataclass(frozen=True)
 class RoundReport:
-    """What the scheduler knows after a round: the policy's whole input."""
+    """What the scheduler knows after a round: the policy's whole input.
+
+    ``seconds_left`` is what the budget leaves for the rounds to come (None without a
+    budget); ``pace`` the last round's wall time over the sum of its processes' own
+    seconds (at least 1: the capacity probes and bookkeeping between processes), so that
+    a policy can price a unit from its benchmarks' ``seconds`` as the budget counts it.
+    """
 
     round: int  # rounds measured, from 1
     open: Tuple[OpenBenchmark, ...]  # every benchmark still open, in every env
     partial: bool = False  # the budget let only part of this round run: the run stops after it
+    seconds_left: Optional[float] = None
+    pace: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -83,12 +91,20 @@ class RoundPlan:
     probe: Optional[Callable[[int], None]] = None
 
 
+# Why a benchmark stopped (``RoundsResult.stopped``): its policy closed it at the target, it
+# reached the plan's most rounds, the budget ran out, or the rounds ended otherwise (no
+# policy, or a policy that chose no open unit).
+TARGET, MOST, BUDGET, ROUNDS = "target", "most", "budget", "rounds"
+
+
 @dataclass(frozen=True)
 class RoundsResult:
-    """How the rounds ended."""
+    """How the rounds ended: ``stopped_by`` for the run, ``stopped`` for each (env,
+    benchmark) this call closed (``TARGET``, ``MOST``, ``BUDGET`` or ``ROUNDS``)."""
 
     failures: int  # benchmarks that failed or timed out
     stopped_by: str  # "budget", "target" (the policy closed everything) or "rounds" (the most, or no policy)
+    stopped: Dict[Tuple[str, str], str] = field(default_factory=dict)
 
 
 Unit = Tuple[EnvRun, List[BenchSpec]]  # one benchmark process: an env and the benchmarks it measures
@@ -240,52 +256,109 @@ def open_benchmarks(runs: List[EnvRun]) -> Tuple[OpenBenchmark, ...]:
     return tuple(out)
 
 
-def _close(runs: List[EnvRun], pairs: FrozenSet[Tuple[str, str]], reason: str) -> None:
+def _close(
+    runs: List[EnvRun], pairs: FrozenSet[Tuple[str, str]], reason: str, why: str, stopped: Dict[Tuple[str, str], str]
+) -> None:
+    """Close the open benchmarks of ``pairs`` with ``reason``, noting ``why`` in ``stopped``."""
     for run in runs:
         for spec in run.open_specs():
             if (run.target.env, spec.name) in pairs:
                 run.close(spec, reason)
+                stopped[(run.target.env, spec.name)] = why
+
+
+def _at_most(runs: List[EnvRun], most: int) -> FrozenSet[Tuple[str, str]]:
+    """The open benchmarks that have measured ``most`` rounds."""
+    return frozenset((r.target.env, s.name) for r in runs for s in r.open_specs() if (r.next_round(s) or 0) >= most)
+
+
+def _below_most(runs: List[EnvRun], most: int) -> bool:
+    """Whether any open benchmark has fewer than ``most`` rounds."""
+    return any((r.next_round(s) or 0) < most for r in runs for s in r.open_specs())
 
 
 def run_rounds(runs: List[EnvRun], plan: RoundPlan, report: Callable[[SchedulerEvent], None]) -> RoundsResult:
-    """Measure every open benchmark of every env in interleaved rounds.
+    """Measure every open benchmark of every env in interleaved rounds (``Rounds``), to the end."""
+    rounds = Rounds(runs, plan, report)
+    while not rounds.done:
+        rounds.step()
+    return rounds.finish()
+
+
+class Rounds:
+    """The rounds of a run, one at a time.
 
     Round r runs one benchmark process of every unit that still needs one, in every env
     (``slots``): a slow spell of a shared machine then falls on random benchmarks of
     every interpreter alike.  After each round the plan's policy closes what needs no
-    more rounds (from round ``least`` on) and chooses the next round's units; every
-    benchmark stops after ``most`` rounds in any case.  ``report`` gets a record of each
-    process, round and budget stop as it happens.
+    more rounds (from round ``least`` on) and chooses the next round's units; a
+    benchmark stops after ``most`` rounds of its own in any case (a unit the policy left
+    out of some rounds catches up in later ones: rounds are numbered for the whole run,
+    so that ratios across envs pair the processes of one round).  ``report`` gets a
+    record of each process, round and budget stop as it happens.
+
+    ``step`` measures the next round; ``done`` says when there is none left; ``finish``
+    closes what is still open and says how the rounds ended.  The budget counts the
+    seconds the steps took (``measuring``): ``run_rounds`` steps to the end, and a tool
+    that alternates two runs in one session steps each in turn
+    (``tools/scheduler_comparison.py``).
     """
-    started = time.monotonic()
-    failures = 0
-    stopped_by = ""
-    round_ = min((r.next_round(s) or 0 for r in runs for s in r.open_specs()), default=plan.most)
-    per_unit = 0.0  # seconds one benchmark process took on average in the last round
-    units: Optional[FrozenSet[Tuple[str, str]]] = None  # the policy's choice for this round
-    while round_ < plan.most:
-        todo = slots(runs, round_, plan.layout, plan.seed, units)
-        count = sum(len(slot) for slot in todo)
-        if not count:
-            if units is not None:  # the policy chose nothing that is open: nothing more to measure
+
+    def __init__(self, runs: List[EnvRun], plan: RoundPlan, report: Callable[[SchedulerEvent], None]) -> None:
+        self.runs, self.plan, self.report = runs, plan, report
+        self.measuring = 0.0  # seconds the steps took
+        self.failures = 0
+        self.stopped_by = ""
+        self.stopped: Dict[Tuple[str, str], str] = {}
+        self.round = min((r.next_round(s) or 0 for r in runs for s in r.open_specs()), default=plan.most)
+        self.per_unit = 0.0  # seconds one benchmark process took on average in the last round
+        self.pace = 1.0  # the last round's wall time over its processes' own seconds
+        self.units: Optional[FrozenSet[Tuple[str, str]]] = None  # the policy's choice for this round
+        self.done = not _below_most(runs, plan.most)
+        self._started = 0.0
+
+    def _elapsed(self) -> float:
+        return self.measuring + time.monotonic() - self._started
+
+    def step(self) -> bool:
+        """Measure the next round; False when there was none to measure (``done`` is then True)."""
+        if self.done:
+            return False
+        self._started = time.monotonic()
+        try:
+            return self._step()
+        finally:
+            self.measuring = self._elapsed()
+
+    def _end(self, measured: bool, stopped_by: str = "") -> bool:
+        self.done = True
+        self.stopped_by = self.stopped_by or stopped_by
+        return measured
+
+    def _step(self) -> bool:
+        runs, plan, report = self.runs, self.plan, self.report
+        round_ = self.round
+        while True:
+            todo = slots(runs, round_, plan.layout, plan.seed, self.units)
+            count = sum(len(slot) for slot in todo)
+            if count:
                 break
-            round_ += 1
-            continue
-        elapsed = time.monotonic() - started
+            if self.units is not None or not _below_most(runs, plan.most):  # nothing open was chosen
+                return self._end(False)
+            round_ = self.round = round_ + 1
         planned = len(todo)
         if plan.budget is not None and round_ >= plan.least:  # only what fits in the budget
-            todo = fitting(todo, per_unit, plan.budget - elapsed)
+            todo = fitting(todo, self.per_unit, plan.budget - self._elapsed())
             count = sum(len(slot) for slot in todo)
             if not todo:
-                open_now = sum(len(r.open_specs()) for r in runs)
-                report(BudgetReached(plan.budget, round_, open_now))
-                stopped_by = "budget"
-                break
+                report(BudgetReached(plan.budget, round_, sum(len(r.open_specs()) for r in runs)))
+                return self._end(False, BUDGET)
         partial = (len(todo), planned) if len(todo) < planned else (0, 0)
         if plan.before is not None:
             plan.before(round_ + 1)
         t_round = time.monotonic()
         index = 0
+        own = 0.0  # the processes' own seconds
         for number, slot in enumerate(todo):
             if plan.probe is not None and (plan.layout == "blocks" or number == 0):
                 plan.probe(round_)
@@ -294,7 +367,8 @@ def run_rounds(runs: List[EnvRun], plan: RoundPlan, report: Callable[[SchedulerE
                 t0 = time.monotonic()
                 outcomes = run.run_block(specs, round_, plan.layout)
                 failed = sum(o.failed for o in outcomes.values())
-                failures += failed
+                self.failures += failed
+                own += time.monotonic() - t0
                 report(
                     ProcessDone(
                         round=round_ + 1,
@@ -305,40 +379,50 @@ def run_rounds(runs: List[EnvRun], plan: RoundPlan, report: Callable[[SchedulerE
                         benchmarks=len(specs),
                         failed=failed,
                         seconds=time.monotonic() - t0,
-                        elapsed=time.monotonic() - started,
+                        elapsed=self._elapsed(),
                     )
                 )
-        per_unit = (time.monotonic() - t_round) / count
+        wall = time.monotonic() - t_round
+        self.per_unit = wall / count
+        self.pace = max(1.0, wall / own) if own > 0 else 1.0
         measured = round_ + 1
+        left = None if plan.budget is None else plan.budget - self._elapsed()
         if partial[0]:  # the budget's last minutes: the policy still hears what they bought
-            done = RoundReport(measured, open_benchmarks(runs), partial=True)
+            done = RoundReport(measured, open_benchmarks(runs), partial=True, seconds_left=left, pace=self.pace)
             note = plan.policy.after_round(done).note if plan.policy is not None else ""
             open_now = sum(len(r.open_specs()) for r in runs)
             report(RoundDone(measured, open_now, note, 0, 0.0, partial))
             report(BudgetReached(plan.budget or 0.0, round_, open_now, partial))
-            stopped_by = "budget"
-            break
-        if measured >= plan.most:
-            break
+            return self._end(True, BUDGET)
+        _close(runs, _at_most(runs, plan.most), "stopped after %d rounds, the most" % plan.most, MOST, self.stopped)
+        if not _below_most(runs, plan.most):
+            return self._end(True)
         if plan.policy is not None:  # asked after every round, for its progress note too
-            decision = plan.policy.after_round(RoundReport(measured, open_benchmarks(runs)))
+            decision = plan.policy.after_round(RoundReport(measured, open_benchmarks(runs), False, left, self.pace))
             if measured >= plan.least:
-                _close(runs, decision.close, "target reached after %d rounds" % measured)
-                units = decision.units
-            _report_round(runs, plan, measured, decision.note, units, per_unit, report)
+                _close(runs, decision.close, "target reached after %d rounds" % measured, TARGET, self.stopped)
+                self.units = decision.units
+            _report_round(runs, plan, measured, decision.note, self.units, self.per_unit, report)
         elif measured >= plan.least:
-            _close(runs, frozenset((b.env, b.name) for b in open_benchmarks(runs)), "")
-            _report_round(runs, plan, measured, "", units, per_unit, report)
-        round_ += 1
-    left_open = any(r.open_specs() for r in runs)
-    stopped_by = stopped_by or ("rounds" if left_open or plan.policy is None else "target")
-    for run in runs:
-        for spec in run.open_specs():
-            entry = run.entry(spec)
-            if entry is not None and entry.runs > 0:
-                run.close(spec, "stopped after %d rounds" % entry.runs)
-        run.finish()
-    return RoundsResult(failures, stopped_by)
+            _close(runs, frozenset((b.env, b.name) for b in open_benchmarks(runs)), "", ROUNDS, self.stopped)
+            _report_round(runs, plan, measured, "", self.units, self.per_unit, report)
+        self.round = round_ + 1
+        self.done = not _below_most(runs, plan.most)
+        return True
+
+    def finish(self) -> RoundsResult:
+        """Close what is still open (its rounds are what the run has) and say how the rounds ended."""
+        left_open = any(r.open_specs() for r in self.runs)
+        reached_most = MOST in self.stopped.values()
+        stopped_by = self.stopped_by or (ROUNDS if left_open or reached_most or self.plan.policy is None else TARGET)
+        for run in self.runs:
+            for spec in run.open_specs():
+                entry = run.entry(spec)
+                if entry is not None and entry.runs > 0:
+                    run.close(spec, "stopped after %d rounds" % entry.runs)
+                    self.stopped[(run.target.env, spec.name)] = BUDGET if stopped_by == BUDGET else ROUNDS
+            run.finish()
+        return RoundsResult(self.failures, stopped_by, self.stopped)
 
 
 def _report_round(

@@ -32,6 +32,10 @@ from workloads._results import (
     utc_now,
 )
 from workloads._scheduler import (
+    BUDGET,
+    MOST,
+    ROUNDS,
+    TARGET,
     BudgetReached,
     NextRound,
     OpenBenchmark,
@@ -40,6 +44,7 @@ from workloads._scheduler import (
     RoundPlan,
     RoundPolicy,
     RoundReport,
+    Rounds,
     RoundsResult,
     SchedulerEvent,
     Unit,
@@ -75,6 +80,7 @@ from workloads._store import SHORT_WARMUP, EnvRun, Target, worker_command
 from workloads.modes import PAIRED_MODES
 
 __all__ = [
+    "BUDGET",
     "BUILD_MARKER",
     "ERRORS_SUFFIX",
     "LAYOUTS",
@@ -82,11 +88,14 @@ __all__ = [
     "MANIFEST_FORMAT",
     "METADATA",
     "META_DIR",
+    "MOST",
     "PAIRED_MODES",
     "PROFILES",
+    "ROUNDS",
     "SHORT_WARMUP",
     "STATUS_FORMAT",
     "STATUS_SUFFIX",
+    "TARGET",
     "TIMELINE_SUFFIX",
     "USER_WORKLOADS_ENV",
     "BenchSpec",
@@ -107,6 +116,7 @@ __all__ = [
     "RoundPlan",
     "RoundPolicy",
     "RoundReport",
+    "Rounds",
     "RoundsResult",
     "RunOptions",
     "SchedulerEvent",

@@ -3,9 +3,11 @@
 How a ratio is made.  Every benchmark is measured in rounds (randomised blocks: in
 round r each benchmark of each env gets one pyperf process, in shuffled order), and
 a round's value is the mean of that process's values.  A ratio of two benchmarks of
-one run, in one env or across envs, is computed round by round and its interval is
-Student's t on the per-round log ratios (``harness.stats``): whatever slowed the
-whole machine during a round cancels.  Both sides of a speedup are measured through
+one run, in one env or across envs, is computed round by round, and whatever slowed the whole
+machine during a round cancels.  A timing ratio's interval is the moderated t on its
+per-round log ratios, its variance pooled with the run's other timing ratios through
+one prior per run (``harness.stats.fit_prior``); Student's t where a run has too few
+ratios to fit one.  Both sides of a speedup are measured through
 the same code (``serial`` is the work in one fresh worker thread, see
 ``workloads/modes.py``).  Ratios across interpreters compare time per unit of work,
 since work sizes are calibrated per interpreter so that every value lasts long
@@ -14,8 +16,9 @@ enough (see ``workloads.host.Layout``).
 ``analyse`` makes every frame at once into an ``Analysis``; each job has its own
 private module behind this one public API:
 
-- ``_ratios``: pairing by round (``ratio_columns``), and a run as it stood after its
-  first rounds (``first_rounds``);
+- ``_ratios``: pairing by round (``ratio_columns`` of ``Sides``), the priors of the
+  moderated interval (``Moderation``), and a run as it stood after its first rounds
+  (``first_rounds``);
 - ``_pairs``: which env is compared with which (``partner_envs``, ``forced_gil_envs``,
   ``reference_envs``);
 - ``_speedups``: ``derive``, a row per parallel benchmark: speedup vs its baseline
@@ -34,6 +37,9 @@ private module behind this one public API:
 - ``_verdicts``: the scaling family's verdicts decided on each speedup's interval, the
   reasons its processes recorded (``scaling_table``), and each free-threaded release's
   speedups against the previous release's (``scaling_gains``);
+- ``_table``: the headline table (``headline_table``): per interpreter, the flagship's
+  speedup at the headline worker count in each mode, the free-threading overhead and
+  the net speedup;
 - ``_record``: the ``Analysis`` record, its headline ratios and ``precision_summary``.
 """
 
@@ -60,9 +66,10 @@ from harness.analysis._pyperformance import (
     pyperformance_geomeans,
     verdict,
 )
-from harness.analysis._ratios import KEY, PerRound, first_rounds, ratio_columns
-from harness.analysis._record import Analysis, analyse, precision_summary
+from harness.analysis._ratios import KEY, Moderation, PerRound, Sides, first_rounds, ratio_columns
+from harness.analysis._record import Analysis, analyse, precision_summary, prior_summary
 from harness.analysis._speedups import IN_PROCESS, CapacityByRound, derive, headline_workers, one_worker
+from harness.analysis._table import QUANTITIES, headline_table
 from harness.analysis._verdicts import (
     GAIN_COLUMNS,
     LOCK_CONTENTION,
@@ -91,14 +98,17 @@ __all__ = [
     "ONE_WORKER",
     "PEP779_MEMORY_BAR",
     "PEP779_TIME_BAR",
+    "QUANTITIES",
     "SCALING_COLUMNS",
     "SCALING_VERDICTS",
     "WARMUP_TOLERANCE",
     "Analysis",
     "CapacityByRound",
+    "Moderation",
     "PerRound",
     "ProcessCounters",
     "ScalingVerdict",
+    "Sides",
     "VersionPair",
     "aa_calibration",
     "aa_summary",
@@ -110,6 +120,7 @@ __all__ = [
     "ft_versions",
     "gated_ratios",
     "geomean",
+    "headline_table",
     "headline_workers",
     "is_pyperformance",
     "latency",
@@ -119,6 +130,7 @@ __all__ = [
     "one_worker",
     "partner_envs",
     "precision_summary",
+    "prior_summary",
     "provenance_problems",
     "pyperformance_geomeans",
     "ratio_columns",

@@ -8,15 +8,16 @@ import pandas as pd
 
 from harness import stats
 from harness.analysis._pairs import forced_gil_envs, partner_envs
-from harness.analysis._ratios import KEY, ratio_columns, rounds_of
+from harness.analysis._ratios import KEY, Moderation, Sides, ratio_columns, rounds_of, within_of
 
 
-def build_overheads(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> pd.DataFrame:
+def build_overheads(benchmarks: pd.DataFrame, envs: pd.DataFrame, moderation: Moderation | None = None) -> pd.DataFrame:
     """Serial-time ratios between builds (>1 = slower than the baseline):
     ``free-threading`` (FT vs matched default build) and ``forced GIL``
-    (PYTHON_GIL=1 vs the same FT build), per unit of work; and the ratio of the same
-    processes' own peak memory (``peak_rss``, see ``workloads.memory.peak_resident_bytes``),
-    paired by round too."""
+    (PYTHON_GIL=1 vs the same FT build), per unit of work, with the moderated interval
+    (``moderation``'s priors; without, Student's t); and the ratio of the same processes'
+    own peak memory (``peak_rss``, see ``workloads.memory.peak_resident_bytes``), paired
+    by round too, with Student's t."""
     serial = benchmarks[benchmarks["mode"] == "serial"].set_index(KEY)
     comparisons = [("free-threading", env, base, matched) for (_, env), (base, matched) in partner_envs(envs).items()]
     comparisons += [("forced GIL", env, base, True) for (_, env), base in forced_gil_envs(envs).items()]
@@ -27,8 +28,20 @@ def build_overheads(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> pd.DataFram
             if key[1] != env or base_key not in serial.index:
                 continue
             base = serial.loc[base_key]
-            times.append((row["rounds"], base["rounds"], base["work_size"] / row["work_size"]))
-            memory.append((row["rss"], base["rss"], 1.0) if row["rss"] and base["rss"] else None)
+            scale = base["work_size"] / row["work_size"]
+            times.append(
+                Sides(
+                    row["rounds"],
+                    base["rounds"],
+                    scale,
+                    within_of(row),
+                    within_of(base),
+                    key[0],
+                    kind + " overhead",
+                    key[2],
+                )
+            )
+            memory.append(Sides(row["rss"], base["rss"]) if row["rss"] and base["rss"] else None)
             rows.append(
                 {
                     "kind": kind,
@@ -45,7 +58,14 @@ def build_overheads(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> pd.DataFram
             )
     if not rows:
         return pd.DataFrame()
-    return pd.concat([pd.DataFrame(rows), ratio_columns("overhead", times), ratio_columns("memory", memory)], axis=1)
+    return pd.concat(
+        [
+            pd.DataFrame(rows),
+            ratio_columns("overhead", times, moderation or Moderation()),
+            ratio_columns("memory", memory),
+        ],
+        axis=1,
+    )
 
 
 def object_memory(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> pd.DataFrame:
@@ -68,7 +88,7 @@ def object_memory(benchmarks: pd.DataFrame, envs: pd.DataFrame) -> pd.DataFrame:
         base_env, matched = partners.get((key[0], key[1]), ("", False))
         base_key = (key[0], base_env, key[2], key[3])
         base = base_key if base_env and base_key in means else None
-        pairs.append((per_round[key], per_round[base], 1.0) if base else None)
+        pairs.append(Sides(per_round[key], per_round[base]) if base else None)
         rows.append(
             {
                 **dict(zip(KEY, key)),

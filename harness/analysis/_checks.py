@@ -18,7 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.analysis._ratios import ratio_columns
+from harness._frames import records
+from harness.analysis._ratios import AA_KIND, Moderation, Sides, ratio_columns, within_of
+from harness.collect import WITHIN
 
 GATE_SLACK = 0.05  # speedups may exceed the physical limit by this much before they are flagged
 ONE_WORKER = (0.95, 1.05)  # a one-worker ratio outside this range is a measurement problem
@@ -59,10 +61,12 @@ def gate(speedup: float, lo: float, hi: float, workers: int, cpus: int, io: bool
     return ""
 
 
-def aa_calibration(benchmarks: pd.DataFrame) -> pd.DataFrame:
+def aa_calibration(benchmarks: pd.DataFrame, moderation: Moderation | None = None) -> pd.DataFrame:
     """A/A: every benchmark of ENV against the same benchmark of ENV-aa (the same
     interpreter measured as two envs in one interleaved run).  The true ratio is 1, so
-    the share of 95% intervals that exclude 1 is the method's false-positive rate."""
+    the share of 95% intervals that exclude 1 is the method's false-positive rate: of the
+    moderated interval with ``moderation``'s priors (the twins' ratios are part of the
+    fit, as kind ``A/A``), Student's t without."""
     timed = benchmarks[~benchmarks["roles"].map(lambda r: "latency" in r)]
     twins = timed[timed["env"].str.endswith(AA_SUFFIX)].copy()
     if twins.empty:
@@ -71,12 +75,26 @@ def aa_calibration(benchmarks: pd.DataFrame) -> pd.DataFrame:
     merged = twins.merge(
         timed, left_on=["run_id", "base_env", "name"], right_on=["run_id", "env", "name"], suffixes=("_aa", "")
     )
-    ratios = ratio_columns("ratio", [(a, b, 1.0) for a, b in zip(merged["rounds"], merged["rounds_aa"])])
+    pairs = [
+        Sides(
+            row["rounds"], twin["rounds"], 1.0, within_of(row), within_of(twin), row["run_id"], AA_KIND, row["workload"]
+        )
+        for row, twin in zip(_sides(merged, ""), _sides(merged, "_aa"))
+    ]
+    ratios = ratio_columns("ratio", pairs, moderation or Moderation())
     return pd.concat([merged[["run_id", "env", "env_aa", "name"]].reset_index(drop=True), ratios], axis=1)
 
 
+def _sides(merged: pd.DataFrame, suffix: str) -> list[dict[str, Any]]:
+    """One side of ``aa_calibration``'s merged rows: its rounds, within-process standard
+    errors, run and workload, under their own names."""
+    names = {"rounds" + suffix: "rounds", WITHIN + suffix: WITHIN, "run_id": "run_id", "workload": "workload"}
+    return records(merged[[c for c in names if c in merged]].rename(columns=names))
+
+
 def aa_summary(aa: pd.DataFrame) -> dict[str, Any] | None:
-    """The A/A figure: how many intervals exclude 1 when nothing differs (None without an A/A run)."""
+    """The A/A figure: how many intervals exclude 1 when nothing differs, and how many of
+    them are the moderated interval (the rest Student's t); None without an A/A run."""
     rated = aa.dropna(subset=["ratio_lo"]) if not aa.empty else aa
     if rated.empty:
         return None
@@ -86,6 +104,7 @@ def aa_summary(aa: pd.DataFrame) -> dict[str, Any] | None:
         "excluding": int(rated["ratio_significant"].sum()),
         "share": float(rated["ratio_significant"].mean()),
         "median_hw": float(rated["ratio_hw"].median()),
+        "moderated": int(rated["ratio_moderated"].sum()),
     }
 
 

@@ -19,7 +19,18 @@ import pandas as pd
 from harness._frames import records
 from harness.analysis._checks import gate
 from harness.analysis._pairs import partner_envs
-from harness.analysis._ratios import KEY, PerRound, ratio_columns
+from harness.analysis._ratios import (
+    KEY,
+    NET_SPEEDUP,
+    ONE_WORKER_KIND,
+    SPEEDUP,
+    Moderation,
+    PerRound,
+    Sides,
+    ratio_columns,
+    within_of,
+)
+from harness.collect import WITHIN
 from workloads.host import PAIRED_MODES
 
 
@@ -37,14 +48,15 @@ def _mean(values: PerRound) -> float:
 
 
 def _by_key(rows: pd.DataFrame, extra: Sequence[str] = ()) -> dict[tuple, dict[str, Any]]:
-    """``KEY`` (+ ``extra``) -> name, rounds and work size of each row.
+    """``KEY`` (+ ``extra``) -> name, rounds, within-process standard errors and work size of each row.
 
     A dict, not ``.loc``: a MultiIndex lookup per row would take most of the time for 10,000 rows.
     """
     columns = [*KEY, *extra, "name", "rounds", "work_size"]
+    within = rows[WITHIN].tolist() if WITHIN in rows else [{}] * len(rows)
     return {
-        tuple(key): {"name": name, "rounds": rounds, "work_size": size}
-        for *key, name, rounds, size in rows[columns].itertuples(index=False)
+        tuple(key): {"name": name, "rounds": rounds, "work_size": size, "within": within_of({WITHIN: w})}
+        for (*key, name, rounds, size), w in zip(rows[columns].itertuples(index=False), within)
     }
 
 
@@ -69,10 +81,17 @@ def _capacity_sides(
     return float(np.exp(np.mean([np.log(caps[r]) for r in common]))), scaled
 
 
-def derive(benchmarks: pd.DataFrame, envs: pd.DataFrame, capacity: CapacityByRound | None = None) -> pd.DataFrame:
+def derive(
+    benchmarks: pd.DataFrame,
+    envs: pd.DataFrame,
+    capacity: CapacityByRound | None = None,
+    moderation: Moderation | None = None,
+) -> pd.DataFrame:
     """A row per parallel benchmark: speedup vs its baseline (``serial``; for
     ``PAIRED_MODES`` one worker of the same mode when it was measured), and net
-    speedup vs the matched default build's serial run (what a user actually gains).
+    speedup vs the matched default build's serial run (what a user actually gains),
+    their intervals moderated with ``moderation``'s priors (``ratio_columns``; without
+    one, Student's t with the same columns).
 
     With the ``capacity`` a run measured (``harness.capacity``: what k busy processes
     got done against one, round by round), a speedup at k workers also gets the
@@ -100,6 +119,9 @@ def derive(benchmarks: pd.DataFrame, envs: pd.DataFrame, capacity: CapacityByRou
         "rounds",
         "cpu_share",
     ]
+    moderation = moderation or Moderation()
+    if WITHIN in benchmarks:
+        columns.append(WITHIN)
     rows, speed, net, earned = [], [], [], []
     parallel = benchmarks[benchmarks["mode"] != "serial"].drop(index=ones.index)
     for row in records(parallel[columns]):
@@ -118,22 +140,39 @@ def derive(benchmarks: pd.DataFrame, envs: pd.DataFrame, capacity: CapacityByRou
         k = min(int(row["workers"]), int(row["cpu_count"] or row["workers"]))
         caps = (capacity or {}).get(row["run_id"], {}).get(k) if k > 1 else None
         row["capacity"], scaled = _capacity_sides(row["rounds"], base["rounds"], caps)
-        earned.append((base["rounds"], scaled, 1.0) if scaled else None)
-        rows.append(row)
-        speed.append((base["rounds"], row["rounds"], 1.0))
+        earned.append(Sides(base["rounds"], scaled) if scaled else None)
+        within = within_of(row)
+        speed.append(
+            Sides(base["rounds"], row["rounds"], 1.0, base["within"], within, row["run_id"], SPEEDUP, row["workload"])
+        )
         other = serial.get(net_key)
         if other is not None:  # time per unit of work: sizes are calibrated per interpreter
-            net.append((other["rounds"], row["rounds"], row["work_size"] / other["work_size"]))
+            scale = row["work_size"] / other["work_size"]
+            kind = NET_SPEEDUP if partner else SPEEDUP  # without a partner: a speedup over serial
+            net.append(
+                Sides(
+                    other["rounds"],
+                    row["rounds"],
+                    scale,
+                    other["within"],
+                    within,
+                    row["run_id"],
+                    kind,
+                    row["workload"],
+                    fit=bool(partner),
+                )
+            )
         else:
             net.append(None)
+        rows.append(row)
     if not rows:
         return pd.DataFrame()
-    frame = pd.DataFrame(rows).drop(columns=["rounds"])
+    frame = pd.DataFrame(rows).drop(columns=["rounds", WITHIN], errors="ignore")
     derived = pd.concat(
         [
             frame,
-            ratio_columns("speedup", speed),
-            ratio_columns("net_speedup", net),
+            ratio_columns("speedup", speed, moderation),
+            ratio_columns("net_speedup", net, moderation),
             ratio_columns("vs_capacity", earned),
         ],
         axis=1,
@@ -151,7 +190,7 @@ def derive(benchmarks: pd.DataFrame, envs: pd.DataFrame, capacity: CapacityByRou
 IN_PROCESS = "serial in the same process"  # one_worker's baseline_name where it was measured there
 
 
-def one_worker(benchmarks: pd.DataFrame) -> pd.DataFrame:
+def one_worker(benchmarks: pd.DataFrame, moderation: Moderation | None = None) -> pd.DataFrame:
     """One worker of each ``PAIRED_MODES`` mode against serial (``vs_serial``, >1 = faster
     than serial, as a speedup reads): the cost of running the work in a pool worker or a
     subinterpreter.  Its own ratio, never part of a speedup, held to the one-worker gate.
@@ -170,8 +209,8 @@ def one_worker(benchmarks: pd.DataFrame) -> pd.DataFrame:
         own = row.get("serial_in_process")
         own = own if isinstance(own, dict) else {}  # NaN where a frame mixes in older runs
         named = serial.get(key)
-        if own:  # measured by this benchmark's own process
-            base = {"name": IN_PROCESS, "rounds": own, "holder": row["name"]}
+        if own:  # measured by this benchmark's own process, whose values pyperf did not keep
+            base = {"name": IN_PROCESS, "rounds": own, "holder": row["name"], "within": {}}
         elif named is not None:
             shared = "serial:1" in str(row.get("block", "")).split()
             base = {**named, "name": IN_PROCESS if shared else named["name"], "holder": named["name"]}
@@ -185,10 +224,21 @@ def one_worker(benchmarks: pd.DataFrame) -> pd.DataFrame:
                 "serial_name": named["name"] if named else "",
             }
         )
-        pairs.append((base["rounds"], row["rounds"], 1.0))
+        pairs.append(
+            Sides(
+                base["rounds"],
+                row["rounds"],
+                1.0,
+                base["within"],
+                within_of(row),
+                row["run_id"],
+                ONE_WORKER_KIND,
+                row["workload"],
+            )
+        )
     if not rows:
         return pd.DataFrame()
-    frame = pd.concat([pd.DataFrame(rows), ratio_columns("vs_serial", pairs)], axis=1)
+    frame = pd.concat([pd.DataFrame(rows), ratio_columns("vs_serial", pairs, moderation or Moderation())], axis=1)
     frame["problem"] = [
         gate(v, lo, hi, 1, int(c), "io" in t)
         for v, lo, hi, c, t in frame[["vs_serial", "vs_serial_lo", "vs_serial_hi", "cpu_count", "tags"]].itertuples(

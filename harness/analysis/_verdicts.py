@@ -61,7 +61,7 @@ import pandas as pd
 from harness._frames import records
 from harness.analysis._checks import AA_SUFFIX
 from harness.analysis._pairs import version_key
-from harness.analysis._ratios import PerRound, ratio_columns, rounds_of
+from harness.analysis._ratios import PerRound, Sides, ratio_columns, rounds_of
 from workloads.host import gil_forced
 
 SLOWER = "slower than serial"
@@ -415,7 +415,7 @@ def scaling_gains(table: pd.DataFrame, benchmarks: pd.DataFrame, envs: pd.DataFr
                 "problem": "; ".join(gated),
             }
         )
-        sides.append((_speedups_by_round(rounds, new), _speedups_by_round(rounds, old), 1.0))
+        sides.append(Sides(_speedups_by_round(rounds, new), _speedups_by_round(rounds, old)))
     if not rows:
         return pd.DataFrame(columns=GAIN_COLUMNS)
     return pd.concat([pd.DataFrame(rows), ratio_columns("gain", sides)], axis=1)[GAIN_COLUMNS]

@@ -27,7 +27,7 @@ import pandas as pd
 
 from harness._frames import records
 from harness.analysis._pairs import partner_envs, version_key
-from harness.analysis._ratios import KEY, PerRound, ratio_columns
+from harness.analysis._ratios import KEY, PerRound, Sides, ratio_columns
 
 Gated = Mapping[tuple[str, str, str], str]  # (run_id, env, benchmark name) -> why it failed a sanity gate
 
@@ -110,10 +110,10 @@ def ft_versions(benchmarks: pd.DataFrame, envs: pd.DataFrame, workers: Sequence[
                 continue  # latency workloads have no serial run; a benchmark one side lacks
             common = sorted(set(ft2["rounds"]) & set(ft1["rounds"]) & set(d2["rounds"]) & set(d1["rounds"]))
             scale2, scale1 = ft2["work_size"] / d2["work_size"], ft1["work_size"] / d1["work_size"]
-            new_side.append((_only(d2["rounds"], common), _only(ft2["rounds"], common), scale2))
-            old_side.append((_only(d1["rounds"], common), _only(ft1["rounds"], common), scale1))
+            new_side.append(Sides(_only(d2["rounds"], common), _only(ft2["rounds"], common), scale2))
+            old_side.append(Sides(_only(d1["rounds"], common), _only(ft1["rounds"], common), scale1))
             change.append(
-                (
+                Sides(
                     _ratio_by_round(d2["rounds"], ft2["rounds"], common),
                     _ratio_by_round(d1["rounds"], ft1["rounds"], common),
                     scale2 / scale1,

@@ -29,6 +29,7 @@ from harness.sections import (
     findings,
     ft_versions,
     header,
+    headline,
     numbers,
     problems,
     pyperformance,
@@ -37,16 +38,16 @@ from harness.sections import (
 from harness.sections._context import Context
 from harness.sections.numbers import aa, at_k, gated, latency, objects, overheads, speedups
 
-PAGE = (findings, figures, pyperformance, ft_versions, scaling, numbers, environment, problems)
+PAGE = (findings, headline, figures, pyperformance, ft_versions, scaling, numbers, environment, problems)
 READING_ORDER = (
     problems.provenance,
     environment.gil_flags,
-    at_k.gil_threads,
+    headline.threads,
+    headline.net,
     at_k.across_cpu,
     scaling.sentences,
     scaling.releases,
     at_k.processes,
-    at_k.net,
     overheads.summary,
     pyperformance.sentences,
     ft_versions.sentences,

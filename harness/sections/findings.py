@@ -16,10 +16,13 @@ from harness.sections._context import Context
 
 NOTE = (
     "Speedup = T(serial) / T(mode, k workers) on the same interpreter for the same total work; serial is the work "
-    "in one fresh worker thread, timed by the same code as k threads. Every benchmark is measured in rounds (one "
-    "pyperf process of every benchmark of every interpreter per round, in shuffled order); a ratio is computed "
-    "round by round and its 95% interval is Student's t on the per-round log ratios. “±” is the precision reached "
-    "(the interval's relative half-width); “not significant” means the interval contains 1."
+    "in one fresh worker thread, timed by the same code as k threads. Every benchmark is measured in rounds (a "
+    "pyperf process per workload and interpreter per round, in shuffled order; with a precision target, rounds go "
+    "to the workloads whose ratios are widest); a ratio is computed round by round and its 95% interval is a "
+    "moderated t on the per-round log ratios: each ratio's rounds stay paired, and its variance is pooled with the "
+    "run's other ratios through a prior fitted on the run (Student's t where a run has too few ratios; see "
+    "Precision). “±” is the precision reached (the interval's relative half-width); “not significant” means the "
+    "interval contains 1."
 )
 
 

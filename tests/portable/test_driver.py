@@ -274,3 +274,19 @@ def test_without_a_policy_every_benchmark_runs_the_least_rounds():
     runs = [_BlockRun("bench-py39", specs, ran)]
     result = run_rounds(runs, RoundPlan(least=3, most=3, seed=1), lambda record: None)
     assert (len(ran), result.stopped_by) == (6, "rounds")
+
+
+def test_most_rounds_count_each_benchmark_s_own_rounds():
+    """A policy that leaves fib out of rounds 3 and 4: with ``most`` = 4, countdown stops
+    after round 4 and fib catches up in rounds 5 and 6 (numbered for the whole run), each
+    closed as having measured the most."""
+    specs = [_spec(w, "serial", 1) for w in ("countdown", "fib")]
+    ran: list = []
+    runs = [_BlockRun("bench-py39", specs, ran)]
+    countdown = frozenset({("bench-py39", "countdown")})
+    policy = _Policy(lambda report: NextRound(units=countdown if report.round in (2, 3) else None))
+    result = run_rounds(runs, RoundPlan(least=2, most=4, seed=5, policy=policy), lambda record: None)
+    assert [(n, block) for n, _, block in ran if block == "fib"] == [(1, "fib"), (2, "fib"), (5, "fib"), (6, "fib")]
+    assert [n for n, _, block in ran if block == "countdown"] == [1, 2, 3, 4]
+    assert result.stopped == {("bench-py39", "countdown[serial]"): "most", ("bench-py39", "fib[serial]"): "most"}
+    assert result.stopped_by == "rounds"

@@ -132,3 +132,18 @@ def test_workloads_and_suites_choose_together_in_declaration_order():
     assert set(chosen[2:]) == {n for n, wl in registry.items() if "stdlib" in wl.suites}
     names = {b.workload.name for b in plan(registry, PROFILES["smoke"], suites=["scaling"])}
     assert names == {wl.name for wl in select(registry, suites=["scaling"])}
+
+
+def test_a_jit_keeps_the_value_length_its_warm_ups_need():
+    """The default profile's blocks: without a JIT, values of an eighth of the declared work
+    and no shorter than 12.5 ms per worker; with one, a quarter and 25 ms, as before."""
+    from workloads._prepare import plan_specs
+
+    blocks = PROFILES["default"].blocks
+    assert blocks.sizing(False) == (0.125, 0.0125) and blocks.sizing(True) == (0.25, 0.025)
+    assert PROFILES["fast"].blocks.sizing(True) == PROFILES["fast"].blocks.sizing(False)
+    registry = load_all()
+    benches = plan(registry, PROFILES["default"], ["countdown"], ["serial"])
+    plain = plan_specs(registry, PROFILES["default"], benches)[0].size
+    jit = plan_specs(registry, PROFILES["default"], benches, jit=True)[0].size
+    assert jit == 2 * plain == benches[0].size // 4

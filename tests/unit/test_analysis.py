@@ -9,6 +9,7 @@ may write -- never a timing.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -16,11 +17,12 @@ import pandas as pd
 import pytest
 from helpers import one_row as row
 
-from harness import analysis, collect, model, sections
-from harness.sections import pyperformance
-from harness.sections.numbers import objects
+from harness import analysis, collect, model, sections, stats
+from harness.sections import headline, pyperformance
+from harness.sections.numbers import objects, precision
 
 RUN = "20260101T000000Z-test00"
+HEADLINE_KINDS = {"speedup", "net speedup", "one worker", "free-threading overhead", "forced GIL overhead"}
 ROUNDS = 6
 # A machine whose rounds differ a lot (slow spells hit both sides of a round alike)
 # plus a small wobble per benchmark: paired ratios must see through the first.
@@ -211,13 +213,7 @@ def test_waiting_share_comes_from_the_threads_cpu_time(result):
 
 def test_headline_lists_every_ratio_with_the_benchmarks_it_uses(result):
     head = result.headline()
-    assert set(head["kind"]) == {
-        "speedup",
-        "net speedup",
-        "one worker",
-        "free-threading overhead",
-        "forced GIL overhead",
-    }
+    assert set(head["kind"]) == HEADLINE_KINDS
     pool = row(head, kind="speedup", name="spin[processes,w=2]")
     assert pool["other_name"] == "spin[processes,w=1]"
     one = row(head, kind="one worker", name="spin[processes,w=1]")
@@ -238,7 +234,7 @@ def test_precision_summary_says_how_many_rounds_a_target_would_take(result):
 
 
 def test_unpaired_rounds_give_no_interval_rather_than_a_wrong_one():
-    frame = analysis.ratio_columns("r", [({0: 1.0}, {0: 2.0}, 1.0), None])
+    frame = analysis.ratio_columns("r", [analysis.Sides({0: 1.0}, {0: 2.0}), None])
     assert frame["r"][0] == pytest.approx(0.5)
     assert math.isnan(frame["r_lo"][0]) and math.isnan(frame["r"][1])
 
@@ -319,6 +315,175 @@ def test_first_rounds_reports_a_run_as_it_stood():
     assert sorted(full["rounds"].iloc[0]) == list(range(ROUNDS))  # the original is untouched
     head = analysis.analyse(early, env_frame()).headline()
     assert set(head["n"].dropna()) <= {3}
+
+
+# -- the moderated interval and the headline table ---------------------------------------
+
+
+def noisy_run(rounds: int = 3, workloads: int = 8, seed: int = 40) -> pd.DataFrame:
+    """A run with enough timing ratios for a prior (``stats.MIN_PRIOR_RATIOS``): countdown
+    (the flagship) and ``workloads`` - 1 others, serial, 2 threads and 1 and 2 pool workers
+    on the matched pair and the forced-GIL env, each round's value drawn around its truth
+    with 8% noise, and the within-process standard error its four values would show."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    names = ["countdown"] + ["w%d" % i for i in range(1, workloads)]
+    for env in ENVS:
+        for w, workload in enumerate(names):
+            roles = ("flagship",) if workload == "countdown" else ()
+            for mode, k, seconds in (
+                ("serial", 1, 1.0),
+                ("threads", 2, 0.6),
+                ("processes", 1, 1.0),
+                ("processes", 2, 0.55),
+            ):
+                row = bench(env, workload, mode, k, seconds, seed=w, roles=roles)
+                values = seconds * np.exp(0.08 * rng.standard_normal((rounds, 4)))
+                row["rounds"] = {r: float(v.mean()) for r, v in enumerate(values)}
+                row["within_se"] = {r: float(np.log(v).std(ddof=1) / 2) for r, v in enumerate(values)}
+                row["rss"] = {r: 30e6 for r in range(rounds)}
+                row["cpu_share"] = {r: 0.5 for r in range(rounds)}
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def test_every_timing_ratio_gets_the_moderated_interval_from_one_prior_per_run():
+    """Three rounds: the prior pools the run's 80-odd timing ratios, so their intervals use
+    more than 2 degrees of freedom and are narrower than Student's t at the median; the
+    point estimates are each ratio's own; memory stays Student's t (no prior's columns)."""
+    frame = noisy_run()
+    moderated = analysis.analyse(frame, env_frame())
+    student = analysis.analyse(frame, env_frame(), moderate=False)
+    prior = moderated.priors[RUN]
+    assert prior is not None and prior.ratios == len(moderated.headline())
+    assert student.priors == {}
+    head, t_head = moderated.headline(), student.headline()
+    assert set(head["kind"]) == HEADLINE_KINDS
+    assert head["moderated"].all() and not t_head["moderated"].any()
+    assert (head["df"] > 2).all() and (t_head["df"] == 2).all()
+    assert head["value"].to_numpy() == pytest.approx(t_head["value"].to_numpy())
+    assert head["hw"].median() < t_head["hw"].median()
+    assert "memory_sd" not in moderated.overheads and moderated.overheads["overhead_moderated"].all()
+
+
+def test_a_ratio_across_envs_pairs_only_the_rounds_both_sides_ran_in():
+    """The free-threaded env skipped round 1 (allocation ran only the default build): its
+    net speedup and free-threading overhead pair rounds 0 and 2, never one env's round 1
+    with the other's round 2, and the prior's pooling leaves that pairing alone."""
+    frame = noisy_run(rounds=4)
+    ft = frame["env"] == "bench-py313t"
+    for column in ("rounds", "within_se"):
+        frame.loc[ft, column] = [{r: v for r, v in d.items() if r != 1} for d in frame.loc[ft, column]]
+    result = analysis.analyse(frame, env_frame())
+    net = row(result.derived, env="bench-py313t", name="countdown[threads,w=2]")
+    ft_serial = row(frame, env="bench-py313t", name="countdown[serial]")
+    threads = row(frame, env="bench-py313t", name="countdown[threads,w=2]")
+    base = row(frame, env="bench-py313", name="countdown[serial]")
+    assert net["net_speedup_n"] == 3 and net["speedup_n"] == 3
+    logs = [math.log(base["rounds"][r] / threads["rounds"][r]) for r in (0, 2, 3)]
+    assert net["net_speedup"] == pytest.approx(math.exp(np.mean(logs)) * threads["work_size"] / base["work_size"])
+    over = row(result.overheads, kind="free-threading", env="bench-py313t", name="countdown[serial]")
+    assert over["overhead_n"] == 3
+    assert over["overhead"] == pytest.approx(
+        math.exp(np.mean([math.log(ft_serial["rounds"][r] / base["rounds"][r]) for r in (0, 2, 3)]))
+        * base["work_size"]
+        / ft_serial["work_size"]
+    )
+
+
+def test_the_headline_table_holds_the_flagship_at_the_headline_worker_count():
+    """Per interpreter, countdown's 2-thread and 2-worker pool speedups; for the free-threaded
+    build its free-threading overhead and net speedup; the same ratios as the frames they
+    come from, marked in the headline; the forced-GIL env has no net speedup of its own."""
+    result = analysis.analyse(noisy_run(), env_frame())
+    table = result.table
+    assert set(zip(table["env"], table["quantity"])) == {
+        *((env, mode) for env in ENVS for mode in ("threads", "processes")),
+        *((env, q) for env in ("bench-py313t", "bench-py314t") for q in ("free-threading overhead", "net speedup")),
+    }
+    threads = row(table, env="bench-py313t", quantity="threads")
+    derived = row(result.derived, env="bench-py313t", name="countdown[threads,w=2]")
+    assert (threads["value"], threads["lo"], threads["hi"], threads["hw"]) == pytest.approx(
+        (derived["speedup"], derived["speedup_lo"], derived["speedup_hi"], derived["speedup_hw"])
+    )
+    net = row(table, env="bench-py313t", quantity="net speedup")
+    assert (net["other_env"], net["other_name"], net["value"]) == (
+        "bench-py313",
+        "countdown[serial]",
+        pytest.approx(derived["net_speedup"]),
+    )
+    head = result.headline()
+    assert head["table"].sum() == len(table)
+    assert set(head.loc[head["table"], "name"]) == {
+        "countdown[threads,w=2]",
+        "countdown[processes,w=2]",
+        "countdown[serial]",
+    }
+
+
+def test_precision_summary_extrapolates_from_the_interval_s_own_sd_and_df():
+    result = analysis.analyse(noisy_run(), env_frame())
+    summary = analysis.precision_summary(result, 0.03)
+    head = result.headline()
+    row_ = head.loc[(head["hw"] - head["hw"].quantile(0.5)).abs().idxmin()]
+    assert summary["rounds_needed"]["median"] == stats.rounds_to_target(row_["sd"], row_["df"], int(row_["n"]), 0.03)
+    assert summary["table_median_hw"] == pytest.approx(result.table["hw"].median())
+
+
+def test_the_headline_section_shows_the_table_and_its_findings_read_it():
+    """The Headline section: a row per interpreter, a column per quantity, each cell the
+    ratio and its half-width with the interval on hover; the flagship-in-threads and net
+    gain sentences quote the table's numbers, and "run in parallel" only of a significant
+    interval."""
+    frame = noisy_run()
+    result = analysis.analyse(frame, env_frame())
+    ctx = context(frame, result, {e: e for e in ENVS})
+    (section,) = headline.build(ctx)
+    grid = section.tables[0]
+    assert grid.columns == ["interpreter", "threads", "process pool", "free-threading overhead", "net speedup"]
+    assert [r.cells[0].text for r in grid.rows] == sorted(ENVS)
+    threads = row(result.table, env="bench-py313t", quantity="threads")
+    cell = grid.rows[1].cells[1]
+    assert cell.text == "%.2f× ±%.1f%%" % (threads["value"], 100 * threads["hw"])
+    assert cell.detail.startswith("95%% CI %.2f–%.2f, moderated t over 3 rounds" % (threads["lo"], threads["hi"]))
+    assert (
+        "Median ±%.1f%% over these %d ratios" % (100 * result.table["hw"].median(), len(result.table))
+        in section.paragraphs[0].parts[0].text
+    )
+    said = [s for s in headline.threads(ctx) if s.startswith("Without the GIL")]
+    assert said == [
+        "Without the GIL, on bench-py313t, 2 threads run countdown %.2f× (95%% CI %.2f–%.2f) faster than one: "
+        "they run in parallel." % (threads["value"], threads["lo"], threads["hi"])
+    ]
+    (net,) = headline.net(ctx)
+    assert net.startswith("Net gain on bench-py313t") and "because one thread takes" in net
+    unsure = result.table.copy()
+    unsure.loc[(unsure["env"] == "bench-py313t") & (unsure["quantity"] == "threads"), ["lo", "significant"]] = [
+        0.9,
+        False,
+    ]
+    ctx = context(frame, dataclasses.replace(result, table=unsure), {e: e for e in ENVS})
+    assert next(s for s in headline.threads(ctx) if s.startswith("Without")).endswith(
+        "not significant) faster than one: little gain."
+    )
+
+
+def test_the_precision_section_names_the_prior_and_the_rounds_each_block_got():
+    frame = noisy_run()
+    result = analysis.analyse(frame, env_frame())
+    blocks = {
+        "bench-py313": {"countdown": {"rounds": 3, "stopped": "target"}, "w1": {"rounds": 9, "stopped": "budget"}},
+        "bench-py313t": {"countdown": {"rounds": 5, "stopped": "budget"}, "w1": {"rounds": 9, "stopped": "budget"}},
+    }
+    data = collect.RunData(frame, pd.DataFrame(), env_frame(), manifests=[{"run_id": RUN, "blocks": blocks}])
+    ctx = sections.Context(model.Report(data, result, {e: e for e in ENVS}, pd.DataFrame(), ""))
+    (section,) = precision.build(ctx)
+    text = section.paragraphs[0].parts[0].text
+    prior = result.priors[RUN]
+    assert "prior fitted on the run's %d timing ratios, worth d0 = %.1f rounds" % (prior.ratios, prior.d0) in text
+    assert "the headline table's ±%.1f%%" % (100 * result.table["hw"].median()) in text
+    rows = [[c.text for c in r.cells] for r in section.tables[0].rows]
+    assert rows == [["countdown", "3–5", "target met (1), budget (1)", "2"], ["w1", "9", "budget", "2"]]
 
 
 # -- pyperformance: geometric means against PEP 779's bars -----------------------------

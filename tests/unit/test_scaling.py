@@ -282,10 +282,9 @@ def test_the_gain_is_the_same_ratio_every_other_ratio_is():
     serial_new, threads_new = {0: 1.0, 1: 1.3, 2: 0.9}, {0: 0.52, 1: 0.70, 2: 0.47}
     serial_old, threads_old = {0: 1.0, 1: 1.3, 2: 0.9}, {0: 1.6, 1: 2.2, 2: 1.5}
     by_round = [
-        (
+        a.Sides(
             {r: serial_new[r] / threads_new[r] for r in serial_new},
             {r: serial_old[r] / threads_old[r] for r in serial_old},
-            1.0,
         )
     ]
     want = a.ratio_columns("gain", by_round).iloc[0]

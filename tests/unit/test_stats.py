@@ -28,6 +28,7 @@ from harness.stats import (
     LOG_WITHIN,
     MIN_PRIOR_RATIOS,
     ROBUST_LEVEL,
+    STUDENT_LEAST_ROUNDS_TO_STOP,
     Interval,
     Prior,
     fit_prior,
@@ -37,14 +38,12 @@ from harness.stats import (
     order_statistic_ranks,
     paired_ratio,
     points_within,
-    projected_half_width,
     quantile_interval,
     ratio,
     ratio_matrix,
     robust_d0,
     round_spread,
     rounds_for_points_within,
-    rounds_needed,
     rounds_to_target,
     t975,
     unpaired_ratio,
@@ -360,13 +359,13 @@ def stopped_coverage(
 
 @pytest.mark.parametrize("side_sigma", [0.02, 0.03, 0.05])
 def test_stopping_at_the_target_keeps_coverage_from_the_least_round_on(side_sigma):
-    """Stopping when ±3% is reached, from ``LEAST_ROUNDS_TO_STOP`` (10) rounds on: 93-97%
+    """Stopping when ±3% is reached, from ``STUDENT_LEAST_ROUNDS_TO_STOP`` (10) rounds on: 93-97%
     (measured 95.0%, 94.6%, 93.6% for 2%, 3%, 5% noise per side; median stop at 10, 11 and 24
     rounds).  From round 3 on: 92.2%, 91.1%, 91.0%; the rounds that happen to agree stop a
     run early, and its interval is then too narrow."""
     assert (
         0.93
-        <= stopped_coverage(np.random.default_rng([7, int(side_sigma * 100)]), LEAST_ROUNDS_TO_STOP, side_sigma)
+        <= stopped_coverage(np.random.default_rng([7, int(side_sigma * 100)]), STUDENT_LEAST_ROUNDS_TO_STOP, side_sigma)
         <= 0.97
     )
     assert stopped_coverage(np.random.default_rng([8, int(side_sigma * 100)]), 3, side_sigma) < 0.935
@@ -399,10 +398,10 @@ def test_a_a_false_positive_rate_blocks_layout(n_rounds):
 
 @pytest.mark.parametrize("side_sigma", [0.02, 0.04, 0.08])
 def test_stopping_at_the_target_keeps_coverage_in_the_blocks_layout(side_sigma):
-    """Stopping at ±3% from ``LEAST_ROUNDS_TO_STOP`` on, with the blocks layout's values and
+    """Stopping at ±3% from ``STUDENT_LEAST_ROUNDS_TO_STOP`` on, with the blocks layout's values and
     2%, 4% or 8% between processes: 93-97% (measured 94.8%, 94.2%, 95.1%)."""
     rng = np.random.default_rng([10, int(side_sigma * 100)])
-    assert 0.93 <= stopped_coverage(rng, LEAST_ROUNDS_TO_STOP, side_sigma, **BLOCKS) <= 0.97
+    assert 0.93 <= stopped_coverage(rng, STUDENT_LEAST_ROUNDS_TO_STOP, side_sigma, **BLOCKS) <= 0.97
 
 
 def test_unpaired_is_wider_when_the_block_effect_dominates():
@@ -487,21 +486,6 @@ def test_quantile_interval_coverage(q):
     assert np.mean([r.lo <= truth <= r.hi for r in hits]) >= 0.93
 
 
-def test_rounds_needed_inverts_the_interval():
-    """A ratio that reached ±hw after n rounds needs exactly n rounds for ±hw, fewer for a
-    looser target, and for half the width fewer than 4x as many: t(0.975) falls from
-    2.57 at 5 degrees of freedom to 2.13 at 15, so 6 · 4 · (2.13/2.57)² ≈ 16."""
-    rng = np.random.default_rng(7)
-    a = np.exp(rng.normal(0.0, 0.2, size=(1, 6)))
-    b = np.ones((1, 6))
-    hw = float(ratio_matrix(a, b)["half_width"][0])
-    assert rounds_needed(hw, 6, hw) == 6
-    assert rounds_needed(hw, 6, 2 * hw) < 6
-    assert 15 <= rounds_needed(hw, 6, hw / 2) <= 17
-    assert rounds_needed(math.nan, 6, 0.03) is None and rounds_needed(0.1, 1, 0.03) is None
-    assert rounds_needed(5.0, 3, 0.001, most=100) is None
-
-
 def test_round_spread_is_the_sd_behind_an_interval():
     """The per-round SD recovered from a paired interval is the sample SD of its log ratios."""
     rng = np.random.default_rng(11)
@@ -557,14 +541,6 @@ def test_nested_components_say_what_a_design_cannot_separate():
     assert math.isnan(c.between_process) and c.within > 0
     with pytest.raises(ValueError):
         nested_components(np.full((3, 2, 2), np.nan))
-
-
-def test_projected_half_width_follows_the_t_interval():
-    # 10 rounds gave ±4%: 30 more at the same spread give t(39)/t(9) * sqrt(10/40) of it (log scale)
-    expect = math.expm1(math.log1p(0.04) * float(t975(39.0)) / float(t975(9.0)) * 0.5)
-    assert projected_half_width(0.04, 10, 30) == pytest.approx(expect)
-    assert projected_half_width(0.04, 10, 0) == pytest.approx(0.04)
-    assert math.isnan(projected_half_width(float("nan"), 10, 5)) and math.isnan(projected_half_width(0.04, 1, 5))
 
 
 # ---------------------------------------------------------------- the moderated interval
@@ -747,14 +723,40 @@ def test_moderated_coverage_on_its_own_model(n_rounds):
 def test_rounds_to_target_extrapolates_the_interval_it_is_given():
     """With the variance known (df = inf), ±3% at a 10% per-round SD needs
     (1.96 · 0.1 / log 1.03)² = 43.97, so 44 rounds; Student's t from the same SD over 3
-    rounds needs more (its degrees of freedom grow with the rounds but start at 2); the t
-    case is what rounds_needed computes from a half-width."""
+    rounds needs more (its degrees of freedom grow with the rounds but start at 2), and
+    that is what its half-width's own spread (``round_spread``) says too."""
     assert rounds_to_target(0.1, math.inf, 3, 0.03) == 44
     pooled = rounds_to_target(0.1, 12.0, 3, 0.03)  # a moderated interval: d0' = 10 of its 12 df
     own = rounds_to_target(0.1, 2.0, 3, 0.03)
     assert 44 < pooled < own
     hw = float(half_width_after(0.1, 2.0, 3, 3))
-    assert rounds_needed(hw, 3, 0.03) == own
+    assert rounds_to_target(round_spread(hw, 3), 2.0, 3, 0.03) == own
     assert half_width_after(0.1, 12.0, 3, pooled) <= 0.03 < half_width_after(0.1, 12.0, 3, pooled - 1)
     assert rounds_to_target(math.nan, 12.0, 3, 0.03) is None and rounds_to_target(0.1, 0.0, 1, 0.03) is None
     assert rounds_to_target(5.0, 2.0, 3, 0.001, most=100) is None
+
+
+def test_stopping_at_the_target_from_the_least_round_keeps_the_moderated_coverage():
+    """Ratios from the prior's own model, each closing at the first round from
+    ``LEAST_ROUNDS_TO_STOP`` (3) on whose moderated interval is within ±3% (or at 12), the
+    prior refitted after every round on every ratio's rounds so far, as bench-all's rule
+    does: 93-97% overall, at least 90% in the noisiest tenth.  Measured: 95.4% and 94.2%,
+    59% of the ratios closing before round 12; with Student's t instead, the same stopping
+    covers 93.3% (hence ``STUDENT_LEAST_ROUNDS_TO_STOP``).
+    ``tools/moderated.py`` measures it on the example run's own variances (docs/how-sure.md)."""
+    rng = np.random.default_rng(26)
+    covered, noisiest = [], []
+    for _ in range(12):
+        data = synthetic_ratios(rng, 400, 12, 8.0, levels=(-1.5, -0.5))
+        hit = np.zeros(400, dtype=bool)
+        still = np.ones(400, dtype=bool)
+        for n in range(LEAST_ROUNDS_TO_STOP, 13):
+            now = {**data, "a": data["a"][:, :n], "b": data["b"][:, :n]}
+            m = moderated(now, fitted(now))
+            stop = still & ((m["half_width"] <= 0.03) | (n == 12))
+            hit[stop] = (m["lo"][stop] <= 1.0) & (m["hi"][stop] >= 1.0)
+            still &= ~stop
+        covered.append(hit)
+        noisiest.append(hit[data["sigma"] >= np.quantile(data["sigma"], 0.9)])
+    assert 0.93 <= np.concatenate(covered).mean() <= 0.97
+    assert np.concatenate(noisiest).mean() >= 0.90

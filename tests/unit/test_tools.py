@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from helpers import assert_usage_error
 
-from tools import layout_comparison, moderated, one_worker, time_to_precision, variance_budget
+from tools import layout_comparison, moderated, one_worker, scheduler_comparison, time_to_precision, variance_budget
 
 
 def _manifest() -> dict:
@@ -76,16 +76,42 @@ def test_layout_comparison_finds_when_a_curve_reaches_a_width():
     assert layout_comparison.time_to(points, 0.01) is None
 
 
+def test_the_budget_prices_a_layout_from_its_components_and_costs():
+    """One ratio, 10% within a process and 2% between rounds at both sizes; a process costs
+    0.6 s plus its passes (2 s at the full size, 0.5 s at a quarter).  Four values of a
+    quarter: (0.01/4 + 0.0004) × (0.6 + 0.125 + 2.0); eight of an eighth, extrapolated from
+    the quarter: (0.01/8 + 0.0004) × (0.6 + 0.0625 + 2.0)."""
+    ratio = {"target": "t", "ratio": "r", "within": 0.1, "between_process": 0.0, "between_round": 0.02}
+    result = {
+        "ratios": [{**ratio, "size": "1.0"}, {**ratio, "size": "0.25"}],
+        "cost": {"t ×1.0": {"fixed": 0.6, "per_pass": 2.0}, "t ×0.25": {"fixed": 0.6, "per_pass": 0.5}},
+    }
+    today = variance_budget.variance_time(result, "t", "r", 4, 0.25, jit=False)
+    assert today == pytest.approx((0.01 / 4 + 0.0004) * 2.725)
+    assert variance_budget.variance_time(result, "t", "r", 8, 0.125, jit=False) == pytest.approx(
+        (0.01 / 8 + 0.0004) * 2.6625
+    )
+    assert variance_budget.variance_time(result, "t", "r", 4, 0.25, jit=True) == pytest.approx(
+        (0.01 / 4 + 0.0004) * (0.6 + 2.0 + 2.0)
+    )
+    gains = {(g["values"], g["size"]): g for g in variance_budget.layout_gains(result, [], (4, 0.25))}
+    assert gains[(4, 0.25)]["median"] == 1.0 and gains[(8, 0.125)]["median"] > 1.0 > gains[(4, 1.0)]["median"]
+
+
+def test_the_budget_names_a_saved_file_it_cannot_read(tmp_path, capsys):
+    assert_usage_error(variance_budget.main, ["--layouts", str(tmp_path / "none.json")], "--layouts", capsys)
+
+
 def test_the_budget_names_a_pair_without_targets(capsys):
     assert_usage_error(variance_budget.main, ["--target", "a=/p", "--pair", "b=a"], "--pair names", capsys)
 
 
 def _one_worker_frame() -> pd.DataFrame:
     rows = [
-        # env, workload, mode, value, lo, hi, hw, n, problem
-        ("a", "countdown", "processes", 1.01, 0.95, 1.07, 0.06, 4, ""),
-        ("a", "fib", "processes", 0.80, 0.72, 0.87, 0.10, 4, "one worker ran 0.80x"),
-        ("b", "fib", "threads", 1.04, 0.99, 1.09, 0.05, 4, ""),
+        # env, workload, mode, value, lo, hi, hw, n, sd, problem
+        ("a", "countdown", "processes", 1.01, 0.95, 1.07, 0.06, 4, 0.05, ""),
+        ("a", "fib", "processes", 0.80, 0.72, 0.87, 0.10, 4, 0.08, "one worker ran 0.80x"),
+        ("b", "fib", "threads", 1.04, 0.99, 1.09, 0.05, 4, 0.04, ""),
     ]
     return pd.DataFrame(rows, columns=one_worker.COLUMNS)
 
@@ -118,7 +144,9 @@ def example_ratios() -> moderated.Ratios:
     from harness import analysis, collect
 
     data = collect.load_runs([EXAMPLE_RUN])
-    return moderated.ratios(data.benchmarks, analysis.analyse(data.benchmarks, data.envs, data.capacity))
+    return moderated.ratios(
+        data.benchmarks, analysis.analyse(data.benchmarks, data.envs, data.capacity, moderate=False)
+    )
 
 
 def test_moderated_reproduces_the_example_run_then_pools_it(example_ratios):
@@ -159,3 +187,52 @@ def test_moderated_names_a_bad_folder_and_a_bad_count(tmp_path, capsys):
     assert err.startswith("error: ") and str(tmp_path) in err and len(err.strip().splitlines()) == 1
     assert moderated.main([str(tmp_path), "--simulate", "-1"]) == 2
     assert capsys.readouterr().err.startswith("error: --simulate")
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["--env", "bench-py39", "--workload", "countdown", "--current", "values=x"], "--current: 'values=x'"),
+        (["--env", "bench-py39", "--workload", "countdown", "--new", "values=8,speed=2"], "--new: 'values=8,speed=2'"),
+        (
+            ["--env", "bench-py39", "--workload", "countdown", "--new", "values=0,scale=0.1"],
+            "values must be at least 1",
+        ),
+        (["--env", "bench-py39", "--workload", "countdown", "--minutes", "0"], "--minutes must be positive"),
+        (["--env", "bench-nowhere", "--workload", "countdown"], "--env: not every env has an interpreter here"),
+        (["--env", "bench-py39", "--workload", "countdown", "--profile", "smoke"], "no precision target"),
+    ],
+)
+def test_scheduler_comparison_rejects_bad_arguments_in_one_line(argv, needle, capsys):
+    assert_usage_error(scheduler_comparison.main, argv, needle, capsys)
+
+
+def test_scheduler_comparison_reads_a_side_as_a_run_stopped_there_reports_it():
+    """The example run after 3 rounds: Student's t gives what its progress said then (median
+    ±20.7%, p90 ±54%), the moderated interval narrower on the same rounds."""
+    from harness import analysis, collect
+
+    data = collect.load_runs([EXAMPLE_RUN])
+    early = analysis.first_rounds(data.benchmarks, 3)
+    student = scheduler_comparison.point(early, data.envs, moderate=False)
+    pooled = scheduler_comparison.point(early, data.envs, moderate=True)
+    assert student["ratios"] == pooled["ratios"] == 437
+    assert (student["median"], student["p90"]) == pytest.approx((0.207, 0.537), abs=0.001)
+    assert pooled["median"] < student["median"] and pooled["p90"] < student["p90"]
+    assert pooled["table_median"] < student["table_median"]
+
+
+def test_scheduler_comparison_says_when_the_new_side_reached_the_current_final_median():
+    points = {
+        "current": [{"seconds": 100.0, "median": 0.2}, {"seconds": 300.0, "median": 0.1}],
+        "new": [
+            {"seconds": 40.0, "median": 0.15},
+            {"seconds": 90.0, "median": 0.09},
+            {"seconds": 150.0, "median": 0.05},
+        ],
+    }
+    got = scheduler_comparison.summary(points)
+    assert got["new_seconds_to_current_median"] == 90.0 and got["time_ratio"] == pytest.approx(0.3)
+    assert got["goal_met"] and got["current"] == points["current"][-1]
+    points["new"] = points["new"][:1]
+    assert scheduler_comparison.summary(points)["time_ratio"] is None

@@ -1,6 +1,7 @@
 """Speedup at k workers: a table per mode at the headline worker count (a row per
-workload, a cell per interpreter), and the findings' sentences on threads, processes,
-native code, contention, I/O and waiting at that count."""
+workload, a cell per interpreter), and the findings' sentences on the CPU workloads in
+threads, processes, native code, contention, I/O and waiting at that count (the
+flagship in threads and the net gain: ``harness.sections.headline``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from harness import charts
 from harness.page import Estimate, Row, Section, Table, Text
 from harness.sections._cells import est, p, records, said, value
 from harness.sections._context import Context
-from workloads.host import PAIRED_MODES, gil_forced
+from workloads.host import PAIRED_MODES
 
 
 def build(ctx: Context) -> list[Section]:
@@ -76,34 +77,6 @@ def _span(values: pd.Series) -> str:
     return "%.2f×" % low if round(low, 2) == round(high, 2) else "%.2f–%.2f×" % (low, high)
 
 
-def gil_threads(ctx: Context) -> list[str]:
-    """The flagship loop in threads: under a GIL they take turns; without one they run in parallel."""
-    flagship = ctx.role("flagship")
-    rows = quotable(ctx, flagship, "threads")
-    out = []
-    gil = rows[rows["gil_enabled"]].sort_values("speedup")
-    if not gil.empty:
-        each = ", ".join("%s %.2f×" % (ctx.who(r["env"]), r["speedup"]) for _, r in gil.iterrows())
-        above = gil[gil["speedup_significant"] & (gil["speedup"] > 1.1)]
-        caveat = (
-            " Above 1.1×, %s: more than a lock that lets one thread run at a time allows, so read it as the "
-            "machine's noise (see the intervals)." % ", ".join(ctx.who(e) for e in above["env"])
-            if len(above)
-            else ""
-        )
-        out.append(
-            "Under the GIL, %d threads run %s at %s the speed of one thread (%s): they take turns.%s"
-            % (ctx.k, flagship, _span(gil["speedup"]), each, caveat)
-        )
-    for _, row in rows[~rows["gil_enabled"]].iterrows():
-        verdict = "they run in parallel" if row["speedup"] >= 1.5 and row["speedup_significant"] else "little gain"
-        out.append(
-            "Without the GIL, on %s, %d threads run %s %s faster than one: %s."
-            % (ctx.who(row["env"]), ctx.k, flagship, said(row, "speedup"), verdict)
-        )
-    return out
-
-
 def across_cpu(ctx: Context) -> list[str]:
     """How many of the per-thread CPU workloads threads speed up, per interpreter."""
     cpu = ctx.tagged("cpu")
@@ -132,48 +105,6 @@ def processes(ctx: Context) -> list[str]:
         "process has its own interpreter and its own GIL."
         % (ctx.k, ctx.role("flagship"), _span(rows["speedup"]), over, len(rows), caveat)
     ]
-
-
-def _overhead(ctx: Context, env: str, workload: str, kind: str) -> pd.Series | None:
-    o = ctx.analysis.overheads
-    if o.empty:
-        return None
-    rows = o[(o["env"] == env) & (o["workload"] == workload) & (o["kind"] == kind) & (o["params"] == "")]
-    return None if rows.empty else rows.iloc[0]
-
-
-def net(ctx: Context) -> list[str]:
-    """What threads on a free-threaded build gain over one thread of the default build."""
-    flagship = ctx.role("flagship")
-    rows = quotable(ctx, flagship, "threads")
-    if "net_speedup" not in rows:
-        return []
-    rows = rows[
-        rows["free_threaded_build"]
-        & ~rows["python_gil_env"].map(gil_forced).astype(bool)  # an empty string column maps to strings
-        & rows["net_speedup"].notna()
-        & (rows["net_baseline_env"] != rows["env"])
-    ]
-    out = []
-    for _, row in rows.iterrows():
-        base = ctx.who(row["net_baseline_env"])
-        over = _overhead(ctx, row["env"], flagship, "free-threading")
-        because = "" if over is None else ", because one thread takes %s of %s's time" % (said(over, "overhead"), base)
-        matched = "" if row["net_matched"] else " (not a matched build: versions differ)"
-        out.append(
-            "Net gain on %s: %d threads run %s %s faster than one, but %s faster than %s on one thread%s%s."
-            % (
-                ctx.who(row["env"]),
-                ctx.k,
-                flagship,
-                said(row, "speedup"),
-                said(row, "net_speedup"),
-                base,
-                matched,
-                because,
-            )
-        )
-    return out
 
 
 def native(ctx: Context) -> list[str]:
