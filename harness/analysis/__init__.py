@@ -29,7 +29,9 @@ private module behind this one public API:
 - ``_latency``: p50/p99 request latency with order-statistic intervals;
 - ``_pyperformance``: geometric means over pyperformance's benchmarks and PEP 779's verdicts;
 - ``_checks``: the sanity gates, A/A calibration, JIT warm-up, provenance;
-- ``_record``: the ``Analysis`` record, its headline ratios and ``precision_summary``.
+- ``_record``: the ``Analysis`` record, its headline ratios and ``precision_summary``;
+- ``_machines``: runs from several machines side by side (``by_machine``), each ratio
+  within its machine, summed up across machines only as geometric means of those.
 """
 
 from harness.analysis._builds import build_overheads, object_memory, object_memory_unmeasured
@@ -44,6 +46,7 @@ from harness.analysis._checks import (
     warmup_problems,
 )
 from harness.analysis._latency import DEFAULT_SWITCH_MS, latency
+from harness.analysis._machines import Machines, across_machines, by_machine, newest_runs
 from harness.analysis._pairs import forced_gil_envs, partner_envs, reference_envs
 from harness.analysis._pyperformance import (
     GEOMEAN_KINDS,
@@ -72,11 +75,14 @@ __all__ = [
     "WARMUP_TOLERANCE",
     "Analysis",
     "CapacityByRound",
+    "Machines",
     "PerRound",
     "aa_calibration",
     "aa_summary",
+    "across_machines",
     "analyse",
     "build_overheads",
+    "by_machine",
     "derive",
     "first_rounds",
     "forced_gil_envs",
@@ -85,6 +91,7 @@ __all__ = [
     "is_pyperformance",
     "latency",
     "memory_unmeasured",
+    "newest_runs",
     "object_memory",
     "object_memory_unmeasured",
     "one_worker",
