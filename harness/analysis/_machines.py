@@ -32,7 +32,7 @@ class Machines:
     """What runs from several machines show side by side.
 
     ``machines``: a row per machine (``machine``, ``label``, ``cpus``, ``cpu_model``,
-    ``hostname``, ``run_ids``), by CPUs then id.  ``lines``: the derived frame's rows
+    ``hostname``, ``run_ids``: the runs shown), by CPUs then id.  ``lines``: the derived frame's rows
     (``analysis.derive``) of each machine's newest run of each env, with ``machine``.
     ``capacity``: per machine, run and k, the capacity over every round of the run, with
     its interval (``capacity``, ``_lo``, ``_hi``, ``_n``) and ``oversubscribed``.
@@ -74,7 +74,7 @@ def _describe(row: dict[str, Any]) -> str:
     return "%s: %d CPU%s (%s)" % (row["machine"], cpus, "" if cpus == 1 else "s", row["cpu_model"] or "?")
 
 
-def machine_table(benchmarks: pd.DataFrame) -> pd.DataFrame:
+def _machine_table(benchmarks: pd.DataFrame) -> pd.DataFrame:
     """A row per machine of ``benchmarks``: its id, its facts in words, its CPUs and runs."""
     rows = []
     for machine, group in benchmarks.groupby("machine", sort=False):
@@ -119,7 +119,7 @@ def _capacity(capacity: CapacityByRound, where: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([pd.DataFrame(rows), ratio_columns("capacity", pairs)], axis=1)
 
 
-def at_cpus(lines: pd.DataFrame) -> pd.DataFrame:
+def _at_cpus(lines: pd.DataFrame) -> pd.DataFrame:
     """Each curve at its machine's CPUs: the row of the most workers measured up to the
     CPUs, two at least (a one-CPU machine has none: its parallel points are all oversubscribed)."""
     if lines.empty:
@@ -160,10 +160,10 @@ def by_machine(analysis: Analysis, benchmarks: pd.DataFrame, capacity: CapacityB
     where = benchmarks.drop_duplicates(["run_id", "env"])[["run_id", "env", "machine", "cpu_count"]]
     lines = _newest(analysis.derived, where.drop(columns="cpu_count"))
     overheads = _newest(analysis.overheads, where.drop(columns="cpu_count"))
-    shown = set(lines["run_id"]) if not lines.empty else set(where["run_id"])
-    top = at_cpus(lines)
+    shown = set().union(*(set(f["run_id"]) for f in (lines, overheads) if not f.empty)) or set(where["run_id"])
+    top = _at_cpus(lines)
     return Machines(
-        machines=machine_table(benchmarks),
+        machines=_machine_table(benchmarks[benchmarks["run_id"].isin(shown)]),
         lines=lines,
         capacity=_capacity(capacity or {}, where[where["run_id"].isin(shown)]),
         overheads=overheads,
