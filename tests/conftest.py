@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -16,14 +15,13 @@ import browser
 import pytest
 from helpers import (
     HOSTILE,
-    MERGE_STEP,
     PAIRS,
     ROOT,
     Pair,
     build_docs,
+    merge_as_the_workflow_does,
     provisioned_pair,
     run_module,
-    workflow_step_command,
 )
 
 # The checkout's own command-line tools (``tools``, ``validation``) are importable by the tests;
@@ -191,15 +189,7 @@ def publish_results(smoke_run, tmp_path_factory, gilbench_home) -> Path:
 @pytest.fixture(scope="session")
 def published_docs(publish_results) -> Path:
     """A copy of docs/ without its published runs, after the workflow's merge step ran on it."""
-    work = publish_results.parent
-    shutil.copytree(ROOT / "docs", work / "docs", ignore=shutil.ignore_patterns("_build"))
-    shutil.rmtree(work / "docs" / "results")
-    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
-    proc = subprocess.run(
-        ["bash", "-c", workflow_step_command(MERGE_STEP)], cwd=work, env=env, capture_output=True, text=True
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return work / "docs"
+    return merge_as_the_workflow_does(publish_results.parent)
 
 
 @pytest.fixture(scope="session")
