@@ -133,12 +133,16 @@ def smoke_run(tmp_path_factory, gilbench_home) -> Path:
 
 
 def _set_metadata(path: Path, key: str, value: str) -> None:
-    """Set ``key`` wherever it occurs in a pyperf file, as a run on a strange machine would."""
+    """Set ``key`` wherever it occurs in a pyperf file, as a run on a strange machine would:
+    in the machine record too (metadata ``machine``, compact JSON)."""
 
     def walk(node):
         if isinstance(node, dict):
-            return {k: value if k == key else walk(v) for k, v in node.items()}
+            return {k: value if k == key else record(v) if k == "machine" else walk(v) for k, v in node.items()}
         return [walk(v) for v in node] if isinstance(node, list) else node
+
+    def record(text):
+        return json.dumps(walk(json.loads(text)), separators=(",", ":")) if isinstance(text, str) else walk(text)
 
     path.write_text(json.dumps(walk(json.loads(path.read_text()))))
 
