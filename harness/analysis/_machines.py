@@ -131,9 +131,10 @@ def _at_cpus(lines: pd.DataFrame) -> pd.DataFrame:
 
 def across_machines(frame: pd.DataFrame, by: list[str], prefix: str) -> pd.DataFrame:
     """Per group of ``by``, the geometric mean over machines of the within-machine ratio
-    ``prefix`` (``prefix``), its least and greatest (``_min``, ``_max``, a range, not an
-    interval), and the machines it is over (``machines``, ``machine_ids``).  Gated ratios
-    (a ``problem``) and missing ones are left out."""
+    in column ``prefix`` (one row per machine and group), the least and greatest machine's
+    (``_min``, ``_max``: a range, not an interval), and the machines it is over
+    (``machines``, ``machine_ids``).  Gated ratios (a ``problem``) and missing ones are
+    left out."""
     columns = [*by, prefix, prefix + "_min", prefix + "_max", "machines", "machine_ids"]
     if frame.empty:
         return pd.DataFrame(columns=columns)

@@ -18,7 +18,7 @@ from harness.page import Estimate, Number, Page, Row, Section, Table, Text
 from harness.sections._cells import est, p, records, value
 from harness.sections._context import Context
 
-KINDS = {"free-threading": "free-threading", "forced GIL": "PYTHON_GIL=1"}
+KINDS = {"forced GIL": "PYTHON_GIL=1"}  # a build comparison's name in a table, where it is not its kind
 # What a machines chart reads, no more (its frame may travel to a drawing process).
 CHART_COLUMNS = ["machine", "mode", "workers", "cpu_count", "oversubscribed"] + [
     c for prefix, _ in charts.MACHINE_ROWS for c in (prefix, prefix + "_lo", prefix + "_hi")
@@ -43,13 +43,15 @@ def page(ctx: Context) -> Page:
     )
 
 
-def _short(found: Machines, machine: str) -> str:
-    """A machine in a column header: its id and CPUs."""
-    cpus = int(found.machines.set_index("machine").loc[machine, "cpus"])
-    return "%s (%d CPU%s)" % (machine, cpus, "" if cpus == 1 else "s")
+def _short(found: Machines) -> dict[str, str]:
+    """Each machine as a column header or a table cell names it: its id and CPUs."""
+    return {
+        m: "%s (%d CPU%s)" % (m, cpus, "" if cpus == 1 else "s")
+        for m, cpus in zip(found.machines["machine"], found.machines["cpus"])
+    }
 
 
-def _geomean(row: dict[str, Any], prefix: str) -> list[Text | Estimate]:
+def _geomean(row: dict[str, Any] | None, prefix: str) -> list[Text | Estimate]:
     """The geometric mean across machines and the range it spans, or blanks."""
     if row is None or not row.get("machines"):
         return [Text(""), Text("")]
@@ -91,10 +93,11 @@ def _machines(found: Machines) -> Section:
         ],
         tables=[Table("machines", ["machine", "what it is", "CPUs the run could use", "host", "runs"], rows)],
     )
+    short = _short(found)
     capacity = [
         Row(
             [
-                Text(_short(found, r["machine"])),
+                Text(short[r["machine"]]),
                 Text(r["run_id"]),
                 Number(r["k"], "%d"),
                 _capacity(r),
@@ -204,15 +207,15 @@ def _at_cpus(ctx: Context, found: Machines) -> Table:
                 + _geomean(means.get(key), "vs_capacity")
             )
         )
-    columns = ["interpreter", "workload", "mode", *(_short(found, m) for m in machines)]
+    columns = ["interpreter", "workload", "mode", *_short(found).values()]
     return Table("at-cpus", [*columns, "geometric mean", "range"], rows)
 
 
-def _at(row: dict[str, Any] | None) -> Text | Estimate:
+def _at(row: dict[str, Any] | None) -> Text:
+    """A curve at its machine's CPUs: the worker count, its speedup over capacity."""
     if row is None or value(row.get("vs_capacity")) is None:
         return Text("")
-    cell = est(row, "vs_capacity")
-    return Text("k=%d: %s" % (row["workers"], cell.text))
+    return Text("k=%d: %s" % (row["workers"], est(row, "vs_capacity", problem=row["problem"]).text))
 
 
 def _every_speedup(ctx: Context, found: Machines) -> Section:
@@ -227,7 +230,7 @@ def _every_speedup(ctx: Context, found: Machines) -> Section:
         "speedup / capacity (95% CI)",
         "note",
     ]
-    rows = []
+    rows, short = [], _short(found)
     for r in records(found.lines):
         note = "; ".join(filter(None, ("oversubscribed" if r["oversubscribed"] else "", r["problem"])))
         rows.append(
@@ -237,7 +240,7 @@ def _every_speedup(ctx: Context, found: Machines) -> Section:
                     Text(r["workload"] + (" " + r["params"] if r["params"] else "")),
                     Text(r["mode"]),
                     Number(r["workers"], "%d"),
-                    Text(_short(found, r["machine"])),
+                    Text(short[r["machine"]]),
                     est(r, "speedup", problem=r["problem"]),
                     _capacity(r),
                     est(r, "vs_capacity") if value(r.get("vs_capacity")) is not None else Text(""),
@@ -280,7 +283,7 @@ def _overheads(ctx: Context, found: Machines) -> list[Section]:
                 + _geomean(means.get(key), "overhead")
             )
         )
-    columns = ["overhead", "interpreter", "workload", *(_short(found, m) for m in machines), "geometric mean", "range"]
+    columns = ["overhead", "interpreter", "workload", *_short(found).values(), "geometric mean", "range"]
     return [
         Section(
             "overheads",
