@@ -127,9 +127,13 @@ def probe(round_: int, k: int, count: int, pairs: int = PROBE_PAIRS) -> Capacity
 
 
 def probe_widths(worker_counts: Sequence[int], cpus: int) -> list[int]:
-    """The k to probe for a run's worker counts: each above one, capped at the CPUs
-    (more processes than CPUs can get no more than all of them)."""
-    return sorted({min(k, cpus) for k in worker_counts if k > 1 and cpus > 1})
+    """The k to probe for a run's worker counts: each above one, capped at the CPUs (more
+    processes than CPUs can get no more than all of them), and each count above the CPUs
+    as well: an oversubscribed speedup is read against what that many time-sliced
+    processes got done, which on a run confined to one CPU is the only capacity there is
+    to read it against (about 1×)."""
+    capped = {min(k, cpus) for k in worker_counts if k > 1 and cpus > 1}
+    return sorted(capped | {k for k in worker_counts if k > max(cpus, 1)})
 
 
 def by_round(probes: Sequence[CapacityProbe]) -> dict[int, dict[int, float]]:

@@ -722,3 +722,100 @@ def timeline(captures: list[dict[str, Any]], labels: dict[str, str]) -> str:
         "milliseconds (%s in %d threads)" % (captures[0].get("workload", "a CPU-bound loop"), captures[0]["threads"])
     )
     return to_svg(fig, "timeline")
+
+
+# The rows of a machines chart: the ratio each draws, and its axis label.
+MACHINE_ROWS = (("speedup", "speedup (×)"), ("vs_capacity", "speedup / machine's capacity"))
+MACHINE_DODGE = 0.04  # octaves between two machines' points at one worker count, so both intervals show
+
+
+def _lone_intervals(ax: plt.Axes, line: dict[str, np.ndarray], color: Any) -> None:
+    """An error bar for each point of ``line`` whose interval no band shows: a band needs a
+    neighbour (a smoke run measures one worker count)."""
+    x, lo, hi = line["workers"], line["speedup_lo"], line["speedup_hi"]
+    lone = [s.start for s in _runs(x, lo, hi) if s.stop - s.start == 1]
+    if lone:
+        ax.add_collection(
+            LineCollection([((x[i], lo[i]), (x[i], hi[i])) for i in lone], colors=[to_rgba(color, 0.5)], linewidths=3)
+        )
+
+
+def _machine_scaling_figure(lines: pd.DataFrame, machines: dict[str, str], colors: dict[str, Any]) -> plt.Figure:
+    """The figure behind :func:`machine_scaling`, kept apart so tests can read its lines."""
+    modes = [m for m in MODE_STYLE if m in set(lines["mode"])]
+    order = [m for m in machines if m in set(lines["machine"])]
+    columns = [c for prefix, _ in MACHINE_ROWS for c in (prefix, prefix + "_lo", prefix + "_hi")]
+    got = _lines(lines, ["mode", "machine"], "workers", [*columns, "oversubscribed"])
+    top = int(lines["workers"].max())
+    cpus = {m: cpus_of(lines[lines["machine"] == m]) for m in order}
+    caps = {"speedup": speedup_cap(top, max(cpus.values(), default=1)), "vs_capacity": speedup_cap(1, 1)}
+    ks = np.union1d(np.geomspace(1, top, 64), [c for c in cpus.values() if 1 < c < top])
+    dodge = {m: 2 ** (MACHINE_DODGE * (i - (len(order) - 1) / 2)) for i, m in enumerate(order)}
+    width = max(5.2, 3.4 * len(modes))
+    fig, axes = plt.subplots(
+        2, len(modes), figsize=(width, 6.0 + 0.2 * len(order)), squeeze=False, sharex="col", layout="constrained"
+    )
+    for col, mode in enumerate(modes):
+        shown = [m for m in order if (mode, m) in got]
+        for row, (prefix, ylabel) in enumerate(MACHINE_ROWS):
+            ax = axes[row][col]
+            # _curves draws the ``speedup`` columns: this row's ratio under those names; each
+            # machine's points a little apart from the others' at the same k (its ``dodge``)
+            curves = [
+                {
+                    "workers": got[mode, m]["workers"] * dodge[m],
+                    "speedup": got[mode, m][prefix],
+                    "speedup_lo": got[mode, m][prefix + "_lo"],
+                    "speedup_hi": got[mode, m][prefix + "_hi"],
+                }
+                for m in shown
+            ]
+            stack: dict[float, int] = {}
+            with _autoscale_paused(ax):
+                _curves(ax, curves, [colors[m] for m in shown], MODE_STYLE[mode][0])
+                for m, curve in zip(shown, curves):
+                    _lone_intervals(ax, curve, colors[m])
+                    over = got[mode, m]["oversubscribed"].astype(bool) & np.isfinite(curve["speedup"].astype(float))
+                    ax.scatter(
+                        curve["workers"][over],
+                        curve["speedup"][over],
+                        s=5.5**2,
+                        facecolors="white",
+                        edgecolors=[colors[m]],
+                        linewidths=1.2,
+                        zorder=3,
+                    )
+                    k = got[mode, m]["workers"]  # notes at the same k stack, whichever machine's
+                    _mark_speedups(ax, k, curve["speedup"], curve["speedup_hi"], caps[prefix], colors[m], stack)
+                    if prefix == "speedup":  # what this machine allows: min(k, its CPUs)
+                        ax.plot(ks, np.minimum(ks, cpus[m]), color=colors[m], lw=0.9, ls=(0, (4, 3)), alpha=0.7)
+            ax.axhline(1.0, color="0.3" if prefix == "speedup" else "0.6", lw=0.8)
+            _log2_workers(ax, sorted(set(lines.loc[lines["mode"] == mode, "workers"])))
+            ax.set_ylim(0, caps[prefix])
+            ax.grid(alpha=0.3)
+            if row == 0:
+                ax.set_title(mode, fontsize=10)
+            else:
+                ax.set_xlabel("workers (fixed total work)")
+            if col == 0:
+                ax.set_ylabel(ylabel)
+    handles = [Line2D([], [], marker="o", ms=3.5, lw=1.6, color=colors[m], label=machines[m]) for m in order]
+    handles += [
+        Line2D([], [], color="0.4", lw=0.9, ls=(0, (4, 3)), label="ideal: min(k, the machine's CPUs), in its colour"),
+        Line2D(
+            [], [], ls="", marker="o", ms=5.5, mfc="white", mec="0.3", label="more workers than CPUs (oversubscribed)"
+        ),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncol=1, fontsize=LEGEND_FONT, frameon=False)
+    return fig
+
+
+@_gc_paused
+def machine_scaling(lines: pd.DataFrame, machines: dict[str, str], colors: dict[str, Any], salt: str) -> str:
+    """(7) One interpreter on every machine: its speedup (top row) and its speedup over
+    the machine's capacity measured in the same rounds (bottom row) against workers, a
+    panel per mode, a line per machine (``machines``: id -> its name, in legend order)
+    with its 95% band; each machine's own ideal, min(k, its CPUs), dashed in its colour;
+    oversubscribed points as open markers.  ``lines``: ``analysis.Machines.lines`` rows
+    of one interpreter and workload."""
+    return to_svg(_machine_scaling_figure(lines, machines, colors), salt)

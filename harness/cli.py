@@ -102,6 +102,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     return code
 
 
+def cmd_machines(args: argparse.Namespace) -> int:
+    """The machines page of runs from one machine or several, as an HTML report."""
+    folders = _results_folders(args.results)
+    from harness import collect, model, report, sections
+
+    data = collect.load_runs(folders)
+    path = report.write(model.build(data), Path(args.reports_dir) / "machines", sections.build_machines)
+    for problem in data.problems:
+        print("error: %s" % problem, file=sys.stderr)
+    print("report: %s" % path.resolve())
+    return EXIT_USAGE if data.problems else 0
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     a, b = Path(args.a), Path(args.b)
     if a.is_dir() != b.is_dir():
@@ -350,6 +363,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("results", nargs="+", help="results/<run-id> folder(s)")
     p.add_argument("--reports-dir", default="reports")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "machines", help="runs from several machines in one picture: a line per machine, as an HTML report"
+    )
+    p.add_argument("results", nargs="+", help="results/<run-id> folders, one or more per machine")
+    p.add_argument("--reports-dir", default="reports", help="writes REPORTS_DIR/machines/index.html")
+    p.set_defaults(func=cmd_machines)
 
     p = sub.add_parser("publish", help="publish runs into the docs site: pages, charts, raw files, runs index")
     p.add_argument("results", nargs="+", help="results/<run-id> folder(s), from one machine or several")

@@ -10,6 +10,7 @@ results file (hostnames, metadata, error text) is escaped.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import jinja2
 from markupsafe import Markup, escape
@@ -96,9 +97,10 @@ def render(view: sections.View) -> str:
     )
 
 
-def write(report: Report, out_dir: Path) -> Path:
-    """Write ``out_dir/index.html`` and return its path."""
+def write(report: Report, out_dir: Path, build: Callable[[Report], sections.View] = sections.build) -> Path:
+    """Write ``out_dir/index.html``, the page ``build`` makes of ``report`` (the run's
+    report; ``sections.build_machines``: the machines page), and return its path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "index.html"
-    path.write_text(render(sections.build(report)), encoding="utf-8")
+    path.write_text(render(build(report)), encoding="utf-8")
     return path

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -16,14 +15,13 @@ import browser
 import pytest
 from helpers import (
     HOSTILE,
-    MERGE_STEP,
     PAIRS,
     ROOT,
     Pair,
     build_docs,
+    merge_as_the_workflow_does,
     provisioned_pair,
     run_module,
-    workflow_step_command,
 )
 
 # The checkout's own command-line tools (``tools``, ``validation``) are importable by the tests;
@@ -135,12 +133,16 @@ def smoke_run(tmp_path_factory, gilbench_home) -> Path:
 
 
 def _set_metadata(path: Path, key: str, value: str) -> None:
-    """Set ``key`` wherever it occurs in a pyperf file, as a run on a strange machine would."""
+    """Set ``key`` wherever it occurs in a pyperf file, as a run on a strange machine would:
+    in the machine record too (metadata ``machine``, compact JSON)."""
 
     def walk(node):
         if isinstance(node, dict):
-            return {k: value if k == key else walk(v) for k, v in node.items()}
+            return {k: value if k == key else record(v) if k == "machine" else walk(v) for k, v in node.items()}
         return [walk(v) for v in node] if isinstance(node, list) else node
+
+    def record(text):
+        return json.dumps(walk(json.loads(text)), separators=(",", ":")) if isinstance(text, str) else walk(text)
 
     path.write_text(json.dumps(walk(json.loads(path.read_text()))))
 
@@ -191,15 +193,7 @@ def publish_results(smoke_run, tmp_path_factory, gilbench_home) -> Path:
 @pytest.fixture(scope="session")
 def published_docs(publish_results) -> Path:
     """A copy of docs/ without its published runs, after the workflow's merge step ran on it."""
-    work = publish_results.parent
-    shutil.copytree(ROOT / "docs", work / "docs", ignore=shutil.ignore_patterns("_build"))
-    shutil.rmtree(work / "docs" / "results")
-    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
-    proc = subprocess.run(
-        ["bash", "-c", workflow_step_command(MERGE_STEP)], cwd=work, env=env, capture_output=True, text=True
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return work / "docs"
+    return merge_as_the_workflow_does(publish_results.parent)
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import select
+import shutil
 import struct
 import subprocess
 import sys
@@ -82,8 +83,16 @@ def one_row(frame, **where):
     return picked.iloc[0]
 
 
-def run_module(module: str, *args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 600):
-    """Run ``python -m module args`` in a fresh process; return the CompletedProcess.
+def run_module(
+    module: str,
+    *args: str,
+    env: dict | None = None,
+    cwd: Path | None = None,
+    timeout: float = 600,
+    prefix: tuple[str, ...] = (),
+):
+    """Run ``python -m module args`` in a fresh process (started by ``prefix``, such as
+    ``taskset -c 0``); return the CompletedProcess.
 
     The default working directory is neutral, so the *installed* package (with its
     compiled extension) is imported rather than the source tree.  Past ``timeout`` the
@@ -91,7 +100,7 @@ def run_module(module: str, *args: str, env: dict | None = None, cwd: Path | Non
     started (a build's compilers run in their own session and would outlive a SIGKILL).
     """
     full_env = dict(os.environ, **(env or {}))
-    cmd = [sys.executable, "-m", module, *args]
+    cmd = [*prefix, sys.executable, "-m", module, *args]
     proc = subprocess.Popen(
         cmd,
         cwd=cwd or tempfile.gettempdir(),
@@ -153,6 +162,19 @@ def workflow_step_command(name: str) -> str:
     match = re.search(r"- name: %s\n\s+run: (.+)\n" % re.escape(name), WORKFLOW.read_text())
     assert match, "no step %r with a one-line run: in %s" % (name, WORKFLOW)
     return match.group(1)
+
+
+def merge_as_the_workflow_does(work: Path) -> Path:
+    """``work/docs``: a copy of docs/ without its published runs, after the workflow's merge
+    step ran in ``work`` on the run folders in ``work/results``, as the publish job runs it."""
+    shutil.copytree(ROOT / "docs", work / "docs", ignore=shutil.ignore_patterns("_build"))
+    shutil.rmtree(work / "docs" / "results")
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+    proc = subprocess.run(
+        ["bash", "-c", workflow_step_command(MERGE_STEP)], cwd=work, env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return work / "docs"
 
 
 def wait_for(predicate: Callable[[], object], timeout: float = 60.0) -> None:

@@ -22,6 +22,7 @@ from helpers import assert_one_line_error, run_module
         (["bench-all", "--workloads", "nowhere/mine.py"], ["--workloads nowhere/mine.py", "no such .py file"]),
         (["bench-all", "--workers", "two"], ["--workers", "comma-separated integers"]),
         (["report", "does/not/exist"], ["does/not/exist"]),
+        (["machines", "does/not/exist"], ["does/not/exist"]),
         (["bench-all", "--pyperformance", "nope"], ["unknown pyperformance benchmark 'nope'", "nbody, spectral_norm"]),
         (["bench-all", "--pyperformance", "nbody,mdp"], ["'mdp' is not in gilbench's subset: too slow", "richards"]),
     ],
@@ -56,8 +57,9 @@ def test_profile_from_environment_is_validated_too(gilbench_home, tmp_path):
     assert_one_line_error(proc, "unknown profile 'turbo'")
 
 
-def test_report_of_an_empty_folder(tmp_path):
-    proc = run_module("harness", "report", str(tmp_path))
+@pytest.mark.parametrize("command", ["report", "machines"])
+def test_report_of_an_empty_folder(tmp_path, command):
+    proc = run_module("harness", command, str(tmp_path), "--reports-dir", str(tmp_path / "reports"))
     assert_one_line_error(proc, str(tmp_path), "no results")
 
 

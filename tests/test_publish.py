@@ -32,7 +32,21 @@ def test_index_takes_the_machine_from_the_manifest_and_falls_back_to_pyperf(publ
     index = (published_docs / "results" / "index.md").read_text()
     newer, older = [line for line in index.splitlines() if line.startswith("| [")]
     assert "| %s |" % machine_info()["id"] in newer  # run.json's machine id
-    assert "| test00 |" in older  # no manifest: the run id's suffix
+    assert "| %s |" % machine_info()["id"] in older  # no manifest: its pyperf files' machine record
+
+
+def test_runs_of_one_machine_get_no_machines_page(published_docs, tmp_path):
+    """Two runs of this machine: nothing to set side by side; a machines page left from
+    an earlier publish is removed with its folder, as the index no longer lists it."""
+    results = published_docs / "results"
+    assert not (results / publish.MACHINES).exists() and not (results / (publish.MACHINES + ".md")).exists()
+    assert "machines.md" not in (results / "index.md").read_text()
+    again = tmp_path / "results"
+    shutil.copytree(results, again)
+    (again / publish.MACHINES).mkdir()
+    (again / (publish.MACHINES + ".md")).write_text("# stale\n")
+    publish.write_index(again)
+    assert not (again / publish.MACHINES).exists() and not (again / (publish.MACHINES + ".md")).exists()
 
 
 def test_raw_files_load_back_through_collect_and_pyperf(published_docs, publish_results):

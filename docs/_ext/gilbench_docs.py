@@ -9,6 +9,8 @@
 ``gilbench-run``     a published run's page: its ``view.json`` (``harness.page.Page``,
                      the view the HTML report renders too) as sections, tables and
                      figures, then links to the run's files.
+``gilbench-view``    the same for a page published beside the runs that is not a run:
+                     the machines page (``results/machines/view.json``).
 """
 
 from __future__ import annotations
@@ -145,30 +147,22 @@ def _cell(cell: Any, docname: str) -> nodes.Node:
     return nodes.paragraph("", "", _inline(cell, docname))
 
 
-class GilbenchRun(SphinxDirective):
-    """``gilbench-run RUN_ID``: the page of the run published as ``results/RUN_ID/``,
-    rendered from its ``view.json``.  Must come last on its page: it adds sections."""
+class GilbenchView(SphinxDirective):
+    """``gilbench-view NAME``: the page published as ``results/NAME/view.json``, its charts
+    beside it.  Must come last on its page: it adds sections."""
 
     required_arguments = 1
 
     def run(self) -> list[nodes.Node]:
-        from harness import collect, publish
-        from harness.page import Link, Paragraph, Section, from_json
+        from harness import publish
+        from harness.page import from_json
 
-        run_id = self.arguments[0]
-        run_dir = Path(self.env.srcdir) / publish.RESULTS / run_id
-        view = run_dir / publish.VIEW
+        name = self.arguments[0]
+        view = Path(self.env.srcdir) / publish.RESULTS / name / publish.VIEW
         self.env.note_dependency(str(view))
         page = from_json(view.read_text(encoding="utf-8"))
         out: list[nodes.Node] = [self._paragraph(p) for p in page.meta]
-        out += [self._section(s, run_id) for s in page.sections]
-        raw = run_dir / publish.RAW
-        files = ["summary.csv", "derived.csv"] + [
-            "%s/%s" % (publish.RAW, p.relative_to(raw)) for p in collect.run_files(raw)
-        ]
-        links = [Paragraph([Link(f, "%s/%s" % (run_id, f))]) for f in files]
-        out.append(self._section(Section("data", "Data", items=links), run_id))
-        return out
+        return out + [self._section(s, name) for s in page.sections]
 
     def _paragraph(self, paragraph: Any) -> nodes.paragraph:
         node = nodes.paragraph("", "", *(_inline(c, self.env.docname) for c in paragraph.parts))
@@ -198,9 +192,27 @@ class GilbenchRun(SphinxDirective):
         return node
 
 
+class GilbenchRun(GilbenchView):
+    """``gilbench-run RUN_ID``: the page of the run published as ``results/RUN_ID/``,
+    rendered from its ``view.json``, then links to the run's files."""
+
+    def run(self) -> list[nodes.Node]:
+        from harness import collect, publish
+        from harness.page import Link, Paragraph, Section
+
+        run_id = self.arguments[0]
+        raw = Path(self.env.srcdir) / publish.RESULTS / run_id / publish.RAW
+        files = ["summary.csv", "derived.csv"] + [
+            "%s/%s" % (publish.RAW, p.relative_to(raw)) for p in collect.run_files(raw)
+        ]
+        links = [Paragraph([Link(f, "%s/%s" % (run_id, f))]) for f in files]
+        return [*super().run(), self._section(Section("data", "Data", items=links), run_id)]
+
+
 def setup(app: Any) -> dict[str, Any]:
     app.add_directive("workloads-table", WorkloadsTable)
     app.add_directive("profiles-table", ProfilesTable)
     app.add_directive("latest-chart", LatestChart)
     app.add_directive("gilbench-run", GilbenchRun)
+    app.add_directive("gilbench-view", GilbenchView)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -40,7 +40,9 @@ private module behind this one public API:
 - ``_table``: the headline table (``headline_table``): per interpreter, the flagship's
   speedup at the headline worker count in each mode, the free-threading overhead and
   the net speedup;
-- ``_record``: the ``Analysis`` record, its headline ratios and ``precision_summary``.
+- ``_record``: the ``Analysis`` record, its headline ratios and ``precision_summary``;
+- ``_machines``: runs from several machines side by side (``by_machine``), each ratio
+  within its machine, summed up across machines only as geometric means of those.
 """
 
 from harness.analysis._builds import build_overheads, object_memory, object_memory_unmeasured
@@ -55,6 +57,7 @@ from harness.analysis._checks import (
     warmup_problems,
 )
 from harness.analysis._latency import DEFAULT_SWITCH_MS, latency
+from harness.analysis._machines import Machines, across_machines, by_machine, newest_runs
 from harness.analysis._pairs import forced_gil_envs, partner_envs, reference_envs
 from harness.analysis._pyperformance import (
     GEOMEAN_KINDS,
@@ -104,6 +107,7 @@ __all__ = [
     "WARMUP_TOLERANCE",
     "Analysis",
     "CapacityByRound",
+    "Machines",
     "Moderation",
     "PerRound",
     "ProcessCounters",
@@ -112,8 +116,10 @@ __all__ = [
     "VersionPair",
     "aa_calibration",
     "aa_summary",
+    "across_machines",
     "analyse",
     "build_overheads",
+    "by_machine",
     "derive",
     "first_rounds",
     "forced_gil_envs",
@@ -125,6 +131,7 @@ __all__ = [
     "is_pyperformance",
     "latency",
     "memory_unmeasured",
+    "newest_runs",
     "object_memory",
     "object_memory_unmeasured",
     "one_worker",

@@ -79,6 +79,12 @@ class Moderation:
         return Moderation(priors)
 
 
+def against_one(rounds: PerRound) -> Sides:
+    """A quantity that is itself a ratio each round (the machine's capacity), as ``Sides``
+    over 1: its interval comes from ``ratio_columns`` like every other ratio's."""
+    return Sides(dict(rounds), dict.fromkeys(rounds, 1.0))
+
+
 def _matrix(sides: Sequence[PerRound | None], width: int) -> np.ndarray:
     """(pairs × rounds) array of round values, NaN where a round is missing."""
     out = np.full((len(sides), width), np.nan)

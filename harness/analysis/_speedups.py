@@ -27,6 +27,7 @@ from harness.analysis._ratios import (
     Moderation,
     PerRound,
     Sides,
+    against_one,
     ratio_columns,
     within_of,
 )
@@ -67,18 +68,29 @@ def _one_worker_rows(benchmarks: pd.DataFrame) -> pd.DataFrame:
 CapacityByRound = Mapping[str, Mapping[int, Mapping[int, float]]]  # run_id -> k -> round -> the machine's capacity
 
 
+def capacity_at(by_k: Mapping[int, Mapping[int, float]], workers: int, cpus: int) -> Mapping[int, float] | None:
+    """The capacity a speedup at ``workers`` is read against (round -> capacity): probed at
+    ``workers`` itself where it was (every count up to the CPUs, and an oversubscribed one,
+    see ``capacity.probe_widths``), else at ``min(workers, cpus)`` (runs that probed up to
+    the CPUs only); none for one worker, whose capacity is 1 by definition."""
+    for k in (workers, min(workers, cpus or workers)):
+        if k > 1 and k in by_k:
+            return by_k[k]
+    return None
+
+
 def _capacity_sides(
     rounds: PerRound, base: PerRound, caps: Mapping[int, float] | None
-) -> tuple[float, PerRound | None]:
-    """The machine's capacity over the rounds a speedup paired (geometric mean), and the
+) -> tuple[Sides | None, PerRound | None]:
+    """Over the rounds a speedup paired: the machine's capacity as a ratio to pair (each
+    round's capacity over 1, so its interval is taken as every other ratio's), and the
     speedup's parallel side scaled by each round's capacity: base over it is the efficiency."""
     if not caps:
-        return np.nan, None
+        return None, None
     common = [r for r in rounds if r in base and r in caps]
     if not common:
-        return np.nan, None
-    scaled = {r: rounds[r] * caps[r] for r in common}
-    return float(np.exp(np.mean([np.log(caps[r]) for r in common]))), scaled
+        return None, None
+    return against_one({r: caps[r] for r in common}), {r: rounds[r] * caps[r] for r in common}
 
 
 def derive(
@@ -95,8 +107,9 @@ def derive(
 
     With the ``capacity`` a run measured (``harness.capacity``: what k busy processes
     got done against one, round by round), a speedup at k workers also gets the
-    machine's ``capacity`` over the same rounds and ``vs_capacity``, the speedup over
-    it, paired by round: the share of what the machine allowed that the code earned.
+    machine's ``capacity`` over the same rounds (``capacity_at``; geometric mean, with
+    its interval over those rounds) and ``vs_capacity``, the speedup over it, paired by
+    round: the share of what the machine allowed that the code earned.
     """
     serial = _by_key(benchmarks[benchmarks["mode"] == "serial"])
     ones = _one_worker_rows(benchmarks)
@@ -110,6 +123,7 @@ def derive(
         "implementation",
         "version",
         "cpu_count",
+        "oversubscribed",
         "free_threaded_build",
         "gil_enabled",
         "python_gil_env",
@@ -122,7 +136,7 @@ def derive(
     moderation = moderation or Moderation()
     if WITHIN in benchmarks:
         columns.append(WITHIN)
-    rows, speed, net, earned = [], [], [], []
+    rows, speed, net, machine, earned = [], [], [], [], []
     parallel = benchmarks[benchmarks["mode"] != "serial"].drop(index=ones.index)
     for row in records(parallel[columns]):
         key = tuple(row[k] for k in KEY)
@@ -137,9 +151,9 @@ def derive(
         row["serial_name"] = serial[key]["name"]
         share = _mean(row.pop("cpu_share"))
         row["waiting"] = 1.0 - share if not np.isnan(share) else np.nan
-        k = min(int(row["workers"]), int(row["cpu_count"] or row["workers"]))
-        caps = (capacity or {}).get(row["run_id"], {}).get(k) if k > 1 else None
-        row["capacity"], scaled = _capacity_sides(row["rounds"], base["rounds"], caps)
+        caps = capacity_at((capacity or {}).get(row["run_id"], {}), int(row["workers"]), int(row["cpu_count"] or 0))
+        probed, scaled = _capacity_sides(row["rounds"], base["rounds"], caps)
+        machine.append(probed)
         earned.append(Sides(base["rounds"], scaled) if scaled else None)
         within = within_of(row)
         speed.append(
@@ -173,6 +187,7 @@ def derive(
             frame,
             ratio_columns("speedup", speed, moderation),
             ratio_columns("net_speedup", net, moderation),
+            ratio_columns("capacity", machine),
             ratio_columns("vs_capacity", earned),
         ],
         axis=1,

@@ -9,6 +9,9 @@ section, each a function ``(ctx) -> list[str]``.  This module holds the two orde
   whose modules are in ``harness/sections/numbers/``);
 - ``READING_ORDER``: the findings' sentences, most telling first.
 
+``machines`` is a page of its own (``build_machines``): runs from several machines in one
+picture, from the same ``Report`` of them all.
+
 ``build`` collects the sentences, builds every section, then draws every chart the
 sections placed (``Context.chart``), together.  To add a section: write its module
 (see docs/architecture.md), then name it in ``PAGE`` or ``numbers.PARTS``, and its
@@ -18,6 +21,7 @@ sentence functions in ``READING_ORDER``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from harness import model
 from harness._gc import paused
@@ -30,6 +34,7 @@ from harness.sections import (
     ft_versions,
     header,
     headline,
+    machines,
     numbers,
     problems,
     pyperformance,
@@ -80,14 +85,29 @@ def sentences(ctx: Context) -> list[str]:
     return [sentence for write in READING_ORDER for sentence in write(ctx)]
 
 
+def _report_page(ctx: Context) -> Page:
+    ctx.findings = sentences(ctx)
+    page = header.build(ctx)
+    page.sections = [section for module in PAGE for section in module.build(ctx)]
+    return page
+
+
+def _view(report: model.Report, draw: bool, make: Callable[[Context], Page]) -> View:
+    """``make``'s page of ``report`` and its charts, drawn while the page is built."""
+    with Drawer(workers=None if draw else 0) as drawer, paused():  # a page is some 300,000 objects
+        page = make(Context(report, drawer))
+        svgs = drawer.result() if draw else {d.name: "" for d in drawer.drawings}
+    return View(page, svgs)
+
+
 def build(report: model.Report, draw: bool = True) -> View:
     """The page of ``report`` and its charts, drawn while the page is built
     (``harness.drawing``).  ``draw=False`` leaves every chart's SVG empty, for readers of
     the page alone: drawing is most of the time a report takes."""
-    with Drawer(workers=None if draw else 0) as drawer, paused():  # a page is some 300,000 objects
-        ctx = Context(report, drawer)
-        ctx.findings = sentences(ctx)
-        page = header.build(ctx)
-        page.sections = [section for module in PAGE for section in module.build(ctx)]
-        svgs = drawer.result() if draw else {d.name: "" for d in drawer.drawings}
-    return View(page, svgs)
+    return _view(report, draw, _report_page)
+
+
+def build_machines(report: model.Report, draw: bool = True) -> View:
+    """The machines page of ``report``'s runs, from one machine or several (``machines``):
+    every interpreter's curves with a line per machine, the build overheads per machine."""
+    return _view(report, draw, machines.page)

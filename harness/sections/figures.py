@@ -87,8 +87,9 @@ def _charts(ctx: Context) -> list[ChartRef]:
             )
             title = "Why threads do not scale: " + flagship
             add("waiting-" + flagship, title, caption, charts.waiting, derived, labels, colors, flagship)
-        caption = "The best speedup threads reached (any worker count) per interpreter and workload."
-        add("heatmap", "Best thread speedup, every workload", caption, charts.heatmap, derived, labels)
+        if (derived["mode"].isin(("threads", "threads-nogil")) & (derived["params"] == "")).any():
+            caption = "The best speedup threads reached (any worker count) per interpreter and workload."
+            add("heatmap", "Best thread speedup, every workload", caption, charts.heatmap, derived, labels)
     if not over.empty:
         caption = (
             "Serial time of a free-threaded build over its matched default build, and with PYTHON_GIL=1 over the "

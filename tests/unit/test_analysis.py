@@ -75,6 +75,7 @@ def bench(
         "python_gil_env": forced,
         "jit": "off",
         "cpu_count": 2,
+        "oversubscribed": mode != "serial" and workers > 2,
         "tags": list(tags),
         "roles": list(roles),
         "work_size": size,
@@ -301,10 +302,31 @@ def test_a_speedup_over_the_machines_capacity_is_paired_by_round():
     got = row(derived, name="countdown[threads,w=2]")
     assert got["vs_capacity"] == pytest.approx(0.9) and got["vs_capacity_hw"] == pytest.approx(0.0, abs=1e-9)
     assert got["capacity"] == pytest.approx(math.sqrt(2.0 * 1.6))
+    assert got["capacity_lo"] < got["capacity"] < got["capacity_hi"] and got["capacity_n"] == ROUNDS
     assert got["speedup_hw"] > 0.05
     assert math.isnan(
         row(analysis.derive(pd.DataFrame([serial, threads]), env_frame()), name="countdown[threads,w=2]")["vs_capacity"]
     )
+
+
+def test_an_oversubscribed_speedup_is_read_against_the_capacity_at_its_own_count():
+    """A run confined to one CPU measures two threads: its capacity probe ran at k=2 too
+    (``capacity.probe_widths``), and the speedup is read against it, not against none."""
+    caps = {r: 1.0 for r in range(ROUNDS)}
+    serial = dict(bench("bench-py313t", "countdown", "serial", 1, 1.0, seed=1), cpu_count=1)
+    threads = dict(bench("bench-py313t", "countdown", "threads", 2, 1.0, seed=2), cpu_count=1, oversubscribed=True)
+    got = row(analysis.derive(pd.DataFrame([serial, threads]), env_frame(), {RUN: {2: caps}}), name=threads["name"])
+    assert got["oversubscribed"] and got["capacity"] == pytest.approx(1.0)
+    assert got["vs_capacity"] == pytest.approx(got["speedup"]) and got["vs_capacity_n"] == ROUNDS
+    many = {2: {r: 2.0 for r in range(ROUNDS)}, 4: caps}  # a 2-CPU run probed at 2, and at 4 too
+    four = dict(bench("bench-py313t", "countdown", "threads", 4, 1.0, seed=2), oversubscribed=True)
+    assert row(analysis.derive(pd.DataFrame([serial, four]), env_frame(), {RUN: many}), name=four["name"])[
+        "capacity"
+    ] == pytest.approx(1.0)
+    del many[4]  # a run that probed up to its CPUs only: four workers read against two
+    assert row(analysis.derive(pd.DataFrame([serial, four]), env_frame(), {RUN: many}), name=four["name"])[
+        "capacity"
+    ] == pytest.approx(2.0)
 
 
 def test_first_rounds_reports_a_run_as_it_stood():
@@ -450,20 +472,20 @@ def test_the_headline_section_shows_the_table_and_its_findings_read_it():
         "Median ±%.1f%% over these %d ratios" % (100 * result.table["hw"].median(), len(result.table))
         in section.paragraphs[0].parts[0].text
     )
-    said = [s for s in headline.threads(ctx) if s.startswith("Without the GIL")]
+    said = [s for s in headline.threads(ctx) if s.startswith("Without the GIL, on bench-py313t,")]
     assert said == [
         "Without the GIL, on bench-py313t, 2 threads run countdown %.2f× (95%% CI %.2f–%.2f) faster than one: "
         "they run in parallel." % (threads["value"], threads["lo"], threads["hi"])
     ]
-    (net,) = headline.net(ctx)
-    assert net.startswith("Net gain on bench-py313t") and "because one thread takes" in net
+    (net,) = [s for s in headline.net(ctx) if s.startswith("Net gain on bench-py313t")]
+    assert "because one thread takes" in net
     unsure = result.table.copy()
     unsure.loc[(unsure["env"] == "bench-py313t") & (unsure["quantity"] == "threads"), ["lo", "significant"]] = [
         0.9,
         False,
     ]
     ctx = context(frame, dataclasses.replace(result, table=unsure), {e: e for e in ENVS})
-    assert next(s for s in headline.threads(ctx) if s.startswith("Without")).endswith(
+    assert next(s for s in headline.threads(ctx) if s.startswith("Without the GIL, on bench-py313t,")).endswith(
         "not significant) faster than one: little gain."
     )
 

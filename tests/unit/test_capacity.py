@@ -25,12 +25,19 @@ def test_rounds_take_the_geometric_mean_of_their_probes():
     assert capacity.by_round(probes) == {2: {0: pytest.approx(math.sqrt(4.0 * 2.0)), 1: pytest.approx(2.5)}}
 
 
-def test_probe_widths_stop_at_the_cpus():
-    assert capacity.probe_widths([1, 2, 4, 8], cpus=2) == [2]
+def test_probe_widths_are_every_count_measured_above_one():
+    assert capacity.probe_widths([1, 2], cpus=2) == [2]
     assert capacity.probe_widths([1, 2, 3], cpus=16) == [2, 3]
-    assert capacity.probe_widths([1], cpus=2) == [] and capacity.probe_widths([2], cpus=1) == []
+    assert capacity.probe_widths([1], cpus=2) == [] and capacity.probe_widths([1], cpus=1) == []
     assert capacity.probe_widths([1, 2, 4, 8, 16], cpus=16) == [2, 4, 8, 16]  # every count of a 16-CPU sweep
-    assert capacity.probe_widths([1, 2, 4, 8, 16, 32], cpus=16) == [2, 4, 8, 16]  # oversubscribed: all 16 CPUs
+
+
+def test_probe_widths_add_the_oversubscribed_counts():
+    """All the CPUs, and each count above them: a confined run's only capacity is at its w=2."""
+    assert capacity.probe_widths([1, 2], cpus=1) == [2]  # taskset -c 0 --workers 1,2
+    assert capacity.probe_widths([1, 2, 4], cpus=1) == [2, 4]
+    assert capacity.probe_widths([1, 2, 4, 8], cpus=3) == [2, 3, 4, 8]  # 3: the CPUs, for 4 and 8 before
+    assert capacity.probe_widths([1, 2, 4, 8, 16, 32], cpus=16) == [2, 4, 8, 16, 32]  # --oversubscribe
 
 
 def test_a_real_probe_returns_one_time_per_pair_and_side():

@@ -9,7 +9,8 @@ Each is checked without running it:
   that env runs (``python -m harness bench-all``, ``python -m workloads``, pytest's file
   arguments exist);
 - ``[.tox/ENV/bin/]python -m MODULE ARGS``: the module's own ``main`` parses ARGS; parsing
-  stops at ``parse_args``, so nothing is measured.
+  stops at ``parse_args``, so nothing is measured;
+- ``taskset -c CPUS`` before any of them: the CPU list, then the command.
 """
 
 from __future__ import annotations
@@ -97,6 +98,9 @@ def test_command_parses(page, command, monkeypatch):
     for placeholder, value in PLACEHOLDERS.items():
         command = command.replace(placeholder, value)
     words = shlex.split(command)
+    if words[:2] == ["taskset", "-c"]:  # confined to some CPUs: the command after the CPU list
+        assert re.fullmatch(r"[0-9,-]+", words[2]), command
+        words = words[3:]
     if words[:4] == ["python3", "-m", "pip", "install"]:
         Requirement(words[4])
         return

@@ -171,6 +171,7 @@ def _bench_row(
         "gil_enabled": gil,
         "python_gil_env": forced,
         "cpu_count": 2,
+        "oversubscribed": False,
         "tags": ["cpu"],
         "roles": [],
         "suites": list(suites),
