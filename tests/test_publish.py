@@ -77,6 +77,7 @@ def test_run_page_renders_the_runs_view_with_every_chart(published_docs):
     assert sorted(publish.chart_file(c.name) + ".svg" for c in shown) == charts
     titles = [
         "Findings",
+        "Headline",
         "Charts",
         "Scaling kernels: do threads scale?",
         "Numbers",

@@ -126,7 +126,7 @@ def test_report_and_docs_page_show_the_same_sections(published_docs, site):
     view = sections.build(model.build(collect.load_runs([run_dir / publish.RAW])), draw=False)
     assert view.page == published
     titles = _report_titles(report.render(view))
-    assert titles[:2] == ["Findings", "Charts"] and "Environment" in titles
+    assert titles[:3] == ["Findings", "Headline", "Charts"] and "Environment" in titles
 
     page = (site / "results" / (RUN + ".html")).read_text()  # the docs site, built as `tox -e docs` builds it
     assert _docs_titles(page) == titles + ["Data"]
