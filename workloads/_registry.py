@@ -396,7 +396,7 @@ PROFILES: Dict[str, Profile] = {
             jit_warmups=4,
             scale=1.0,
             timeout=900.0,
-            latency_requests=1000,
+            latency_requests=300,
             precision=0.03,
             blocks=Layout(8, 0.0125, 0.125, jit_min_value=0.025, jit_scale=0.25),
             processes=Layout(1, 0.1),

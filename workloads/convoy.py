@@ -104,7 +104,7 @@ def _start(bench: Bench) -> None:
     self_timed=True,
     # k sweep at the default switch interval; switch-interval sweep with one spinner
     # (a request costs up to two switch intervals beside a spinner: longer intervals
-    # would cost minutes per interpreter at the 1,000 requests a configuration gets)
+    # would cost minutes per interpreter at the 300 requests a configuration gets)
     params=(
         {"switch_ms": 5, "workers": (0, 1, 2)},
         {"switch_ms": 0.5, "workers": (1,)},
