@@ -17,10 +17,10 @@ time the new side needs to reach the median half-width the current side ends wit
 over the time the current side took (the issue's goal: at most 1/3).  ``--current`` and
 ``--new`` replace either side's blocks layout, to try other value lengths.
 
-    .tox/bench-all/bin/python -m tools.scheduler_comparison --minutes 40 \\
+    .tox/bench-all/bin/python -m tools.scheduler_comparison --minutes 20 \\
         --env bench-py39,bench-py314,bench-py314t,bench-pypy3 \\
         --workload countdown,fib,object_creation,dict_creation --workers 1,2 \\
-        --results-dir results --json validation/scheduler-comparison.json
+        --results-dir results --json docs/data/scheduler-comparison.json
 """
 
 from __future__ import annotations
