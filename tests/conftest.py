@@ -17,6 +17,7 @@ from helpers import (
     HOSTILE,
     PAIRS,
     ROOT,
+    SMOKE_COUNTDOWN,
     Pair,
     build_docs,
     merge_as_the_workflow_does,
@@ -160,12 +161,7 @@ def publish_results(smoke_run, tmp_path_factory, gilbench_home) -> Path:
     newer = "20260102T000000Z-test01"
     proc = run_module(
         "workloads",
-        "--profile",
-        "smoke",
-        "--workload",
-        "countdown",
-        "--workers",
-        "1,2",
+        *SMOKE_COUNTDOWN,
         "--run-id",
         newer,
         "--env",

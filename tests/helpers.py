@@ -73,6 +73,15 @@ def provisioned_pair(minor: str, root: Path) -> Optional[Pair]:
     return None
 
 
+# A committed `default` run of every local interpreter with the 3.13.5 pair and an A/A twin
+# (docs/results/): the tests that check a real run's shapes and sections read it.
+EXAMPLE_RUN = "20261203T065148Z-003596"
+
+# The driver's smallest real measurement: countdown at 1 and 2 workers, smoke profile,
+# as the tests that need a second run beside the session's start it.
+SMOKE_COUNTDOWN = ("--profile", "smoke", "--workload", "countdown", "--workers", "1,2")
+
+
 def one_row(frame, **where):
     """The one row of a pandas ``frame`` whose columns hold the values ``where`` gives
     (``env="bench-py313t"``); fails the test unless exactly one does."""

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import assert_one_line_error, run_module
+from helpers import SMOKE_COUNTDOWN, assert_one_line_error, run_module
 
 from harness import collect
 from workloads._machine import can_pin, pin_order
@@ -119,12 +119,7 @@ def test_a_run_is_resumed_only_on_the_machine_that_started_it(confined_run, gilb
     shutil.copytree(confined_run, copy / CONFINED)
     proc = run_module(
         "workloads",
-        "--profile",
-        "smoke",
-        "--workload",
-        "countdown",
-        "--workers",
-        "1,2",
+        *SMOKE_COUNTDOWN,
         "--resume",
         CONFINED,
         "--env",
