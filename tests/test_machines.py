@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import SMOKE_COUNTDOWN, assert_one_line_error, run_module
+from helpers import EXAMPLE_RUN, SMOKE_COUNTDOWN, assert_one_line_error, run_module
 
 from harness import collect
 from workloads._machine import can_pin, pin_order
@@ -160,13 +160,9 @@ def test_runs_recorded_before_machine_ids_still_load_and_compare(smoke_run):
     its CPUs pyperf's, and compare goes on (there is no telling its machine apart)."""
     from harness import publish
 
-    root = Path(__file__).resolve().parent.parent / "docs" / "results"
-    latest = publish.latest_run(root)
-    if latest is None:
-        pytest.skip("no example run is committed under docs/results")
-    raw = root / latest / publish.RAW
+    raw = Path(__file__).resolve().parent.parent / "docs" / "results" / EXAMPLE_RUN / publish.RAW
     old = collect.load_runs([raw]).benchmarks
-    assert set(old["machine"]) == {latest.rpartition("-")[2]} and old["machine_facts"].isna().all()
+    assert set(old["machine"]) == {EXAMPLE_RUN.rpartition("-")[2]} and old["machine_facts"].isna().all()
     assert set(old["cpu_count"]) == {2} and not old["oversubscribed"].any()  # the example run measured 1 and 2
     proc = run_module("harness", "compare", str(raw / "bench-py313.json.gz"), str(smoke_run / "bench-host.json"))
     assert proc.returncode == 0, proc.stderr
