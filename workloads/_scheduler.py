@@ -51,6 +51,7 @@ class RoundReport:
     partial: bool = False  # the budget let only part of this round run: the run stops after it
     seconds_left: Optional[float] = None
     pace: float = 1.0
+    most: Optional[int] = None  # the most rounds a benchmark measures
 
 
 @dataclass(frozen=True)
@@ -231,17 +232,29 @@ def slots(
     return out
 
 
-def fitting(todo: List[List[Unit]], per_unit: float, left: float) -> List[List[Unit]]:
-    """The leading slots of a round that fit in ``left`` seconds at ``per_unit`` seconds
-    per benchmark process.  The slots are in the round's shuffled order, so which
+def fitting(todo: List[List[Unit]], price: Callable[[Unit], float], left: float) -> List[List[Unit]]:
+    """The leading slots of a round that fit in ``left`` seconds, each benchmark process
+    priced by ``price``.  The slots are in the round's shuffled order, so which
     workloads get the extra round is decided by the seed, never by their values."""
     out: List[List[Unit]] = []
     for slot in todo:
-        left -= per_unit * len(slot)
+        left -= sum(price(unit) for unit in slot)
         if left < 0:
             break
         out.append(slot)
     return out
+
+
+def unit_seconds(unit: Unit) -> float:
+    """What one more process of ``unit`` takes, from its benchmarks' seconds per round
+    measured so far (0 before its first)."""
+    run, specs = unit
+    total = 0.0
+    for spec in specs:
+        entry = run.entry(spec)
+        if entry is not None and entry.runs:
+            total += entry.seconds / entry.runs
+    return total
 
 
 def open_benchmarks(runs: List[EnvRun]) -> Tuple[OpenBenchmark, ...]:
@@ -330,6 +343,12 @@ class Rounds:
         finally:
             self.measuring = self._elapsed()
 
+    def _price(self, unit: Unit) -> float:
+        """A process's seconds as the budget counts them: its own at the last round's pace,
+        or the last round's mean where it has not run yet."""
+        own = unit_seconds(unit)
+        return own * self.pace if own > 0 else self.per_unit
+
     def _end(self, measured: bool, stopped_by: str = "") -> bool:
         self.done = True
         self.stopped_by = self.stopped_by or stopped_by
@@ -348,7 +367,7 @@ class Rounds:
             round_ = self.round = round_ + 1
         planned = len(todo)
         if plan.budget is not None and round_ >= plan.least:  # only what fits in the budget
-            todo = fitting(todo, self.per_unit, plan.budget - self._elapsed())
+            todo = fitting(todo, self._price, plan.budget - self._elapsed())
             count = sum(len(slot) for slot in todo)
             if not todo:
                 report(BudgetReached(plan.budget, round_, sum(len(r.open_specs()) for r in runs)))
@@ -388,7 +407,9 @@ class Rounds:
         measured = round_ + 1
         left = None if plan.budget is None else plan.budget - self._elapsed()
         if partial[0]:  # the budget's last minutes: the policy still hears what they bought
-            done = RoundReport(measured, open_benchmarks(runs), partial=True, seconds_left=left, pace=self.pace)
+            done = RoundReport(
+                measured, open_benchmarks(runs), partial=True, seconds_left=left, pace=self.pace, most=plan.most
+            )
             note = plan.policy.after_round(done).note if plan.policy is not None else ""
             open_now = sum(len(r.open_specs()) for r in runs)
             report(RoundDone(measured, open_now, note, 0, 0.0, partial))
@@ -398,7 +419,9 @@ class Rounds:
         if not _below_most(runs, plan.most):
             return self._end(True)
         if plan.policy is not None:  # asked after every round, for its progress note too
-            decision = plan.policy.after_round(RoundReport(measured, open_benchmarks(runs), False, left, self.pace))
+            decision = plan.policy.after_round(
+                RoundReport(measured, open_benchmarks(runs), False, left, self.pace, plan.most)
+            )
             if measured >= plan.least:
                 _close(runs, decision.close, "target reached after %d rounds" % measured, TARGET, self.stopped)
                 self.units = decision.units

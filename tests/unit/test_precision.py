@@ -68,13 +68,13 @@ def test_a_block_whose_ratios_all_met_the_target_closes_and_every_other_unit_run
             ratio("speedup", "py313", "countdown[threads,w=2]", "py313", "countdown[serial]", 0.1, 3),
         ]
     )
-    close, order, units = precision.allocate(head, 0.03, OPEN, None)
+    close, planned, units = precision.allocate(head, 0.03, OPEN, None)
     assert close == {
         ("py313", "fib[serial]"),
         ("py313", "fib[threads,w=2]"),
         *(("py313t", n) for n in ("countdown[serial]", "countdown[threads,w=2]")),
     }
-    assert units is None and set().union(*order) == {("py313t", "fib"), ("py313", "countdown")}
+    assert units is None and planned == {}
 
 
 def test_student_t_stops_a_ratio_only_from_its_own_least_round():
@@ -100,9 +100,9 @@ def test_a_ratio_across_envs_runs_both_its_units_and_table_ratios_come_first():
             ratio("net speedup", "py313t", "countdown[threads,w=2]", "py313", "countdown[serial]", 0.1, 3, True),
         ]
     )
-    _, order, units = precision.allocate(head, 0.03, OPEN, left=2.5)
-    assert order[0] == {("py313t", "countdown"), ("py313", "countdown")}
+    _, planned, units = precision.allocate(head, 0.03, OPEN, left=2.5)
     assert units == {("py313t", "countdown"), ("py313", "countdown")}
+    assert planned[("py313t", "countdown")] == planned[("py313", "countdown")] == 1
     _, _, more = precision.allocate(head, 0.03, OPEN, left=3.0)
     assert more == {("py313t", "countdown"), ("py313", "countdown"), ("py313", "fib")}
 
@@ -136,6 +136,52 @@ def test_gain_is_what_one_more_round_buys_down_to_the_target():
     after = float(stats.half_width_after(0.1, D0 + 2, 3, 4))
     assert got.iloc[0] == pytest.approx(head["hw"].iloc[0] - after)
     assert got.iloc[1] == 0.0 and got.iloc[2] == math.inf
+
+
+def test_the_budget_left_is_planned_where_it_narrows_most_and_fits():
+    """Two speedups at the same spread, 1 s a round each, 12 s left: the headline table's
+    (weighted ``TABLE_WEIGHT``) is planned the rounds that bring it to ±3%, the other what
+    is left; the plan costs no more than the budget, and no ratio passes ``most``."""
+    head = pd.DataFrame(
+        [
+            ratio("speedup", "py313", "countdown[threads,w=2]", "py313", "countdown[serial]", 0.05, 3, True),
+            ratio("speedup", "py313", "fib[threads,w=2]", "py313", "fib[serial]", 0.05, 3),
+        ]
+    )
+    block = {("py313", n): n.split("[")[0] for n in ("countdown[serial]", "countdown[threads,w=2]", "fib[serial]")}
+    block[("py313", "fib[threads,w=2]")] = "fib"
+    cost = {("py313", "countdown"): 1.0, ("py313", "fib"): 1.0}
+    planned = precision.plan(head, 0.03, block, cost, 12.0)
+    table, other = planned[("py313", "countdown")], planned[("py313", "fib")]
+    assert sum(planned.values()) <= 12 and table > other > 0
+    after = stats.half_width_after(0.05, D0 + 2, 3, np.array([2 + table, 3 + table]))
+    assert after[1] <= 0.03 < after[0]
+    capped = precision.plan(head, 0.03, block, cost, 12.0, most=5)
+    assert max(capped.values()) == 2
+
+
+def test_a_ratio_across_envs_is_planned_the_same_rounds_in_both_its_units():
+    head = pd.DataFrame(
+        [ratio("net speedup", "py313t", "countdown[threads,w=2]", "py313", "countdown[serial]", 0.06, 3, True)]
+    )
+    block = {("py313t", "countdown[threads,w=2]"): "countdown", ("py313", "countdown[serial]"): "countdown"}
+    planned = precision.plan(head, 0.03, block, {("py313t", "countdown"): 1.0, ("py313", "countdown"): 2.0}, 20.0)
+    assert planned[("py313t", "countdown")] == planned[("py313", "countdown")] > 0
+    assert 3 * planned[("py313", "countdown")] <= 20
+
+
+def test_under_a_budget_the_rounds_shrink_to_the_units_that_need_them(monkeypatch):
+    """Six block processes of 2 s a round, 60 s: after three whole rounds (36 s) the plan
+    gives the headline table's countdown (±6% per round) more rounds than fib and json,
+    whose rounds stop first: the later rounds run fewer blocks."""
+    runs, result, history, _ = measure(monkeypatch, 60.0, {"countdown": 0.06, "fib": 0.2, "json": 0.2})
+    counts = {(r.target.env, b): len(r.rounds["%s[serial]" % b]) for r in runs for b in SD}
+    assert (
+        counts[("py313", "countdown")]
+        == counts[("py313t", "countdown")]
+        > max(counts[(e, b)] for e in ("py313", "py313t") for b in ("fib", "json"))
+    )
+    assert min(h["units"]["next"] for h in history[2:]) < 6 and result.stopped_by == BUDGET
 
 
 # -- the rule inside the scheduler -------------------------------------------------------
@@ -236,7 +282,7 @@ def test_a_budget_chooses_the_last_round_s_units_in_priority_order(monkeypatch):
     runs, result, history, seen = measure(monkeypatch, 40.0, {"countdown": 0.1, "fib": 0.2, "json": 0.2})
     fourth = {(r.target.env, b) for r in runs for b in SD if 3 in r.rounds["%s[serial]" % b]}
     assert fourth == {("py313", "countdown"), ("py313t", "countdown")}
-    assert result.stopped_by == BUDGET and history[2]["units"] == {"open": 6, "next": 2}
+    assert result.stopped_by == BUDGET and history[2]["units"] == {"open": 6, "next": 2, "planned_rounds": 1}
     assert "next round 2 of 6 blocks" in [r for r in seen if isinstance(r, _scheduler.RoundDone)][2].note
     assert run.blocks(runs, result.stopped)["py313"] == {
         "countdown": {"rounds": 4, "stopped": BUDGET},
