@@ -4,6 +4,8 @@ with one reference CPython."""
 
 from __future__ import annotations
 
+from typing import Hashable, Iterable
+
 import pandas as pd
 
 from workloads.host import gil_forced
@@ -11,6 +13,24 @@ from workloads.host import gil_forced
 
 def version_key(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in str(version).split(".")[:3] if p.isdigit())
+
+
+def successive_minors(candidates: Iterable[tuple[Hashable, str, str, tuple]]) -> list[tuple[Hashable, str, str]]:
+    """(group, older env, newer env) for each group's consecutive minor versions: 3.13t →
+    3.14t, 3.14t → 3.15t.  ``candidates`` are (group, env, version, preference): per group
+    (a run, or a run and implementation) and minor version, the env with the greatest
+    (preference, version) stands for it."""
+    best: dict[tuple[Hashable, tuple[int, ...]], tuple[tuple, tuple[int, ...], str]] = {}
+    for group, env, version, preference in candidates:
+        key = version_key(version)
+        slot = (group, key[:2])
+        if slot not in best or (preference, key, env) > best[slot]:
+            best[slot] = (preference, key, env)
+    out = []
+    for group in sorted({g for g, _ in best}, key=str):
+        minors = sorted(m for g, m in best if g == group)
+        out += [(group, best[(group, a)][2], best[(group, b)][2]) for a, b in zip(minors, minors[1:])]
+    return out
 
 
 def partner_envs(envs: pd.DataFrame) -> dict[tuple[str, str], tuple[str, bool]]:

@@ -60,7 +60,7 @@ import pandas as pd
 
 from harness._frames import records
 from harness.analysis._checks import AA_SUFFIX
-from harness.analysis._pairs import version_key
+from harness.analysis._pairs import successive_minors
 from harness.analysis._ratios import PerRound, Sides, ratio_columns, rounds_of
 from workloads.host import gil_forced
 
@@ -366,20 +366,17 @@ def release_pairs(envs: pd.DataFrame) -> dict[tuple[str, str], str]:
     """(run_id, free-threaded env) -> the env of the previous free-threaded release of the
     same implementation in the same run: 3.14t's is 3.13t.  The newest build of each minor
     version stands for it; ``PYTHON_GIL=1`` envs and A/A twins are left out."""
-    out: dict[tuple[str, str], str] = {}
     if envs.empty:
-        return out
+        return {}
     free = envs[envs["free_threaded_build"].astype(bool) & ~envs["python_gil_env"].map(gil_forced).astype(bool)]
     free = free[~free["env"].str.endswith(AA_SUFFIX)]
-    for (run_id, _), group in free.groupby(["run_id", "implementation"]):
-        newest: dict[tuple[int, ...], tuple[tuple[int, ...], str]] = {}  # minor -> (version, env)
-        for row in records(group):
-            version = version_key(row["version"])
-            if version[:2] not in newest or version > newest[version[:2]][0]:
-                newest[version[:2]] = (version, row["env"])
-        chain = [env for _, (_, env) in sorted(newest.items())]
-        out.update({(str(run_id), new): old for old, new in zip(chain, chain[1:])})
-    return out
+    chain = successive_minors(
+        ((run_id, implementation), env, version, ())
+        for run_id, implementation, env, version in free[["run_id", "implementation", "env", "version"]].itertuples(
+            index=False
+        )
+    )
+    return {(str(run_id), new): old for (run_id, _), old, new in chain}
 
 
 def _speedups_by_round(rounds: Mapping[tuple, Any], row: Mapping[str, Any]) -> PerRound:

@@ -26,7 +26,7 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 
 from harness._frames import records
-from harness.analysis._pairs import partner_envs, version_key
+from harness.analysis._pairs import partner_envs, successive_minors
 from harness.analysis._ratios import KEY, PerRound, Sides, ratio_columns
 
 Gated = Mapping[tuple[str, str, str], str]  # (run_id, env, benchmark name) -> why it failed a sanity gate
@@ -53,23 +53,21 @@ def version_pairs(envs: pd.DataFrame) -> list[VersionPair]:
     if envs.empty:
         return []
     version = dict(zip(zip(envs["run_id"], envs["env"]), envs["version"]))
-    best: dict[tuple[str, tuple[int, ...]], tuple[tuple[Any, ...], str, str, bool]] = {}
-    for (run_id, env), (base, matched) in partner_envs(envs).items():
-        key = version_key(version[(run_id, env)])
-        candidate = ((matched, key, env), env, base, matched)
-        slot = (run_id, key[:2])
-        if slot not in best or candidate[0] > best[slot][0]:
-            best[slot] = candidate
-    out = []
-    for run_id in sorted({r for r, _ in best}):
-        minors = sorted(m for r, m in best if r == run_id)
-        for older, newer in zip(minors, minors[1:]):
-            (_, old, old_base, old_matched), (_, new, new_base, new_matched) = (
-                best[(run_id, older)],
-                best[(run_id, newer)],
-            )
-            out.append(VersionPair(run_id, old, old_base, new, new_base, old_matched and new_matched))
-    return out
+    partners = partner_envs(envs)
+    chain = successive_minors(
+        (run_id, env, version[(run_id, env)], (matched,)) for (run_id, env), (_, matched) in partners.items()
+    )
+    return [
+        VersionPair(
+            str(run_id),
+            old,
+            partners[(run_id, old)][0],
+            new,
+            partners[(run_id, new)][0],
+            partners[(run_id, old)][1] and partners[(run_id, new)][1],
+        )
+        for run_id, old, new in chain
+    ]
 
 
 def _ratio_by_round(a: PerRound, b: PerRound, rounds: Sequence[int]) -> dict[int, float]:
