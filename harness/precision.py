@@ -97,9 +97,8 @@ def gain(head: pd.DataFrame, target: float) -> pd.Series:
 
 
 # What narrowing a headline table ratio is worth against any other headline ratio: the
-# table is what a user reads first (33 of the 445 ratios of the README's run).  Planned on
-# that run's ratios after its third round (253 s left), 16 brings the flagship to ±4.3%
-# and the table's median to ±4.9% (1: ±8.3% and ±10.1%) for ±7.7% over all (±7.6%).
+# table is what a reader asks about first, and its blocks are cheap, so the budget's last
+# minutes go to it (the choice of 16: docs/how-sure.md, "Where the rounds go").
 TABLE_WEIGHT = 16.0
 
 
