@@ -18,11 +18,11 @@ interval used), counted down to the target; a unit's rounds cost its benchmarks'
 seconds.  A ratio across envs (net speedup, free-threading overhead) pairs only the
 rounds both its sides ran in, so it buys nothing unless BOTH its units run: its units
 are planned together.  Without a budget, every unit a wide ratio needs runs.  With one,
-the policy plans the whole rest of the budget after each round (``plan``: the rounds
-that buy the most narrowing per second, a headline table ratio's narrowing weighted
-``TABLE_WEIGHT``), and the next round runs every unit planned at least one more: the
-rounds shrink to the units that need the most, and the flagship's block, which is
-cheap, gets the rounds its interval needs.
+the policy plans the whole rest of the budget after each round (``plan``: the flagship's
+ratios first, to the target, then the rounds that buy the most narrowing per second, a
+headline table ratio's narrowing weighted ``TABLE_WEIGHT``), and the next round runs
+every unit planned at least one more: the rounds shrink to the units that need the most,
+and the flagship's block, which is cheap, gets the rounds its interval needs.
 """
 
 from __future__ import annotations
@@ -175,7 +175,10 @@ def plan(
     pairs with its other side's.  The round with the most worth per second is planned
     next, while it fits in ``left``; a ratio without an interval yet gets one round first,
     and no unit is planned past ``most`` rounds of its ratios.  Worth falls as a ratio
-    narrows, so the rounds spread over the ratios by what each buys, not by turn.
+    narrows, so the rounds spread over the ratios by what each buys, not by turn.  The
+    flagship's ratios (``flagship``: the findings' first sentences) are planned before
+    all others, each to the target or ``most``: they are what a reader quotes, and their
+    blocks cost seconds a round.
     """
     keys = sorted(cost)
     index = {u: i for i, u in enumerate(keys)}
@@ -211,21 +214,23 @@ def plan(
     more = np.zeros(len(n), dtype=int)  # planned rounds per ratio
     rows = np.arange(len(n))
     second = np.where(two >= 0, two, 0)
-    while True:
-        step = np.minimum(more, depth - 1)
-        value = worth[rows, step] * (more < np.minimum(cap, depth)) * ready
-        due = more + 1
-        pay = price[one] * (rounds[one] < due) + np.where(two >= 0, price[second] * (rounds[second] < due), 0.0)
-        fits = (value > 0) & (spent + pay <= left)
-        if not fits.any():
-            break
-        per = np.where(fits, value / np.maximum(pay, 1e-12), -np.inf)
-        i = int(np.argmax(per))
-        more[i] += 1
-        spent += float(pay[i])
-        rounds[one[i]] = max(rounds[one[i]], more[i])
-        if two[i] >= 0:
-            rounds[two[i]] = max(rounds[two[i]], more[i])
+    flagship = wide["flagship"].astype(bool).to_numpy() if "flagship" in wide else np.zeros(len(n), dtype=bool)
+    for chosen in (ready & flagship, ready):  # the flagship's ratios first, then all by worth per second
+        while True:
+            step = np.minimum(more, depth - 1)
+            value = worth[rows, step] * (more < np.minimum(cap, depth)) * chosen
+            due = more + 1
+            pay = price[one] * (rounds[one] < due) + np.where(two >= 0, price[second] * (rounds[second] < due), 0.0)
+            fits = (value > 0) & (spent + pay <= left)
+            if not fits.any():
+                break
+            per = np.where(fits, value / np.maximum(pay, 1e-12), -np.inf)
+            i = int(np.argmax(per))
+            more[i] += 1
+            spent += float(pay[i])
+            rounds[one[i]] = max(rounds[one[i]], more[i])
+            if two[i] >= 0:
+                rounds[two[i]] = max(rounds[two[i]], more[i])
     return {u: int(rounds[index[u]]) for u in keys}
 
 
@@ -278,6 +283,8 @@ class PrecisionRule:
             left = max(0.0, left - asked * max(0, report.most - report.round))
         now = widths(head, self.target, report.round)
         close, planned, units = allocate(head, self.target, report.open, left, report.pace, report.most)
+        if report.round < report.least:  # the scheduler runs every open unit until then
+            planned, units = {}, None
         open_now = {(b.env, b.name) for b in report.open}
         cost = round_cost(report.open, open_now - close)
         more = int(AHEAD_SECONDS // cost) if cost > 0 else 0

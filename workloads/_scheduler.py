@@ -52,6 +52,7 @@ class RoundReport:
     seconds_left: Optional[float] = None
     pace: float = 1.0
     most: Optional[int] = None  # the most rounds a benchmark measures
+    least: int = 0  # the rounds every benchmark measures before the policy's answer counts
 
 
 @dataclass(frozen=True)
@@ -408,7 +409,13 @@ class Rounds:
         left = None if plan.budget is None else plan.budget - self._elapsed()
         if partial[0]:  # the budget's last minutes: the policy still hears what they bought
             done = RoundReport(
-                measured, open_benchmarks(runs), partial=True, seconds_left=left, pace=self.pace, most=plan.most
+                measured,
+                open_benchmarks(runs),
+                partial=True,
+                seconds_left=left,
+                pace=self.pace,
+                most=plan.most,
+                least=plan.least,
             )
             note = plan.policy.after_round(done).note if plan.policy is not None else ""
             open_now = sum(len(r.open_specs()) for r in runs)
@@ -420,7 +427,7 @@ class Rounds:
             return self._end(True)
         if plan.policy is not None:  # asked after every round, for its progress note too
             decision = plan.policy.after_round(
-                RoundReport(measured, open_benchmarks(runs), False, left, self.pace, plan.most)
+                RoundReport(measured, open_benchmarks(runs), False, left, self.pace, plan.most, plan.least)
             )
             if measured >= plan.least:
                 _close(runs, decision.close, "target reached after %d rounds" % measured, TARGET, self.stopped)

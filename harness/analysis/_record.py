@@ -35,6 +35,7 @@ HEADLINE_COLUMNS = [
     "df",
     "moderated",
     "table",
+    "flagship",
 ]
 
 
@@ -82,7 +83,9 @@ class Analysis:
         env, name, other_env, other_name, value, hw (relative half-width), n (rounds
         behind it), sd and df (the per-round log SD and degrees of freedom its interval
         used: what another round would buy, ``stats.half_width_after``), moderated (False:
-        Student's t) and table (True for a ratio of the headline table)."""
+        Student's t), table (True for a ratio of the headline table) and flagship (True
+        for the table's threads speedup of an interpreter running without the GIL: the
+        findings' first sentences)."""
         parts = []
         d, w = self.derived, self.one_worker
         if not d.empty:
@@ -97,14 +100,25 @@ class Analysis:
         if not parts:
             return pd.DataFrame(columns=HEADLINE_COLUMNS)
         head = pd.concat(parts, ignore_index=True)
-        keys = table_keys(self.table)
-        head["table"] = [
-            key in keys
-            for key in head[["kind", "run_id", "env", "name", "other_env", "other_name"]].itertuples(
-                index=False, name=None
-            )
-        ]
+        keys = list(
+            head[["kind", "run_id", "env", "name", "other_env", "other_name"]].itertuples(index=False, name=None)
+        )
+        table = table_keys(self.table)
+        head["table"] = [key in table for key in keys]
+        flagship = _flagship_keys(self.table, d)
+        head["flagship"] = [key in flagship for key in keys]
         return head
+
+
+def _flagship_keys(table: pd.DataFrame, derived: pd.DataFrame) -> set[tuple[Any, ...]]:
+    """The table's threads speedups of interpreters that ran without the GIL: the ratios of
+    the findings' first sentences ("Without the GIL, on 3.14.7t, 2 threads run ...")."""
+    if table.empty or derived.empty:
+        return set()
+    on = derived["gil_enabled"].fillna(True).astype(bool)
+    gil_off = set(derived.loc[~on, ["run_id", "env"]].itertuples(index=False, name=None))
+    free = np.array([key in gil_off for key in zip(table["run_id"], table["env"])], dtype=bool)
+    return table_keys(table[(table["quantity"] == "threads") & free])
 
 
 def _headline_rows(kind: Any, frame: pd.DataFrame, other_env: str, other_name: str, prefix: str) -> pd.DataFrame:

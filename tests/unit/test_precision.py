@@ -160,6 +160,29 @@ def test_the_budget_left_is_planned_where_it_narrows_most_and_fits():
     assert max(capped.values()) == 2
 
 
+def test_the_flagship_is_planned_first_however_much_more_another_round_buys_elsewhere():
+    """The findings' flagship (py313t's threads speedup, ±6% a round) and a wider table
+    ratio on a cheaper block: with 20 s left the flagship is planned the rounds that bring
+    it to ±3% first (15 s), the other gets what is left; unmarked, it would get fewer."""
+    flagship = {**ratio("speedup", "py313t", "countdown[threads,w=2]", "py313t", "countdown[serial]", 0.06, 3, True)}
+    head = pd.DataFrame(
+        [
+            {**flagship, "flagship": True},
+            {**ratio("speedup", "py313", "fib[threads,w=2]", "py313", "fib[serial]", 0.3, 3, True), "flagship": False},
+        ]
+    )
+    block = {
+        (e, n): n.split("[")[0] for e in ("py313", "py313t") for n in ("countdown[serial]", "countdown[threads,w=2]")
+    }
+    block.update({("py313", "fib[serial]"): "fib", ("py313", "fib[threads,w=2]"): "fib"})
+    cost = {("py313t", "countdown"): 1.0, ("py313", "fib"): 0.5}
+    planned = precision.plan(head, 0.03, block, cost, 20.0)
+    needed = next(k for k in range(1, 40) if stats.half_width_after(0.06, D0 + 2, 3, 3 + k) <= 0.03)
+    assert planned[("py313t", "countdown")] == needed and planned[("py313", "fib")] == int((20 - needed) / 0.5)
+    without = precision.plan(head.assign(flagship=False), 0.03, block, cost, 20.0)
+    assert without[("py313t", "countdown")] < needed
+
+
 def test_a_ratio_across_envs_is_planned_the_same_rounds_in_both_its_units():
     head = pd.DataFrame(
         [ratio("net speedup", "py313t", "countdown[threads,w=2]", "py313", "countdown[serial]", 0.06, 3, True)]
@@ -182,6 +205,7 @@ def test_under_a_budget_the_rounds_shrink_to_the_units_that_need_them(monkeypatc
         > max(counts[(e, b)] for e in ("py313", "py313t") for b in ("fib", "json"))
     )
     assert min(h["units"]["next"] for h in history[2:]) < 6 and result.stopped_by == BUDGET
+    assert [h["units"]["planned_rounds"] for h in history[:2]] == [0, 0]  # no plan before the least rounds
 
 
 # -- the rule inside the scheduler -------------------------------------------------------
