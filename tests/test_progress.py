@@ -315,6 +315,7 @@ def _check_plain(text: str, envs: list[str]) -> None:
     assert "\nround 1: machine noise ±" in text and "\nround 2: machine noise ±" in text
     assert re.search(
         r"\nafter round 1: \d+ benchmarks still open, ±5%: \d+ of \d+ ratios, median ±\S+, p90 ±\S+"
+        r"(; next round \d+ of \d+ blocks)?( \(the budget plans up to \d+ more\))?"
         r"(; another 10 min: median ±\S+, p90 ±\S+)?; next round about \d+m\d\ds\n",
         text,
     )

@@ -106,9 +106,10 @@ def test_the_scheduler_records_render_the_progress_lines_as_they_always_read():
 
 def test_the_budget_keeps_the_leading_slots_that_fit():
     todo = [["a"], ["b", "c"], ["d"]]
-    assert _scheduler.fitting(todo, 1.0, 3.5) == [["a"], ["b", "c"]]
-    assert _scheduler.fitting(todo, 1.0, 0.5) == []
-    assert _scheduler.fitting(todo, 0.0, 0.0) == todo  # a first round has no pace yet
+    assert _scheduler.fitting(todo, lambda unit: 1.0, 3.5) == [["a"], ["b", "c"]]
+    assert _scheduler.fitting(todo, lambda unit: 1.0, 0.5) == []
+    assert _scheduler.fitting(todo, lambda unit: 0.0, 0.0) == todo  # a first round has no pace yet
+    assert _scheduler.fitting(todo, {"a": 1.0, "b": 0.5, "c": 0.5, "d": 9.0}.__getitem__, 3.0) == todo[:2]
 
 
 class _MeasuredRun(_FakeRun):
