@@ -312,6 +312,7 @@ def _env_row(status: dict[str, Any]) -> dict[str, Any]:
         "gil_enabled": facts.gil_enabled,
         "python_gil_env": facts.python_gil_env,
         "jit": facts.jit,
+        "subinterpreters": facts.subinterpreters,
         "executable": facts.executable,
         "compiler": facts.build.compiler,
         "pgo": facts.build.pgo,

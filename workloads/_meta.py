@@ -6,6 +6,7 @@ with exactly the code the benchmark workers use to fill their metadata.  No
 ``from __future__`` here: the probe must run, and fail clearly, even on 3.6.
 """
 
+import importlib.util
 import json
 import os
 import platform
@@ -42,6 +43,19 @@ def jit_state() -> str:
     return "off"
 
 
+def subinterpreters_source() -> str:
+    """Where ``concurrent.interpreters`` comes from here: ``standard library`` (3.14+), the
+    ``interpreters-pep-734`` backport where it is installed (3.12, 3.13), or "" (none)."""
+    try:
+        if importlib.util.find_spec("concurrent.interpreters") is not None:
+            return "standard library"
+        if importlib.util.find_spec("interpreters_backport") is not None:
+            return "interpreters-pep-734"
+    except (ImportError, ValueError):
+        pass
+    return ""
+
+
 def build_facts() -> Dict[str, Any]:
     """How this interpreter was built: configure flags, compiler, PGO/LTO, provenance."""
     config = sysconfig.get_config_var("CONFIG_ARGS") or ""
@@ -75,6 +89,7 @@ def interpreter_facts() -> Dict[str, Any]:
         "gil_enabled": gil_enabled(),
         "python_gil_env": os.environ.get("PYTHON_GIL", ""),
         "jit": jit_state(),
+        "subinterpreters": subinterpreters_source(),
         "executable": sys.executable,
         "base_prefix": sys.base_prefix,
         "build": build_facts(),

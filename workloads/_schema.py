@@ -261,6 +261,7 @@ class InterpreterFacts:
     gil_enabled: bool = True
     python_gil_env: str = ""
     jit: str = "off"
+    subinterpreters: str = ""  # where concurrent.interpreters comes from (``_meta.subinterpreters_source``)
     executable: str = ""
     base_prefix: str = ""
     build: BuildFacts = field(default_factory=BuildFacts)
@@ -275,6 +276,7 @@ class InterpreterFacts:
             gil_enabled=_to_bool(data.get("gil_enabled", True)),
             python_gil_env=str(data.get("python_gil_env", "") or ""),
             jit=str(data.get("jit", "off") or "off"),
+            subinterpreters=str(data.get("subinterpreters", "") or ""),
             executable=str(data.get("executable", "")),
             base_prefix=str(data.get("base_prefix", "")),
             build=BuildFacts.from_json(data.get("build") or {}),

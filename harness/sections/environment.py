@@ -17,6 +17,7 @@ COLUMNS = [
     "free-threaded build",
     "GIL at runtime",
     "JIT",
+    "subinterpreters",
     "compiler",
     "PGO/LTO",
     "pair",
@@ -45,6 +46,7 @@ def build(ctx: Context) -> list[Section]:
                 Text("yes" if e["free_threaded_build"] else "no"),
                 Text(_gil_at_runtime(e)),
                 Text(str(e["jit"])),
+                Text(str(e.get("subinterpreters") or "-")),
                 Text(str(e["compiler"])),
                 Text("%s/%s" % ("PGO" if e["pgo"] else "-", "LTO" if e["lto"] else "-")),
                 Text(str(e["pair_id"])),
@@ -54,7 +56,7 @@ def build(ctx: Context) -> list[Section]:
         )
         for e in records(data.envs)
     ]
-    blank: list[Cell] = [Text("") for _ in range(8)]
+    blank: list[Cell] = [Text("") for _ in range(len(COLUMNS) - 2)]
     rows += [
         Row([Text(env), Text("%s: %s" % (info.get("status", ""), info.get("reason", ""))), *blank], muted=True)
         for manifest in data.manifests

@@ -119,6 +119,20 @@ def test_subinterpreters_come_from_the_standard_library_from_314():
     )
 
 
+def test_the_interpreter_facts_say_where_subinterpreters_come_from():
+    """What the report's environment table shows: the standard library from 3.14, the
+    backport where the mode runs on 3.12 and 3.13, nothing where it cannot run."""
+    from workloads import _meta
+
+    source = _meta.interpreter_facts()["subinterpreters"]
+    if sys.implementation.name == "cpython" and sys.version_info >= (3, 14):
+        assert source == "standard library"
+    elif mode_unavailable("interpreters") is None:
+        assert source == "interpreters-pep-734"
+    elif sys.implementation.name != "cpython" or sys.version_info < (3, 12):
+        assert source == ""
+
+
 def test_interpreters_reuse_one_warm_pool_or_say_why_not():
     """Two values share the executor and its interpreters; where there are none, one reason names what is missing."""
     reason = mode_unavailable("interpreters")
