@@ -96,6 +96,8 @@ def gain(head: pd.DataFrame, target: float) -> pd.Series:
     return pd.Series(out, index=head.index, dtype=float)
 
 
+MOST_PLANNED = 1000  # rounds the plan looks ahead at most, whatever the budget
+
 # What narrowing a headline table ratio is worth against any other headline ratio: the
 # table is what a reader asks about first, and its blocks are cheap, so the budget's last
 # minutes go to it (the choice of 16: docs/how-sure.md, "Where the rounds go").
@@ -201,7 +203,7 @@ def plan(
                 rounds[u] = 1
                 spent += price[u]
     cap = np.full(len(n), 10_000) if most is None else np.maximum(0, most - n)
-    depth = int(min(cap.max(initial=0), left / max(price.min(), 1e-9))) + 1
+    depth = int(min(cap.max(initial=0), left / max(price.min(), 1e-9), MOST_PLANNED)) + 1
     steps = np.arange(depth + 1)
     sd = wide["sd"].to_numpy(dtype=float)
     df = wide["df"].to_numpy(dtype=float)
