@@ -105,20 +105,9 @@ class Analysis:
         )
         table = table_keys(self.table)
         head["table"] = [key in table for key in keys]
-        flagship = _flagship_keys(self.table, d)
+        flagship = table_keys(self.table[self.table["flagship"].astype(bool)])
         head["flagship"] = [key in flagship for key in keys]
         return head
-
-
-def _flagship_keys(table: pd.DataFrame, derived: pd.DataFrame) -> set[tuple[Any, ...]]:
-    """The table's threads speedups of interpreters that ran without the GIL: the ratios of
-    the findings' first sentences ("Without the GIL, on 3.14.7t, 2 threads run ...")."""
-    if table.empty or derived.empty:
-        return set()
-    on = derived["gil_enabled"].fillna(True).astype(bool)
-    gil_off = set(derived.loc[~on, ["run_id", "env"]].itertuples(index=False, name=None))
-    free = np.array([key in gil_off for key in zip(table["run_id"], table["env"])], dtype=bool)
-    return table_keys(table[(table["quantity"] == "threads") & free])
 
 
 def _headline_rows(kind: Any, frame: pd.DataFrame, other_env: str, other_name: str, prefix: str) -> pd.DataFrame:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from harness.analysis._checks import AA_SUFFIX
@@ -24,7 +25,8 @@ FLAGSHIP_MODES = ("threads", "processes", "interpreters")
 NATIVE_MODE = "threads-nogil"
 FT_OVERHEAD = "free-threading overhead"
 # The table's columns, in order: a row per (env, quantity), a quantity per mode and the
-# two build comparisons.
+# two build comparisons; ``flagship`` marks the threads rows of interpreters that ran
+# without the GIL, the findings' first sentences.
 QUANTITIES = (*FLAGSHIP_MODES, NATIVE_MODE, FT_OVERHEAD, NET_SPEEDUP)
 COLUMNS = [
     "run_id",
@@ -48,6 +50,7 @@ COLUMNS = [
     "moderated",
     "problem",
     "matched",
+    "flagship",
 ]
 
 
@@ -127,7 +130,12 @@ def headline_table(derived: pd.DataFrame, overheads: pd.DataFrame, benchmarks: p
     parts = [p for p in parts if not p.empty]
     if not parts:
         return pd.DataFrame(columns=COLUMNS)
-    return pd.concat(parts, ignore_index=True)[COLUMNS]
+    table = pd.concat(parts, ignore_index=True)
+    on = derived["gil_enabled"].fillna(True).astype(bool)
+    gil_off = set(zip(derived.loc[~on, "run_id"], derived.loc[~on, "env"]))
+    free = np.array([key in gil_off for key in zip(table["run_id"], table["env"])], dtype=bool)
+    table["flagship"] = (table["quantity"] == "threads").to_numpy() & free
+    return table[COLUMNS]
 
 
 def table_keys(table: pd.DataFrame) -> set[tuple[Any, ...]]:

@@ -97,8 +97,7 @@ def threads(ctx: Context) -> list[str]:
     if rows.empty:
         return []
     flagship = rows["workload"].iloc[0]
-    derived = ctx.analysis.derived.drop_duplicates("env").set_index("env")
-    gil = derived["gil_enabled"].reindex(rows["env"]).fillna(True).astype(bool).to_numpy()
+    gil = ~rows["flagship"].astype(bool).to_numpy()  # the table marks the threads rows without the GIL
     out = []
     held = rows[gil].sort_values("value")
     if not held.empty:
