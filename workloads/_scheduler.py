@@ -246,16 +246,17 @@ def fitting(todo: List[List[Unit]], price: Callable[[Unit], float], left: float)
     return out
 
 
+def _seconds_per_round(run: EnvRun, spec: BenchSpec) -> float:
+    """A benchmark's share of its processes' seconds, per round measured so far (0 before its first)."""
+    entry = run.entry(spec)
+    return entry.seconds / entry.runs if entry is not None and entry.runs else 0.0
+
+
 def unit_seconds(unit: Unit) -> float:
     """What one more process of ``unit`` takes, from its benchmarks' seconds per round
     measured so far (0 before its first)."""
     run, specs = unit
-    total = 0.0
-    for spec in specs:
-        entry = run.entry(spec)
-        if entry is not None and entry.runs:
-            total += entry.seconds / entry.runs
-    return total
+    return sum(_seconds_per_round(run, spec) for spec in specs)
 
 
 def open_benchmarks(runs: List[EnvRun]) -> Tuple[OpenBenchmark, ...]:
@@ -265,8 +266,7 @@ def open_benchmarks(runs: List[EnvRun]) -> Tuple[OpenBenchmark, ...]:
         for spec in run.open_specs():
             entry = run.entry(spec)
             rounds = entry.runs if entry is not None else 0
-            seconds = entry.seconds / rounds if entry is not None and rounds else 0.0
-            out.append(OpenBenchmark(run.target.env, spec.name, spec.block, rounds, seconds))
+            out.append(OpenBenchmark(run.target.env, spec.name, spec.block, rounds, _seconds_per_round(run, spec)))
     return tuple(out)
 
 
