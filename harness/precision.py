@@ -283,10 +283,10 @@ class PrecisionRule:
         left = report.seconds_left
         if left is not None and report.most is not None:
             left = max(0.0, left - asked * max(0, report.most - report.round))
+        if report.round < report.least:  # the scheduler runs every open unit until then: nothing to plan
+            left = None
         now = widths(head, self.target, report.round)
         close, planned, units = allocate(head, self.target, report.open, left, report.pace, report.most)
-        if report.round < report.least:  # the scheduler runs every open unit until then
-            planned, units = {}, None
         open_now = {(b.env, b.name) for b in report.open}
         cost = round_cost(report.open, open_now - close)
         more = int(AHEAD_SECONDS // cost) if cost > 0 else 0
