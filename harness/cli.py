@@ -161,7 +161,8 @@ def _check_plan(options: RunOptions) -> None:
 
 def bench_all_options(args: argparse.Namespace) -> run.BenchAllOptions:
     """bench-all's command line resolved once into its options (``harness.run.BenchAllOptions``):
-    a resumed run's seed and layout from its manifest, the profile with --max-rounds in it.
+    a resumed run's seed and layout from its manifest, the profile with --max-rounds in it
+    (or, under --budget, without a most rounds of its own: ``Profile.under_budget``).
     ``args`` is only read; a bad value raises UserError naming its argument."""
     from harness import interpreters, run
     from workloads.host import new_run_id
@@ -183,6 +184,8 @@ def bench_all_options(args: argparse.Namespace) -> run.BenchAllOptions:
                 % (args.max_rounds, profile.name, profile.rounds)
             )
         profile = dataclasses.replace(profile, max_rounds=args.max_rounds)
+    elif budget is not None:
+        profile = profile.under_budget()
     chosen: tuple[str, ...] = ()
     if args.pyperformance is not None:
         from harness import pyperformance

@@ -103,6 +103,10 @@ MOST_PLANNED = 1000  # rounds the plan looks ahead at most, whatever the budget
 # minutes go to it (the choice of 16: docs/how-sure.md, "Where the rounds go").
 TABLE_WEIGHT = 16.0
 
+# The width to which the flagship's ratios are planned before any other ratio: the README
+# and the findings quote the flagship, and ±5% is the width at which they call it stated.
+FLAGSHIP_TARGET = 0.05
+
 
 def allocate(
     head: pd.DataFrame,
@@ -111,14 +115,16 @@ def allocate(
     left: float | None,
     pace: float = 1.0,
     most: int | None = None,
+    per_round: float = 0.0,
 ) -> tuple[frozenset[tuple[str, str]], dict[Block, int], frozenset[Block] | None]:
     """The policy's decision on ``head``: the open benchmarks to close, the rounds each
     unit is planned to get from what the budget leaves, and the next round's units (None:
     every unit still open).
 
     Without a budget (``left`` None) every unit a wide ratio needs runs.  With one, the
-    rest of the budget is planned (``plan``): each unit gets the rounds that buy the most
-    narrowing per second, and the next round runs every unit planned at least one more, so
+    rest of the budget is planned (``plan``, each round also costing ``per_round``
+    seconds whatever it runs): each unit gets the rounds that buy the most narrowing per
+    second, and the next round runs every unit planned at least one more, so
     a unit planned for k rounds runs in the next k and the rounds shrink to the units that
     need the most (the flagship's, typically, whose block is cheap).  If nothing fits, the
     units of the ratio that would buy the most run alone, so that the scheduler's budget
@@ -140,7 +146,7 @@ def allocate(
     for b in open_:
         if (b.env, b.name) not in close:
             cost[(b.env, b.block)] = cost.get((b.env, b.block), 0.0) + b.seconds * pace
-    planned = plan(wide, target, block, cost, left, most)
+    planned = plan(wide, target, block, cost, left, most, per_round)
     units = frozenset(u for u, k in planned.items() if k > 0)
     if not units and not wide.empty:  # nothing fits: the ratio that buys the most per second, alone
         sides = [
@@ -166,21 +172,25 @@ def plan(
     cost: dict[Block, float],
     left: float,
     most: int | None = None,
+    per_round: float = 0.0,
 ) -> dict[Block, int]:
     """The rounds each (env, block) unit gets from the ``left`` seconds, greedily.
 
     A ratio's next round is worth what it narrows the ratio (``half_width_after``, at the
     SD and degrees of freedom of its interval, counted down to ``target``), times
     ``TABLE_WEIGHT`` for a headline table ratio, and costs the seconds of those of its
-    units (one, or two for a ratio across envs) not yet planned for that many rounds: the
-    units run in the next rounds they are planned for, so a ratio's k-th planned round
-    pairs with its other side's.  The round with the most worth per second is planned
-    next, while it fits in ``left``; a ratio without an interval yet gets one round first,
-    and no unit is planned past ``most`` rounds of its ratios.  Worth falls as a ratio
-    narrows, so the rounds spread over the ratios by what each buys, not by turn.  The
-    flagship's ratios (``flagship``: the findings' first sentences) are planned before
-    all others, each to the target or ``most``: they are what a reader quotes, and their
-    blocks cost seconds a round.
+    units (one, or two for a ratio across envs) not yet planned for that many rounds, plus
+    ``per_round`` when it makes the plan a round longer: the units run in the next rounds
+    they are planned for, so a ratio's k-th planned round pairs with its other side's,
+    and a round of one cheap block still pays the probes and the analysis between
+    rounds.  The round with the most worth per second is planned next, while it fits in
+    ``left``; a ratio without an interval yet gets one round first, and no unit is planned
+    past ``most`` rounds of its ratios.  Worth falls as a ratio narrows, so the rounds
+    spread over the ratios by what each buys, not by turn.  The flagship's ratios
+    (``flagship``: the findings' first sentences) are planned before all others, each to
+    ``FLAGSHIP_TARGET`` (or the run's target, if wider) or ``most``: they are what a reader
+    quotes, and their blocks cost seconds a round; past that width they compete with the
+    rest.
     """
     keys = sorted(cost)
     index = {u: i for i, u in enumerate(keys)}
@@ -199,9 +209,10 @@ def plan(
     spent = 0.0
     for i in np.nonzero(~ready)[0]:  # no interval yet: one round before anything is priced
         for u in (one[i], two[i]):
-            if u >= 0 and rounds[u] == 0 and spent + price[u] <= left:
+            extra = per_round if rounds.max() == 0 else 0.0
+            if u >= 0 and rounds[u] == 0 and spent + price[u] + extra <= left:
                 rounds[u] = 1
-                spent += price[u]
+                spent += price[u] + extra
     cap = np.full(len(n), 10_000) if most is None else np.maximum(0, most - n)
     depth = int(min(cap.max(initial=0), left / max(price.min(), 1e-9), MOST_PLANNED)) + 1
     steps = np.arange(depth + 1)
@@ -211,18 +222,23 @@ def plan(
     for i in np.nonzero(ready)[0]:
         widths[i] = stats.half_width_after(sd[i], df[i], int(n[i]), int(n[i]) + steps)
         widths[i, 0] = float(wide["hw"].iloc[i])
-    worth = _weights(wide)[:, None] * np.clip(widths[:, :-1] - np.maximum(target, widths[:, 1:]), 0.0, None)
-    worth = np.where(np.isnan(worth), 0.0, worth)
+
+    def worth(floor: float) -> np.ndarray:
+        narrowing = np.clip(widths[:, :-1] - np.maximum(floor, widths[:, 1:]), 0.0, None)
+        return np.where(np.isnan(narrowing), 0.0, _weights(wide)[:, None] * narrowing)
+
     more = np.zeros(len(n), dtype=int)  # planned rounds per ratio
     rows = np.arange(len(n))
     second = np.where(two >= 0, two, 0)
     flagship = wide["flagship"].astype(bool).to_numpy() if "flagship" in wide else np.zeros(len(n), dtype=bool)
-    for chosen in (ready & flagship, ready):  # the flagship's ratios first, then all by worth per second
+    # the flagship's ratios first, to the width a reader quotes; then all by worth per second
+    for chosen, buys in ((ready & flagship, worth(max(target, FLAGSHIP_TARGET))), (ready, worth(target))):
         while True:
             step = np.minimum(more, depth - 1)
-            value = worth[rows, step] * (more < np.minimum(cap, depth)) * chosen
+            value = buys[rows, step] * (more < np.minimum(cap, depth)) * chosen
             due = more + 1
             pay = price[one] * (rounds[one] < due) + np.where(two >= 0, price[second] * (rounds[second] < due), 0.0)
+            pay = pay + per_round * (due > rounds.max())
             fits = (value > 0) & (spent + pay <= left)
             if not fits.any():
                 break
@@ -279,14 +295,15 @@ class PrecisionRule:
     def after_round(self, report: RoundReport) -> NextRound:
         began = time.monotonic()
         head = self.ratios()
-        asked = time.monotonic() - began  # each later round asks again: the budget keeps that much for it
+        asked = time.monotonic() - began  # what each later round pays again, as it asks again
         left = report.seconds_left
-        if left is not None and report.most is not None:
-            left = max(0.0, left - asked * max(0, report.most - report.round))
         if report.round < report.least:  # the scheduler runs every open unit until then: nothing to plan
             left = None
         now = widths(head, self.target, report.round)
-        close, planned, units = allocate(head, self.target, report.open, left, report.pace, report.most)
+        # each later round pays its noise probe and this analysis again, whatever it runs
+        close, planned, units = allocate(
+            head, self.target, report.open, left, report.pace, report.most, report.fixed + asked
+        )
         open_now = {(b.env, b.name) for b in report.open}
         cost = round_cost(report.open, open_now - close)
         more = int(AHEAD_SECONDS // cost) if cost > 0 else 0

@@ -33,7 +33,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from workloads.host import BudgetReached, ProcessDone, RoundDone, SchedulerEvent, clock
+from workloads.host import BUDGETED_MOST_ROUNDS, BudgetReached, ProcessDone, RoundDone, SchedulerEvent, clock
 
 PROVISIONING = "provisioning"
 REPORTING = "reporting"
@@ -129,14 +129,21 @@ class Measuring:
     open: int  # benchmarks to measure
 
     def line(self) -> str:
-        return "\n=== measuring %d env(s) in interleaved rounds (%s layout): at least %d, at most %d%s (seed %d)" % (
+        return "\n=== measuring %d env(s) in interleaved rounds (%s layout): %s%s (seed %d)" % (
             self.envs,
             self.layout,
-            self.least,
-            self.most,
+            rounds_text(self.least, self.most),
             ", until every headline ratio is within ±%g%%" % (100 * self.target) if self.target else "",
             self.seed,
         )
+
+
+def rounds_text(least: int, most: int) -> str:
+    """How many rounds a benchmark gets: "at least 3, at most 16", or, where a budget
+    bounds them (``BUDGETED_MOST_ROUNDS``), "at least 3, then as the budget plans"."""
+    if most >= BUDGETED_MOST_ROUNDS:
+        return "at least %d, then as the budget plans" % least
+    return "at least %d, at most %d" % (least, most)
 
 
 @dataclass(frozen=True)
@@ -401,7 +408,7 @@ class Live(Display):
         if plan is None:
             return
         most = plan.most if plan.target else plan.least  # without a target every benchmark gets ``least``
-        rounds = "of %d" % most if most == plan.least else "(at least %d, at most %d)" % (plan.least, most)
+        rounds = "of %d" % most if most == plan.least else "(%s)" % rounds_text(plan.least, most)
         if self.round:
             bar = Table.grid(padding=(0, 1))
             bar.add_row(

@@ -14,7 +14,7 @@ import inspect
 import os
 import pkgutil
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from workloads._machine import usable_cpus
@@ -345,6 +345,12 @@ class Profile:
     def most_rounds(self) -> int:
         return max(self.rounds, self.max_rounds)
 
+    def under_budget(self) -> Profile:
+        """The profile as a run with a time budget measures it: the budget bounds the
+        rounds (``BUDGETED_MOST_ROUNDS``), so that a cheap block whose ratio is still wide
+        (the flagship's, typically) gets the rounds it needs from the budget's last minutes."""
+        return replace(self, max_rounds=BUDGETED_MOST_ROUNDS)
+
     def warmups_for(self, jit: bool) -> int:
         return max(self.warmups, self.jit_warmups) if jit else self.warmups
 
@@ -353,6 +359,10 @@ class Profile:
         """Requests per pyperf process, so the minimum rounds reach ``latency_requests``."""
         return -(-self.latency_requests // self.rounds)
 
+
+# A benchmark's most rounds under --budget without --max-rounds: in effect none, the budget
+# and its plan bound them (``harness.precision.plan``).
+BUDGETED_MOST_ROUNDS = 1000
 
 # ``blocks`` follows the variance budget (``tools/variance_budget.py``, docs/how-sure.md): a
 # value varies by 10-20% whatever its length between 50 and 300 ms, consecutive values of a

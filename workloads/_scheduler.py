@@ -44,6 +44,8 @@ class RoundReport:
     budget); ``pace`` the last round's wall time over the sum of its processes' own
     seconds (at least 1: the capacity probes and bookkeeping between processes), so that
     a policy can price a unit from its benchmarks' ``seconds`` as the budget counts it.
+    ``fixed`` is what the round cost whatever it ran: the seconds before its first process
+    (the noise probe), which a round of one cheap block pays as much as a whole one.
     """
 
     round: int  # rounds measured, from 1
@@ -53,6 +55,7 @@ class RoundReport:
     pace: float = 1.0
     most: Optional[int] = None  # the most rounds a benchmark measures
     least: int = 0  # the rounds every benchmark measures before the policy's answer counts
+    fixed: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -416,6 +419,7 @@ class Rounds:
                 pace=self.pace,
                 most=plan.most,
                 least=plan.least,
+                fixed=t_round - self._started,
             )
             note = plan.policy.after_round(done).note if plan.policy is not None else ""
             open_now = sum(len(r.open_specs()) for r in runs)
@@ -427,7 +431,16 @@ class Rounds:
             return self._end(True)
         if plan.policy is not None:  # asked after every round, for its progress note too
             decision = plan.policy.after_round(
-                RoundReport(measured, open_benchmarks(runs), False, left, self.pace, plan.most, plan.least)
+                RoundReport(
+                    measured,
+                    open_benchmarks(runs),
+                    False,
+                    left,
+                    self.pace,
+                    plan.most,
+                    plan.least,
+                    t_round - self._started,
+                )
             )
             if measured >= plan.least:
                 _close(runs, decision.close, "target reached after %d rounds" % measured, TARGET, self.stopped)

@@ -19,7 +19,7 @@ from workloads._cli import (
 from workloads._machine import Machine, pin_order, this_machine
 from workloads._meta import BUILD_MARKER
 from workloads._options import RunOptions
-from workloads._registry import LAYOUTS, PROFILES, USER_WORKLOADS_ENV, Layout, Profile, load_all
+from workloads._registry import BUDGETED_MOST_ROUNDS, LAYOUTS, PROFILES, USER_WORKLOADS_ENV, Layout, Profile, load_all
 from workloads._results import (
     LockHeld,
     atomic_write_json,
@@ -81,6 +81,7 @@ from workloads.modes import PAIRED_MODES
 
 __all__ = [
     "BUDGET",
+    "BUDGETED_MOST_ROUNDS",
     "BUILD_MARKER",
     "ERRORS_SUFFIX",
     "LAYOUTS",

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from harness import cli
-from workloads.host import USER_WORKLOADS_ENV, seed_of
+from workloads.host import BUDGETED_MOST_ROUNDS, USER_WORKLOADS_ENV, seed_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,6 +58,18 @@ def test_bench_all_options_are_resolved_once_and_leave_args_and_environ_alone(tm
     assert opts.run.user_workloads == (str(tmp_path / "mine.py"),) and opts.run.workers == (1, 2)
     assert opts.run.worker_env() == {USER_WORKLOADS_ENV: str(tmp_path / "mine.py")}
     assert opts.run.seed == seed_of(opts.run.run_id) and opts.envs == ["bench-py39"]
+
+
+def test_under_a_budget_the_budget_bounds_the_rounds_unless_max_rounds_is_given(tmp_path):
+    def profile(*argv):
+        args = cli.build_parser().parse_args(
+            ["bench-all", *argv, "--results-dir", str(tmp_path), "--env", "bench-py39"]
+        )
+        return cli.bench_all_options(args).run.profile
+
+    assert profile().max_rounds == 16
+    assert profile("--budget", "30m").max_rounds == BUDGETED_MOST_ROUNDS
+    assert profile("--budget", "30m", "--max-rounds", "7").max_rounds == 7
 
 
 def test_a_resumed_run_keeps_the_seed_and_layout_it_started_with(tmp_path):

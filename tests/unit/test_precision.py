@@ -162,8 +162,9 @@ def test_the_budget_left_is_planned_where_it_narrows_most_and_fits():
 
 def test_the_flagship_is_planned_first_however_much_more_another_round_buys_elsewhere():
     """The findings' flagship (py313t's threads speedup, ±6% a round) and a wider table
-    ratio on a cheaper block: with 20 s left the flagship is planned the rounds that bring
-    it to ±3% first (15 s), the other gets what is left; unmarked, it would get fewer."""
+    ratio on a cheaper block: with 10 s left the flagship is planned the rounds that bring
+    it to ``FLAGSHIP_TARGET`` first, the other gets what is left; unmarked, it would get
+    fewer."""
     flagship = {**ratio("speedup", "py313t", "countdown[threads,w=2]", "py313t", "countdown[serial]", 0.06, 3, True)}
     head = pd.DataFrame(
         [
@@ -176,11 +177,23 @@ def test_the_flagship_is_planned_first_however_much_more_another_round_buys_else
     }
     block.update({("py313", "fib[serial]"): "fib", ("py313", "fib[threads,w=2]"): "fib"})
     cost = {("py313t", "countdown"): 1.0, ("py313", "fib"): 0.5}
-    planned = precision.plan(head, 0.03, block, cost, 20.0)
-    needed = next(k for k in range(1, 40) if stats.half_width_after(0.06, D0 + 2, 3, 3 + k) <= 0.03)
-    assert planned[("py313t", "countdown")] == needed and planned[("py313", "fib")] == int((20 - needed) / 0.5)
-    without = precision.plan(head.assign(flagship=False), 0.03, block, cost, 20.0)
+    planned = precision.plan(head, 0.03, block, cost, 10.0)
+    needed = next(
+        k for k in range(1, 40) if stats.half_width_after(0.06, D0 + 2, 3, 3 + k) <= precision.FLAGSHIP_TARGET
+    )
+    assert planned[("py313t", "countdown")] == needed and planned[("py313", "fib")] == int((10 - needed) / 0.5)
+    without = precision.plan(head.assign(flagship=False), 0.03, block, cost, 10.0)
     assert without[("py313t", "countdown")] < needed
+
+
+def test_a_round_s_fixed_seconds_are_paid_once_per_planned_round():
+    """One ratio, its block 1 s a round, 12 s left: without fixed seconds it is planned up
+    to 12 rounds; with 1 s a round for the probes and the analysis, at most 6."""
+    head = pd.DataFrame([ratio("speedup", "py313", "fib[threads,w=2]", "py313", "fib[serial]", 0.2, 3, True)])
+    block = {("py313", "fib[serial]"): "fib", ("py313", "fib[threads,w=2]"): "fib"}
+    cost = {("py313", "fib"): 1.0}
+    assert precision.plan(head, 0.03, block, cost, 12.0) == {("py313", "fib"): 12}
+    assert precision.plan(head, 0.03, block, cost, 12.0, per_round=1.0) == {("py313", "fib"): 6}
 
 
 def test_a_ratio_across_envs_is_planned_the_same_rounds_in_both_its_units():
