@@ -214,7 +214,7 @@ def plan(
                 rounds[u] = 1
                 spent += price[u] + extra
     cap = np.full(len(n), 10_000) if most is None else np.maximum(0, most - n)
-    depth = int(min(cap.max(initial=0), left / max(price.min(), 1e-9), MOST_PLANNED)) + 1
+    depth = max(0, int(min(cap.max(initial=0), left / max(price.min(), 1e-9), MOST_PLANNED))) + 1
     steps = np.arange(depth + 1)
     sd = wide["sd"].to_numpy(dtype=float)
     df = wide["df"].to_numpy(dtype=float)
@@ -296,7 +296,7 @@ class PrecisionRule:
         began = time.monotonic()
         head = self.ratios()
         asked = time.monotonic() - began  # what each later round pays again, as it asks again
-        left = report.seconds_left
+        left = None if report.seconds_left is None else max(0.0, report.seconds_left)  # a round may end past it
         if report.round < report.least:  # the scheduler runs every open unit until then: nothing to plan
             left = None
         now = widths(head, self.target, report.round)

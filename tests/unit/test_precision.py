@@ -196,6 +196,18 @@ def test_a_round_s_fixed_seconds_are_paid_once_per_planned_round():
     assert precision.plan(head, 0.03, block, cost, 12.0, per_round=1.0) == {("py313", "fib"): 6}
 
 
+def test_a_budget_already_overrun_plans_nothing_and_runs_the_ratio_that_buys_most_alone():
+    """The last round may end past the budget: the seconds left are then negative."""
+    head = pd.DataFrame([ratio("speedup", "py313", "fib[threads,w=2]", "py313", "fib[serial]", 0.2, 3, True)])
+    block = {("py313", "fib[serial]"): "fib", ("py313", "fib[threads,w=2]"): "fib"}
+    assert precision.plan(head, 0.03, block, {("py313", "fib"): 1.0}, -3.0, per_round=1.0) == {("py313", "fib"): 0}
+    _, planned, units = precision.allocate(head, 0.03, OPEN, -3.0)
+    assert set(planned.values()) == {0} and units == {("py313", "fib")}
+    rule = precision.PrecisionRule(0.03, lambda: head, [], lambda widths: None)
+    report = RoundReport(9, OPEN, seconds_left=-3.0, most=1000, least=3, fixed=1.5)
+    assert rule.after_round(report).units == {("py313", "fib")}
+
+
 def test_a_ratio_across_envs_is_planned_the_same_rounds_in_both_its_units():
     head = pd.DataFrame(
         [ratio("net speedup", "py313t", "countdown[threads,w=2]", "py313", "countdown[serial]", 0.06, 3, True)]
