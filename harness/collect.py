@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
 import pandas as pd
 import pyperf
 
@@ -87,9 +87,8 @@ def warmup_drift(bench: pyperf.Benchmark) -> float:
     """How far the last warm-up value was from the values that followed, at worst over
     the processes: ``last warm-up / mean(values) - 1``.  Near 0 when the warm-ups
     reached a steady state (a JIT had compiled the loop); NaN without warm-ups."""
-    drifts = [
-        run.warmups[-1][1] / float(np.mean(run.values)) - 1.0 for run in bench.get_runs() if run.warmups and run.values
-    ]
+    runs = [run for run in bench.get_runs() if run.warmups and run.values]
+    drifts = [run.warmups[-1][1] / statistics.fmean(run.values) - 1.0 for run in runs]
     return max(drifts, key=abs) if drifts else math.nan
 
 
@@ -120,8 +119,15 @@ def within_se(values: Sequence[float]) -> float:
     from its own values."""
     if len(values) < 2:
         return math.nan
-    logs = np.log(np.asarray(values, dtype=float))
-    return float(logs.std(ddof=1) / math.sqrt(len(logs)))
+    return sample_sd([math.log(v) for v in values]) / math.sqrt(len(values))
+
+
+def sample_sd(values: Sequence[float]) -> float:
+    """The sample SD (ddof=1) of two values or more, in plain floats: a report reads one
+    per process and per benchmark, tens of thousands of a few values each, where NumPy's
+    call costs more than the sum and ``statistics.stdev`` sums exact fractions."""
+    mean = math.fsum(values) / len(values)
+    return math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1))
 
 
 def _per_round(bench: pyperf.Benchmark) -> dict[str, dict[int, float]]:
@@ -140,7 +146,7 @@ def _per_round(bench: pyperf.Benchmark) -> dict[str, dict[int, float]]:
             continue
         meta = run.get_metadata()
         round_ = int(meta.get("round", index))
-        out["rounds"][round_] = float(np.mean(run.values))
+        out["rounds"][round_] = statistics.fmean(run.values)
         if len(run.values) > 1:
             out[WITHIN][round_] = within_se(run.values)
         for key, column in _PER_ROUND_METADATA.items():
@@ -193,9 +199,9 @@ def _benchmark_row(bench: pyperf.Benchmark, path: Path) -> dict[str, Any]:
         "profile": meta.get("profile", ""),
         "unit": bench.get_unit(),
         "n": len(values),
-        "mean": bench.mean() if values else math.nan,
-        "median": bench.median() if values else math.nan,
-        "stdev": bench.stdev() if len(values) > 1 else 0.0,
+        "mean": statistics.fmean(values) if values else math.nan,  # pyperf's mean, median and stdev, in floats
+        "median": statistics.median(values) if values else math.nan,
+        "stdev": sample_sd(values) if len(values) > 1 else 0.0,
         "build_pair_id": meta.get("build_pair_id", ""),
         "build_source_sha256": meta.get("build_source_sha256", ""),
         "workload_sha256": meta.get("workload_sha256", ""),
