@@ -296,9 +296,8 @@ class PrecisionRule:
         began = time.monotonic()
         head = self.ratios()
         asked = time.monotonic() - began  # what each later round pays again, as it asks again
-        left = None if report.seconds_left is None else max(0.0, report.seconds_left)  # a round may end past it
-        if report.round < report.least:  # the scheduler runs every open unit until then: nothing to plan
-            left = None
+        # a round may end past the budget: ``plan`` plans nothing from negative seconds
+        left = report.seconds_left if report.round >= report.least else None  # until then every open unit runs
         now = widths(head, self.target, report.round)
         # each later round pays its noise probe and this analysis again, whatever it runs
         close, planned, units = allocate(

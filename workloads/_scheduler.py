@@ -380,6 +380,7 @@ class Rounds:
         if plan.before is not None:
             plan.before(round_ + 1)
         t_round = time.monotonic()
+        fixed = t_round - self._started  # what the round cost before its first process
         index = 0
         own = 0.0  # the processes' own seconds
         for number, slot in enumerate(todo):
@@ -419,7 +420,7 @@ class Rounds:
                 pace=self.pace,
                 most=plan.most,
                 least=plan.least,
-                fixed=t_round - self._started,
+                fixed=fixed,
             )
             note = plan.policy.after_round(done).note if plan.policy is not None else ""
             open_now = sum(len(r.open_specs()) for r in runs)
@@ -439,7 +440,7 @@ class Rounds:
                     self.pace,
                     plan.most,
                     plan.least,
-                    t_round - self._started,
+                    fixed,
                 )
             )
             if measured >= plan.least:
